@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const schema = z.object({
+  PORT: intFrom(3000, 1),
+  HOST: z.string().default('127.0.0.1'),
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().default('pushledger'),
+  EVENT_STORE: z.enum(['postgres', 'eventstoredb']).default('postgres'),
+  POSTGRES_URL: z.string().default('postgres://pushledger:pushledger@127.0.0.1:5432/pushledger'),
+  EVENTSTORE_CONNECTION_STRING: z.string().optional(),
+  MONGODB_URI: z.string().default('mongodb://127.0.0.1:27017/pushledger'),
+  PUSHLEDGER_ADMIN_TOKEN: z.string().optional(),
+  FCM_ENDPOINT: z.string().url().optional(),
+  FCM_CA_FILE: z.string().optional(),
+  DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
+  DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
+  PUSHLEDGER_DATA_DIR: z.string().optional(),
+  PUSHLEDGER_SERVICE: z.string().optional(),
+  SERVICE_PORT: z.coerce.number().int().min(0).optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface PushledgerConfig {
+  http: { port: number; host: string };
+  /** Health/metrics port of a non-gateway service (0 = any free port). */
+  servicePort?: number;
+  kafka: { brokers: string[]; clientId: string };
+  eventStore: { kind: 'postgres' | 'eventstoredb'; postgresUrl: string; eventStoreDbConnectionString?: string };
+  mongodbUri: string;
+  adminToken?: string;
+  fcm: { endpoint?: string; caFile?: string };
+  delivery: { maxAttempts: number; retryBaseMs: number };
+  dataDir?: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+/** The one place that reads the environment; everything else receives a PushledgerConfig. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): PushledgerConfig {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.EVENT_STORE === 'eventstoredb' && !e.EVENTSTORE_CONNECTION_STRING) {
+    throw new ConfigError('invalid configuration:\n  EVENTSTORE_CONNECTION_STRING: required when EVENT_STORE=eventstoredb');
+  }
+  return {
+    http: { port: e.PORT, host: e.HOST },
+    servicePort: e.SERVICE_PORT,
+    kafka: { brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID },
+    eventStore: { kind: e.EVENT_STORE, postgresUrl: e.POSTGRES_URL, eventStoreDbConnectionString: e.EVENTSTORE_CONNECTION_STRING },
+    mongodbUri: e.MONGODB_URI,
+    adminToken: e.PUSHLEDGER_ADMIN_TOKEN,
+    fcm: { endpoint: e.FCM_ENDPOINT, caFile: e.FCM_CA_FILE },
+    delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
+    dataDir: e.PUSHLEDGER_DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './kafka.factory';
+export * from './consumer-runner';
+export * from './request-reply';

@@ -1,0 +1,34 @@
+import { Kafka, logLevel, LogEntry } from 'kafkajs';
+import type { PushledgerConfig } from '@pushledger/config';
+import type { LoggerService } from '@nestjs/common';
+
+export function createKafka(config: PushledgerConfig, clientId: string, logger?: LoggerService): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 200, retries: 12, maxRetryTime: 5000 },
+    logCreator: () => (entry: LogEntry) => {
+      if (!logger) return;
+      const { message, ...rest } = entry.log;
+      if (entry.level <= logLevel.ERROR) logger.error(`kafka: ${message}`, rest);
+      else logger.warn?.(`kafka: ${message}`, rest);
+    },
+  });
+}
+
+export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 4): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((err: Error) => {
+        if (!/already exists/i.test(err.message)) throw err;
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

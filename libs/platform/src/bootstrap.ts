@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, PushledgerConfig, ConfigError } from '@pushledger/config';
+import { JsonLogger } from '@pushledger/observability';
+
+export const SERVICE_NAMES = ['gateway', 'registration', 'identity', 'campaign', 'delivery'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** Non-gateway services answer /health and /metrics on PORT + their offset unless SERVICE_PORT says otherwise. */
+const PORT_OFFSET: Record<ServiceName, number> = { gateway: 0, registration: 101, identity: 102, campaign: 103, delivery: 104 };
+
+export function servicePort(config: PushledgerConfig, name: ServiceName): number {
+  if (name === 'gateway') return config.http.port;
+  return config.servicePort ?? config.http.port + PORT_OFFSET[name];
+}
+
+export async function bootstrapService(
+  name: ServiceName,
+  module: (config: PushledgerConfig) => Type<unknown>,
+  configure?: (app: INestApplication, config: PushledgerConfig) => void | Promise<void>,
+): Promise<INestApplication> {
+  let config: PushledgerConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = new JsonLogger(name, config.logLevel);
+  const app = await NestFactory.create(module(config), { logger, bufferLogs: false, bodyParser: !configure });
+  app.enableShutdownHooks();
+  await configure?.(app, config);
+  const port = servicePort(config, name);
+  await app.listen(port, config.http.host);
+  const url = await app.getUrl();
+  logger.log(`${name} listening on ${url.replace('[::1]', '127.0.0.1')}`);
+  return app;
+}

@@ -1,0 +1,78 @@
+import { Controller, DynamicModule, Get, Global, Header, Inject, Injectable, Module, OnApplicationShutdown, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import mongoose from 'mongoose';
+import type { Kafka } from 'kafkajs';
+import type { PushledgerConfig } from '@pushledger/config';
+import { createKafka } from '@pushledger/kafka';
+import { JsonLogger } from '@pushledger/observability';
+import { CONFIG, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
+import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, runChecks } from './health';
+import { collectProcessMetrics, metricsRegistry } from './metrics';
+
+export type Dependency = 'kafka' | 'postgres' | 'mongo';
+
+@Controller()
+class HealthController {
+  constructor(
+    @Inject(HEALTH_CHECKS) private readonly checks: Record<string, HealthCheck>,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {}
+
+  @Get('health')
+  async health(@Res() res: Response) {
+    const result = await runChecks(this.checks);
+    res.status(result.status === 'ok' ? 200 : 503).json({ service: this.service, ...result });
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', metricsRegistry.contentType)
+  async metrics() {
+    return metricsRegistry.metrics();
+  }
+}
+
+@Injectable()
+class Connections implements OnApplicationShutdown {
+  constructor(
+    @Inject(MONGO) private readonly mongo: { connection?: mongoose.Connection },
+  ) {}
+  async onApplicationShutdown() {
+    await this.mongo.connection?.close().catch(() => undefined);
+  }
+}
+
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(opts: { service: string; config: PushledgerConfig; dependencies: Dependency[] }): DynamicModule {
+    const { config, service, dependencies } = opts;
+    collectProcessMetrics(service);
+    const logger = new JsonLogger(service, config.logLevel);
+    const kafka = createKafka(config, `pushledger-${service}`, logger);
+    // Mongo connects lazily in the background so a slow read-model store does not block start-up;
+    // health reports it down until it answers.
+    const mongo: { connection?: mongoose.Connection } = {};
+    if (dependencies.includes('mongo')) {
+      mongo.connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 50 });
+      mongo.connection.on('error', (err) => logger.warn('mongo connection error', { error: (err as Error).message }));
+    }
+    const checks: Record<string, HealthCheck> = {};
+    if (dependencies.includes('kafka')) checks.kafka = kafkaCheck(kafka);
+    if (dependencies.includes('postgres') && config.eventStore.kind === 'postgres') checks.postgres = postgresCheck(config.eventStore.postgresUrl);
+    if (dependencies.includes('mongo')) checks.mongo = mongoCheck(() => mongo.connection);
+    return {
+      module: PlatformModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: SERVICE_NAME, useValue: service },
+        { provide: KAFKA, useValue: kafka as Kafka },
+        { provide: MONGO, useValue: mongo },
+        { provide: HEALTH_CHECKS, useValue: checks },
+        { provide: JsonLogger, useValue: logger },
+        Connections,
+      ],
+      exports: [CONFIG, SERVICE_NAME, KAFKA, MONGO, JsonLogger],
+    };
+  }
+}

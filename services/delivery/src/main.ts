@@ -1,0 +1,4 @@
+import { bootstrapService } from '@pushledger/platform';
+import { deliveryModule } from './delivery.module';
+
+void bootstrapService('delivery', deliveryModule);

@@ -1,0 +1,2 @@
+export const EVENT_STORE = Symbol('EVENT_STORE');
+export const COMMAND_CLIENT = Symbol('COMMAND_CLIENT');

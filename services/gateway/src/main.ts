@@ -1,0 +1,26 @@
+import { json, urlencoded } from 'express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { bootstrapService } from '@pushledger/platform';
+import { JsonLogger } from '@pushledger/observability';
+import { gatewayModule } from './gateway.module';
+import { ApiExceptionFilter } from './http/api-exception.filter';
+import { apiValidationPipe } from './http/validation';
+
+void bootstrapService('gateway', gatewayModule, (app, config) => {
+  // 64 KiB is the API's body limit; `*/json` also accepts `text/plain` bodies some Segment SDKs send.
+  app.use(json({ limit: '64kb', type: ['application/json', 'application/*+json', 'text/plain'] }));
+  app.use(urlencoded({ extended: false, limit: '64kb' }));
+  app.useGlobalFilters(new ApiExceptionFilter(new JsonLogger('gateway', config.logLevel)));
+  app.useGlobalPipes(apiValidationPipe());
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Pushledger API')
+      .setVersion('1')
+      .setDescription('Device-token registry and push sender. Errors: {"error":{"code","message","details"?}}. Keys: write key (publishable) or server key (secret), as Bearer or Basic user name.')
+      .addBearerAuth()
+      .addBasicAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+});

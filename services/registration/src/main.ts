@@ -1,0 +1,4 @@
+import { bootstrapService } from '@pushledger/platform';
+import { registrationModule } from './registration.module';
+
+void bootstrapService('registration', registrationModule);

@@ -1,0 +1,59 @@
+/** Apps are event-sourced too (`app-<appId>`), so every service can load an app's settings from the store. */
+export type DevicePolicy = 'all' | 'last_active' | 'most_recent';
+export const DEVICE_POLICIES: readonly DevicePolicy[] = ['all', 'last_active', 'most_recent'];
+
+export interface AppSettingsV1 {
+  devicePolicy: DevicePolicy;
+  staleAfterDays: number;
+  maxDevicesPerUser: number;
+  /** Requests per second one key may make to the gateway before 429. */
+  rateLimitPerSecond: number;
+  /** FCM messages per minute the delivery service keeps under for this app. */
+  fcmQuotaPerMinute: number;
+}
+
+export const DEFAULT_APP_SETTINGS: AppSettingsV1 = {
+  devicePolicy: 'all',
+  staleAfterDays: 60,
+  maxDevicesPerUser: 50,
+  rateLimitPerSecond: 2000,
+  fcmQuotaPerMinute: 600_000,
+};
+
+export interface AppFcmV1 {
+  projectId: string;
+  /** Google service-account JSON; null means the bundled simulator / FCM_ENDPOINT. */
+  serviceAccount: Record<string, unknown> | null;
+}
+
+export type AppEvent =
+  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; fcm: AppFcmV1; settings: AppSettingsV1; createdAt: string } }
+  | { type: 'AppSettingsChanged'; data: { appId: string; settings: AppSettingsV1; changedAt: string } }
+  | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string } };
+
+export const APP_EVENT_TYPES = ['AppCreated', 'AppSettingsChanged', 'AppKeysRotated'] as const;
+
+export interface AppRecord {
+  id: string;
+  name: string;
+  writeKeyHash: string;
+  serverKeyHash: string;
+  fcm: AppFcmV1;
+  settings: AppSettingsV1;
+  createdAt: string;
+}
+
+export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecord | undefined {
+  switch (event.type) {
+    case 'AppCreated':
+      return { id: event.data.appId, name: event.data.name, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash, fcm: event.data.fcm, settings: event.data.settings, createdAt: event.data.createdAt };
+    case 'AppSettingsChanged':
+      return app && { ...app, settings: event.data.settings };
+    case 'AppKeysRotated':
+      return app && { ...app, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash };
+    default: {
+      const _exhaustive: never = event;
+      return app;
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export * from './topics';
+export * from './streams';
+export * from './apps';
+export * from './events';

@@ -1,0 +1,165 @@
+/**
+ * Relay: store → Kafka, at least once, in per-stream order.
+ *
+ * Driven by a store subscription; the durable checkpoint moves only after Kafka has acknowledged a batch
+ * (acks=-1), so a crash anywhere re-sends from the last checkpoint: duplicates are possible, losses are
+ * not. The producer is idempotent with one request in flight per broker, so a retried request cannot
+ * overtake the next one, and each message is keyed by stream id: one partition per stream, revision order.
+ */
+import { StreamCategories, Topics } from '@pushledger/contracts';
+import { Kafka, Partitioners, type Producer, type logLevel } from 'kafkajs';
+import type { CheckpointStore, EventStore, StoredEvent, Subscription } from './event-store.port';
+
+export interface RelayMessage {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface RelayPublisher {
+  /** Resolves only once every message is acknowledged by the broker(s). */
+  publish(messages: RelayMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RelayLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Lifecycle categories published to `Topics.deviceLifecycle`. */
+export const LIFECYCLE_STREAM_PREFIXES = [StreamCategories.device, StreamCategories.user, StreamCategories.token].map((c) => `${c}-`);
+
+/** The Kafka message for one stored event: bigints as strings, the rest of the envelope as stored. */
+export function toRelayMessage(e: StoredEvent): RelayMessage {
+  const envelope = {
+    eventId: e.eventId,
+    type: e.type,
+    stream: e.stream,
+    streamRevision: e.streamRevision.toString(),
+    position: e.position.toString(),
+    data: e.data,
+    metadata: e.metadata,
+  };
+  const headers: Record<string, string> = {
+    'event-id': e.eventId,
+    'event-type': e.type,
+    stream: e.stream,
+    'stream-revision': envelope.streamRevision,
+    position: envelope.position,
+    'content-type': 'application/json',
+  };
+  const m = e.metadata ?? {};
+  if (typeof m.correlationId === 'string') headers['correlation-id'] = m.correlationId;
+  if (typeof m.causationId === 'string') headers['causation-id'] = m.causationId;
+  if (typeof m.appId === 'string') headers['app-id'] = m.appId;
+  if (m.schemaVersion !== undefined) headers['schema-version'] = String(m.schemaVersion);
+  return { key: e.stream, value: JSON.stringify(envelope), headers };
+}
+
+export interface KafkaRelayPublisherOptions {
+  brokers: string[];
+  clientId: string;
+  topic?: string;
+  logLevel?: logLevel;
+  /** Messages per produce request. */
+  maxBatchMessages?: number;
+}
+
+export class KafkaRelayPublisher implements RelayPublisher {
+  private constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly maxBatchMessages: number,
+  ) {}
+
+  static async connect(options: KafkaRelayPublisherOptions): Promise<KafkaRelayPublisher> {
+    const kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: options.logLevel });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Java-compatible murmur2 on the key, so other clients agree on a stream's partition.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    return new KafkaRelayPublisher(producer, options.topic ?? Topics.deviceLifecycle, options.maxBatchMessages ?? 1000);
+  }
+
+  async publish(messages: RelayMessage[]): Promise<void> {
+    // Sequential, awaited sends: a later chunk never races an earlier one for the same key.
+    for (let i = 0; i < messages.length; i += this.maxBatchMessages) {
+      await this.producer.send({ topic: this.topic, acks: -1, messages: messages.slice(i, i + this.maxBatchMessages) });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/** Creates the topic if it is missing (broker defaults for partitions and replication). */
+export async function ensureTopic(options: { brokers: string[]; clientId: string; topic: string; numPartitions?: number; logLevel?: logLevel }): Promise<void> {
+  const admin = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: options.logLevel }).admin();
+  await admin.connect();
+  try {
+    const existing = await admin.listTopics();
+    if (!existing.includes(options.topic)) {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: options.topic, numPartitions: options.numPartitions ?? -1, replicationFactor: -1 }] });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface RelayOptions {
+  store: EventStore;
+  publisher: RelayPublisher;
+  /** Where the last relayed position is kept; defaults to the store's own checkpoint store. */
+  checkpoints?: CheckpointStore;
+  /** Checkpoint name. */
+  name?: string;
+  streamPrefixes?: string[];
+  logger?: RelayLogger;
+}
+
+export class Relay {
+  private subscription: Subscription | undefined;
+  private relayed = 0;
+  readonly name: string;
+
+  constructor(private readonly options: RelayOptions) {
+    this.name = options.name ?? 'relay.device-lifecycle';
+  }
+
+  /** Resolves once the subscription is running; `done` settles when it stops or fails. */
+  async start(): Promise<void> {
+    if (this.subscription) throw new Error('relay already started');
+    const checkpoints = this.options.checkpoints ?? this.options.store.checkpoints;
+    const from = await checkpoints.load(this.name);
+    this.options.logger?.info('relay starting', { name: this.name, fromCheckpoint: from?.toString() ?? 'start' });
+    this.subscription = this.options.store.subscribeToAll({
+      fromCheckpoint: from,
+      filter: { streamPrefixes: this.options.streamPrefixes ?? LIFECYCLE_STREAM_PREFIXES },
+      onBatch: async (events) => {
+        await this.options.publisher.publish(events.map(toRelayMessage));
+        await checkpoints.save(this.name, events[events.length - 1].position);
+        this.relayed += events.length;
+      },
+      onCaughtUp: () => this.options.logger?.info('relay caught up', { name: this.name, relayed: this.relayed }),
+      onError: (err) => this.options.logger?.error('relay failed', { name: this.name, error: err.message }),
+    });
+  }
+
+  get done(): Promise<void> {
+    if (!this.subscription) throw new Error('relay not started');
+    return this.subscription.done;
+  }
+
+  get relayedCount(): number {
+    return this.relayed;
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Relay process: every stored lifecycle event (device-, user-, token- streams) to Kafka
+ * `pushledger.device-lifecycle.v1`, at least once, in per-stream order, resuming from its checkpoint.
+ *
+ *   node <runner> tools/relay/main.ts [--topic <name>] [--checkpoint <name>]
+ *
+ * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS).
+ */
+import { loadConfig } from '@pushledger/config';
+import { topicsFor } from '@pushledger/contracts';
+import { createEventStore, ensureTopic, KafkaRelayPublisher, Relay, type RelayLogger } from '@pushledger/event-store';
+import { logLevel } from 'kafkajs';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const quiet = config.logLevel === 'warn' || config.logLevel === 'error' || config.logLevel === 'silent';
+  const logger: RelayLogger = {
+    info: (message, fields) => {
+      if (!quiet) process.stdout.write(JSON.stringify({ level: 'info', service: 'relay', message, ...fields }) + '\n');
+    },
+    error: (message, fields) => {
+      if (config.logLevel !== 'silent') process.stderr.write(JSON.stringify({ level: 'error', service: 'relay', message, ...fields }) + '\n');
+    },
+  };
+  const topic = arg('topic', topicsFor(config.kafka.topicSuffix).deviceLifecycle);
+  const name = arg('checkpoint', 'relay.device-lifecycle');
+  const clientId = `${config.kafka.clientId}-relay`;
+
+  const store = await createEventStore(config);
+  await ensureTopic({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
+  const publisher = await KafkaRelayPublisher.connect({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
+  const relay = new Relay({ store, publisher, name, logger });
+  await relay.start();
+  logger.info('relay running', { topic, checkpoint: name, store: store.kind });
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await relay.stop().catch(() => undefined);
+    await publisher.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+  // A failed batch was not checkpointed: exit non-zero and let the supervisor restart from the checkpoint.
+  relay.done.catch((err: Error) => {
+    logger.error('relay stopped on error', { error: err.message });
+    void shutdown(1);
+  });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(JSON.stringify({ level: 'error', service: 'relay', message: 'relay failed to start', error: err.message }) + '\n');
+  process.exit(1);
+});

@@ -7,6 +7,7 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('pushledger'),
+  KAFKA_TOPIC_SUFFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   EVENT_STORE: z.enum(['postgres', 'eventstoredb']).default('postgres'),
   POSTGRES_URL: z.string().default('postgres://pushledger:pushledger@127.0.0.1:5432/pushledger'),
   EVENTSTORE_CONNECTION_STRING: z.string().optional(),
@@ -28,7 +29,8 @@ export interface PushledgerConfig {
   http: { port: number; host: string };
   /** Health/metrics port of a non-gateway service (0 = any free port). */
   servicePort?: number;
-  kafka: { brokers: string[]; clientId: string };
+  /** `topicSuffix` namespaces every topic and consumer group (tests, or several deployments on one cluster). */
+  kafka: { brokers: string[]; clientId: string; topicSuffix: string };
   eventStore: { kind: 'postgres' | 'eventstoredb'; postgresUrl: string; eventStoreDbConnectionString?: string };
   mongodbUri: string;
   adminToken?: string;
@@ -54,7 +56,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     http: { port: e.PORT, host: e.HOST },
     servicePort: e.SERVICE_PORT,
-    kafka: { brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID },
+    kafka: { brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID, topicSuffix: e.KAFKA_TOPIC_SUFFIX },
     eventStore: { kind: e.EVENT_STORE, postgresUrl: e.POSTGRES_URL, eventStoreDbConnectionString: e.EVENTSTORE_CONNECTION_STRING },
     mongodbUri: e.MONGODB_URI,
     adminToken: e.PUSHLEDGER_ADMIN_TOKEN,

@@ -9,5 +9,23 @@ export const Topics = {
   deliveryRequests: 'pushledger.delivery-requests.v1',
   deliveryRequestsDlq: 'pushledger.delivery-requests.v1.dlq',
   deliveryOutcomes: 'pushledger.delivery-outcomes.v1',
+  campaignCommands: 'pushledger.campaign-commands.v1',
+  campaignCommandsDlq: 'pushledger.campaign-commands.v1.dlq',
+  receipts: 'pushledger.receipts.v1',
+  registrationCommandsDlq: 'pushledger.registration-commands.v1.dlq',
+  identityCommandsDlq: 'pushledger.identity-commands.v1.dlq',
+  membershipDlq: 'pushledger.device-lifecycle.v1.identity.dlq',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+export type TopicMap = { readonly [K in keyof typeof Topics]: string };
+
+/** The topic names with a namespace suffix (empty in production: the public names above). */
+export function topicsFor(suffix = ''): TopicMap {
+  if (!suffix) return Topics;
+  return Object.fromEntries(Object.entries(Topics).map(([k, v]) => [k, `${v}.${suffix}`])) as unknown as TopicMap;
+}
+
+export function groupFor(name: string, suffix = ''): string {
+  return suffix ? `${name}.${suffix}` : name;
+}

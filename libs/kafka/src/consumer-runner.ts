@@ -1,5 +1,6 @@
 import { Consumer, Kafka, KafkaMessage, Producer, IHeaders } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
+import { createProducer, ensureTopics } from './kafka.factory';
 
 /** Thrown by a handler for a message that can never be applied: it goes to the dead-letter topic. */
 export class PoisonMessageError extends Error {
@@ -19,6 +20,8 @@ export interface InboundMessage {
   value: Buffer | null;
   headers: Record<string, string>;
   timestamp: string;
+  /** Keeps the group membership alive during a long effect (retry back-off). */
+  heartbeat: () => Promise<void>;
 }
 
 export interface ConsumerRunnerOptions {
@@ -59,7 +62,8 @@ export class ConsumerRunner {
 
   async start(): Promise<void> {
     const { kafka, groupId } = this.opts;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await ensureTopics(kafka, [...this.opts.topics, this.opts.dlqTopic], 8);
+    this.producer = createProducer(kafka);
     await this.producer.connect();
     this.consumer = kafka.consumer({
       groupId,
@@ -73,13 +77,13 @@ export class ConsumerRunner {
       autoCommit: true,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 4,
       eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        await this.process(topic, partition, message);
+        await this.process(topic, partition, message, heartbeat);
         await heartbeat();
       },
     });
   }
 
-  private async process(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+  private async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
     const inbound: InboundMessage = {
       topic,
       partition,
@@ -88,6 +92,7 @@ export class ConsumerRunner {
       value: message.value,
       headers: headersToRecord(message.headers),
       timestamp: message.timestamp,
+      heartbeat,
     };
     const id = `${topic}/${partition}/${message.offset}`;
     try {

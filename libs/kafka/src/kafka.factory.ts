@@ -1,6 +1,11 @@
-import { Kafka, logLevel, LogEntry } from 'kafkajs';
+import { Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { LoggerService } from '@nestjs/common';
+
+/** Idempotent, one request in flight: per-key order holds across retries. */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+}
 
 export function createKafka(config: PushledgerConfig, clientId: string, logger?: LoggerService): Kafka {
   return new Kafka({
@@ -11,6 +16,8 @@ export function createKafka(config: PushledgerConfig, clientId: string, logger?:
     logCreator: () => (entry: LogEntry) => {
       if (!logger) return;
       const { message, ...rest } = entry.log;
+      // Said once per idempotent producer; our producers retry through the client's retry policy on purpose.
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       if (entry.level <= logLevel.ERROR) logger.error(`kafka: ${message}`, rest);
       else logger.warn?.(`kafka: ${message}`, rest);
     },
@@ -25,7 +32,7 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length) {
       await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((err: Error) => {
-        if (!/already exists/i.test(err.message)) throw err;
+        if (!/already exists/i.test(err.message) && (err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
       });
     }
   } finally {

@@ -2,6 +2,7 @@ import { randomUUID } from 'crypto';
 import { Consumer, Kafka, Producer } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
 import { ConsumerRunner, InboundMessage, PoisonMessageError } from './consumer-runner';
+import { createProducer, ensureTopics } from './kafka.factory';
 
 export interface CommandEnvelope<T = unknown> {
   commandId: string;
@@ -32,7 +33,8 @@ export class CommandClient {
   ) {}
 
   async start(): Promise<void> {
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await ensureTopics(this.kafka, [this.replyTopic], 8);
+    this.producer = createProducer(this.kafka);
     await this.producer.connect();
     this.consumer = this.kafka.consumer({ groupId: `pushledger-replies-${this.instanceId}`, maxWaitTimeInMs: 100, sessionTimeout: 30000 });
     await this.consumer.connect();
@@ -116,7 +118,7 @@ export class CommandServer {
   ) {}
 
   async start(): Promise<void> {
-    this.producer = this.opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer = createProducer(this.opts.kafka);
     await this.producer.connect();
     this.runner = new ConsumerRunner({
       kafka: this.opts.kafka,
@@ -136,7 +138,7 @@ export class CommandServer {
         const reply = await this.opts.handle(command, msg);
         const replyTo = msg.headers['reply-to'];
         if (replyTo) {
-          await this.producer!.send({ topic: replyTo, acks: 1, messages: [{ key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '' } }] });
+          await this.producer!.send({ topic: replyTo, acks: -1, messages: [{ key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '' } }] });
         }
       },
     });

@@ -5,11 +5,13 @@ import type { Kafka } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
 import { createKafka } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
-import { CONFIG, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
+import { createEventStore, EventStore } from '@pushledger/event-store';
+import { topicsFor } from '@pushledger/contracts';
+import { CONFIG, EVENT_STORE, TOPICS, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
 import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, runChecks } from './health';
 import { collectProcessMetrics, metricsRegistry } from './metrics';
 
-export type Dependency = 'kafka' | 'postgres' | 'mongo';
+export type Dependency = 'kafka' | 'postgres' | 'mongo' | 'eventStore';
 
 @Controller()
 class HealthController {
@@ -35,9 +37,11 @@ class HealthController {
 class Connections implements OnApplicationShutdown {
   constructor(
     @Inject(MONGO) private readonly mongo: { connection?: mongoose.Connection },
+    @Inject(EVENT_STORE) private readonly store: EventStore | null,
   ) {}
   async onApplicationShutdown() {
     await this.mongo.connection?.close().catch(() => undefined);
+    await this.store?.close().catch(() => undefined);
   }
 }
 
@@ -58,7 +62,7 @@ export class PlatformModule {
     }
     const checks: Record<string, HealthCheck> = {};
     if (dependencies.includes('kafka')) checks.kafka = kafkaCheck(kafka);
-    if (dependencies.includes('postgres') && config.eventStore.kind === 'postgres') checks.postgres = postgresCheck(config.eventStore.postgresUrl);
+    if ((dependencies.includes('postgres') || dependencies.includes('eventStore')) && config.eventStore.kind === 'postgres') checks.postgres = postgresCheck(config.eventStore.postgresUrl);
     if (dependencies.includes('mongo')) checks.mongo = mongoCheck(() => mongo.connection);
     return {
       module: PlatformModule,
@@ -66,13 +70,15 @@ export class PlatformModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: SERVICE_NAME, useValue: service },
+        { provide: TOPICS, useValue: topicsFor(config.kafka.topicSuffix) },
         { provide: KAFKA, useValue: kafka as Kafka },
         { provide: MONGO, useValue: mongo },
         { provide: HEALTH_CHECKS, useValue: checks },
+        { provide: EVENT_STORE, useFactory: () => (dependencies.includes('eventStore') ? createEventStore(config, { poolSize: 20 }) : null) },
         { provide: JsonLogger, useValue: logger },
         Connections,
       ],
-      exports: [CONFIG, SERVICE_NAME, KAFKA, MONGO, JsonLogger],
+      exports: [CONFIG, TOPICS, SERVICE_NAME, KAFKA, MONGO, EVENT_STORE, JsonLogger],
     };
   }
 }

@@ -1,0 +1,53 @@
+/** What a push says; rendered per recipient by the campaign service before delivery. */
+export interface PushContentV1 {
+  title: string;
+  body: string;
+  imageUrl: string | null;
+  data: Record<string, string>;
+}
+
+export interface DeliveryTargetV1 {
+  deviceId: string;
+  token: string;
+  userId: string | null;
+  /** Per-recipient content (templates, locale); the request's content otherwise. */
+  content: PushContentV1 | null;
+}
+
+/** `pushledger.delivery-requests.v1`: at most 500 targets, keyed by `${messageId}:${chunk}`. */
+export interface DeliveryRequestV1 {
+  requestId: string;
+  messageId: string;
+  appId: string;
+  campaignId: string | null;
+  transactional: boolean;
+  content: PushContentV1;
+  targets: DeliveryTargetV1[];
+  createdAt: string;
+}
+
+export type DeliveryOutcomeKind = 'sent' | 'bounced' | 'invalidated' | 'failed' | 'skipped';
+
+/** `pushledger.delivery-outcomes.v1`: one per (message, device); consumers upsert by that pair. */
+export interface DeliveryOutcomeV1 {
+  messageId: string;
+  appId: string;
+  campaignId: string | null;
+  deviceId: string;
+  userId: string | null;
+  outcome: DeliveryOutcomeKind;
+  reason: string | null;
+  attempts: number;
+  at: string;
+}
+
+/** `pushledger.delivery-outcomes.v1` also carries app-level alerts, keyed by app id. */
+export interface AppSendsPausedV1 {
+  type: 'AppSendsPaused';
+  appId: string;
+  reason: string;
+  failedShare: number;
+  at: string;
+}
+
+export const MAX_TARGETS_PER_REQUEST = 500;

@@ -1,0 +1,51 @@
+import type { RegistryCommandOf } from './events/commands';
+
+interface CommandMeta {
+  commandId: string;
+  appId: string;
+  issuedAt: string;
+}
+
+/** Sent by the identity service when a user went past maxDevicesPerUser. */
+export type DetachDeviceCommand = CommandMeta & { type: 'DetachDevice'; deviceId: string; expectedOwner: string; reason: 'max_devices' };
+/** Sent by the identity service after an erasure, for each device the user had. */
+export type AnonymiseDeviceCommand = CommandMeta & { type: 'AnonymiseDevice'; deviceId: string; userId: string };
+
+/** What the registration service accepts on `pushledger.registration-commands.v1`. */
+export type RegistrationCommand =
+  | RegistryCommandOf<'RegisterToken'>
+  | RegistryCommandOf<'Identify'>
+  | RegistryCommandOf<'Logout'>
+  | RegistryCommandOf<'UpdateDeviceAttributes'>
+  | RegistryCommandOf<'ChangePushPermission'>
+  | RegistryCommandOf<'MarkSeen'>
+  | RegistryCommandOf<'RecordPushSent'>
+  | RegistryCommandOf<'RecordPushBounced'>
+  | RegistryCommandOf<'InvalidateToken'>
+  | RegistryCommandOf<'ExpireToken'>
+  | DetachDeviceCommand
+  | AnonymiseDeviceCommand;
+
+/** What the identity service accepts on `pushledger.identity-commands.v1`. */
+export type IdentityCommand =
+  | RegistryCommandOf<'UpdateTraits'>
+  | RegistryCommandOf<'Unsubscribe'>
+  | RegistryCommandOf<'Resubscribe'>
+  | RegistryCommandOf<'EraseUser'>
+  | RegistryCommandOf<'LiftErasure'>;
+
+export const REGISTRATION_COMMAND_TYPES = [
+  'RegisterToken',
+  'Identify',
+  'Logout',
+  'UpdateDeviceAttributes',
+  'ChangePushPermission',
+  'MarkSeen',
+  'RecordPushSent',
+  'RecordPushBounced',
+  'InvalidateToken',
+  'ExpireToken',
+  'DetachDevice',
+  'AnonymiseDevice',
+] as const satisfies readonly RegistrationCommand['type'][];
+export const IDENTITY_COMMAND_TYPES = ['UpdateTraits', 'Unsubscribe', 'Resubscribe', 'EraseUser', 'LiftErasure'] as const satisfies readonly IdentityCommand['type'][];

@@ -61,7 +61,9 @@ describe('planSend: eligibility, then the policy', () => {
   const message = { to: { userId: 'u1' }, transactional: false, devicePolicy: null };
 
   it('skips ineligible devices with their reason and applies the app policy to the rest', () => {
-    expect(planSend(devices, users, message, 'all', ctx)).toEqual({ targeted: [devices[0], devices[1]], skipped: { suppressed: 1, invalid: 1 } });
+    const plan = planSend(devices, users, message, 'all', ctx);
+    expect({ targeted: plan.targeted, skipped: plan.skipped }).toEqual({ targeted: [devices[0], devices[1]], skipped: { suppressed: 1, invalid: 1 } });
+    expect(plan.skippedDevices.map((s) => [s.device.id, s.reason]).sort()).toEqual([['d3', 'suppressed'], ['d4', 'invalid']].sort());
   });
   it('last_active picks among the eligible ones only', () => {
     const plan = planSend(devices, users, message, 'last_active', ctx);
@@ -76,7 +78,9 @@ describe('planSend: eligibility, then the policy', () => {
   });
   it('unsubscribed owners are skipped unless transactional', () => {
     const unsub = new Map([['u1', { userId: 'u1', unsubscribed: true, erased: false }]]);
-    expect(planSend(devices.slice(0, 2), unsub, message, 'all', ctx)).toEqual({ targeted: [], skipped: { unsubscribed: 2 } });
+    const plan = planSend(devices.slice(0, 2), unsub, message, 'all', ctx);
+    expect({ targeted: plan.targeted, skipped: plan.skipped }).toEqual({ targeted: [], skipped: { unsubscribed: 2 } });
+    expect(plan.skippedDevices.map((s) => s.reason)).toEqual(['unsubscribed', 'unsubscribed']);
     expect(planSend(devices.slice(0, 2), unsub, { ...message, transactional: true }, 'all', ctx).targeted).toHaveLength(2);
   });
 });

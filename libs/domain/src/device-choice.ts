@@ -43,6 +43,8 @@ export type SkipReason = IneligibleReason | 'not_chosen';
 export interface SendPlan<D> {
   targeted: D[];
   skipped: Partial<Record<SkipReason, number>>;
+  /** Each skipped device with its reason, for per-device outcomes. */
+  skippedDevices: { device: D; reason: SkipReason }[];
 }
 
 /**
@@ -57,18 +59,21 @@ export function planSend<D extends EligibilityDevice & ChoiceDevice>(
   ctx: EligibilityContext,
 ): SendPlan<D> {
   const skipped: Partial<Record<SkipReason, number>> = {};
-  const skip = (reason: SkipReason, n = 1): void => {
-    if (n > 0) skipped[reason] = (skipped[reason] ?? 0) + n;
+  const skippedDevices: { device: D; reason: SkipReason }[] = [];
+  const skip = (device: D, reason: SkipReason): void => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+    skippedDevices.push({ device, reason });
   };
   const eligible: D[] = [];
   for (const device of candidates) {
     const verdict = eligibility(device, device.userId === null ? null : (users.get(device.userId) ?? null), message, ctx);
     if (verdict.eligible) eligible.push(device);
-    else skip(verdict.reason);
+    else skip(device, verdict.reason);
   }
   const to = message.to;
   const choice: DeviceChoice = 'userId' in to ? (message.devicePolicy ?? appPolicy) : to;
   const targeted = chooseDevices(eligible, choice);
-  skip('not_chosen', eligible.length - targeted.length);
-  return { targeted, skipped };
+  const chosen = new Set(targeted);
+  for (const device of eligible) if (!chosen.has(device)) skip(device, 'not_chosen');
+  return { targeted, skipped, skippedDevices };
 }

@@ -1,0 +1,4 @@
+export * from './stream-executor';
+export * from './device-flows';
+export * from './user-flows';
+export * from './segment';

@@ -1,0 +1,150 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiBasicAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { randomBytes } from 'crypto';
+import type { Response } from 'express';
+import type { DeviceView } from '@pushledger/domain';
+import { DeviceFlows, deviceIdFromToken } from '@pushledger/lifecycle';
+import { maskToken } from '@pushledger/observability';
+import { Access, Caller, CurrentCaller } from '../auth/access';
+import { ApiError } from '../http/api-error';
+import { IdempotencyStore } from '../registry/idempotency.store';
+import { RegistryClient } from '../registry/registry.client';
+import { ID_PATTERN, viewOr404 } from './compat-common';
+import { TwilioRegistrationDto, TwilioSendDto } from './twilio.dto';
+
+const REGISTRATION_PREFIX = 'comms_device_registration_';
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** `comms_user_` + a ULID (lower case), like the users Twilio creates. */
+export function newCommsUserId(now = Date.now()): string {
+  let time = '';
+  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = CROCKFORD[t % 32] + time;
+  const random = [...randomBytes(16)].map((b) => CROCKFORD[b % 32]).join('');
+  return `comms_user_${time}${random}`;
+}
+
+const registrationId = (deviceId: string) => `${REGISTRATION_PREFIX}${deviceId}`;
+
+function deviceIdOf(id: string): string | null {
+  const deviceId = id.startsWith(REGISTRATION_PREFIX) ? id.slice(REGISTRATION_PREFIX.length) : '';
+  return ID_PATTERN.test(deviceId) ? deviceId : null;
+}
+
+/** A DeviceRegistration as Twilio shows it; the token masked like everywhere in Pushledger. */
+function presentRegistration(view: DeviceView, appName: string) {
+  return {
+    id: registrationId(view.id),
+    appName,
+    userId: view.userId,
+    devices: view.token ? [{ provider: view.provider === 'apns' ? 'APNs' : 'FCM', token: maskToken(view.token) }] : [],
+    related: [
+      ...(view.userId ? [{ id: view.userId, name: 'user', uri: `/Users/${view.userId}` }] : []),
+      { id: appName, name: 'push_notification_app', uri: `/PushNotifications/Apps/${appName}` },
+    ],
+    tags: {},
+  };
+}
+
+const REGISTRATION = {
+  schema: {
+    type: 'object',
+    example: {
+      id: 'comms_device_registration_d_xj3…',
+      appName: 'test_app',
+      userId: 'comms_user_01k7q2bx0mft5bvbxh3781hkmr',
+      devices: [{ provider: 'FCM', token: 'odJFCr…9f2c1a7b3e' }],
+      related: [
+        { id: 'comms_user_01k7q2bx0mft5bvbxh3781hkmr', name: 'user', uri: '/Users/comms_user_01k7q2bx0mft5bvbxh3781hkmr' },
+        { id: 'test_app', name: 'push_notification_app', uri: '/PushNotifications/Apps/test_app' },
+      ],
+      tags: {},
+    },
+  },
+};
+
+/**
+ * Twilio Comms Push Notifications. A registration is one device (id derived from the token); its id is
+ * `comms_device_registration_<deviceId>`. Twilio's account credentials map onto the app's keys
+ * (Bearer, or Basic `<key>:` / `<appId>:<key>`): the write key may register, reads and deletes need the server key.
+ */
+@ApiTags('Twilio Comms Push')
+@ApiBasicAuth()
+@Controller('v1/PushNotifications')
+export class TwilioController {
+  constructor(
+    private readonly registry: RegistryClient,
+    private readonly idempotency: IdempotencyStore,
+    private readonly reads: DeviceFlows,
+  ) {}
+
+  @Post('DeviceRegistrations')
+  @Access('write')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Twilio: register a device token for a user',
+    description: '`appName` must be the calling app\'s name (else 404, as Twilio answers for an unknown app). Without `userId` the device keeps its current user, or a `comms_user_…` user is created. The token in the answer is masked.',
+  })
+  @ApiCreatedResponse(REGISTRATION)
+  async register(@CurrentCaller() caller: Caller, @Body() dto: TwilioRegistrationDto, @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: Response) {
+    if (dto.appName !== caller.app.name) throw ApiError.notFound('push notification app');
+    const answer = await this.idempotency.run(caller.app.id, key, { twilio: dto }, async (commandId) => {
+      const appId = caller.app.id;
+      const provider = dto.provider === 'APNs' ? 'apns' : 'fcm';
+      const existing = await this.reads.device(appId, deviceIdFromToken(dto.token));
+      const { view } = await this.registry.device(
+        {
+          type: 'RegisterToken',
+          commandId,
+          appId,
+          issuedAt: new Date().toISOString(),
+          deviceId: null,
+          token: dto.token,
+          provider,
+          platform: existing?.platform ?? (provider === 'apns' ? 'ios' : 'android'),
+          attributes: {},
+          pushEnabled: null,
+          userId: dto.userId ?? existing?.userId ?? newCommsUserId(),
+        },
+        dto.token,
+      );
+      return { status: 201, body: presentRegistration(view, caller.app.name) };
+    });
+    res.status(answer.status);
+    return answer.body;
+  }
+
+  @Get('DeviceRegistrations/:id')
+  @Access('server')
+  @ApiOperation({ summary: 'Twilio: fetch a device registration' })
+  @ApiOkResponse(REGISTRATION)
+  async get(@CurrentCaller() caller: Caller, @Param('id') id: string) {
+    return presentRegistration(await this.registration(caller.app.id, id), caller.app.name);
+  }
+
+  @Delete('DeviceRegistrations/:id')
+  @Access('server')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Twilio: delete a device registration', description: 'clearIdentify: the device is disassociated from its user; its history stays.' })
+  @ApiNoContentResponse()
+  async remove(@CurrentCaller() caller: Caller, @Param('id') id: string, @Headers('idempotency-key') key: string | undefined): Promise<void> {
+    const view = await this.registration(caller.app.id, id);
+    await this.idempotency.run(caller.app.id, key, { twilioDelete: id }, async (commandId) => {
+      await this.registry.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId: view.id }, expectedOwner: view.userId }, view.id);
+      return { status: 204, body: null };
+    });
+  }
+
+  @Post()
+  @Access('server')
+  @ApiOperation({ summary: 'Twilio: send a push to users (not implemented yet)', description: 'The body is validated; the answer is 501 `not_implemented` until delivery exists. Use `POST /v1/push` then.' })
+  send(@Body() dto: TwilioSendDto): never {
+    void dto;
+    throw new ApiError(501, 'not_implemented', 'sending through the Twilio-compatible API is not available yet');
+  }
+
+  private async registration(appId: string, id: string): Promise<DeviceView> {
+    const deviceId = deviceIdOf(id);
+    if (!deviceId) throw ApiError.notFound('device registration');
+    return viewOr404(this.reads, appId, deviceId, 'device registration');
+  }
+}

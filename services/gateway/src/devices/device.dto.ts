@@ -1,0 +1,66 @@
+import { IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+
+const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
+const ID_MESSAGE = '$property must be 1 to 256 characters of letters, digits and . _ : @ + -';
+
+export class RegisterDeviceDto {
+  @IsOptional()
+  @IsString()
+  @Matches(ID, { message: ID_MESSAGE })
+  deviceId?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4096)
+  token!: string;
+
+  @IsIn(['fcm', 'apns'])
+  provider!: 'fcm' | 'apns';
+
+  @IsIn(['android', 'ios', 'web'])
+  platform!: 'android' | 'ios' | 'web';
+
+  @IsOptional() @IsString() @MaxLength(128) model?: string;
+  @IsOptional() @IsString() @MaxLength(64) osVersion?: string;
+  @IsOptional() @IsString() @MaxLength(64) appVersion?: string;
+  @IsOptional() @IsString() @MaxLength(64) locale?: string;
+  @IsOptional() @IsString() @MaxLength(64) timezone?: string;
+
+  @IsOptional()
+  @IsBoolean()
+  pushEnabled?: boolean;
+
+  @IsOptional()
+  @IsString()
+  @Matches(ID, { message: ID_MESSAGE })
+  userId?: string;
+}
+
+export class DeviceRefDto {
+  @ValidateIf((o: DeviceRefDto) => o.token === undefined)
+  @IsString()
+  @Matches(ID, { message: ID_MESSAGE })
+  deviceId?: string;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4096)
+  token?: string;
+}
+
+export class IdentifyDto extends DeviceRefDto {
+  @IsString()
+  @Matches(ID, { message: ID_MESSAGE })
+  userId!: string;
+
+  @IsOptional()
+  @IsObject()
+  traits?: Record<string, unknown>;
+}
+
+export class LogoutDto extends DeviceRefDto {}
+
+export function deviceRef(dto: DeviceRefDto): { deviceId: string } | { token: string } {
+  return dto.deviceId !== undefined ? { deviceId: dto.deviceId } : { token: dto.token! };
+}

@@ -1,0 +1,135 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiBody, ApiExtraModels, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { deviceStream } from '@pushledger/contracts';
+import { DeviceNotFoundError, DeviceView } from '@pushledger/domain';
+import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
+import { Access, Caller, CurrentCaller } from '../auth/access';
+import { validateBody } from '../compat/compat-common';
+import { publishSegment } from '../compat/segment-ingest';
+import { ApiError } from '../http/api-error';
+import { IdempotencyStore } from '../registry/idempotency.store';
+import { presentDevice, presentEvent } from '../registry/present';
+import { RegistryClient } from '../registry/registry.client';
+import { deviceRef, IdentifyDto, LogoutDto, RegisterDeviceDto } from './device.dto';
+
+const attributesOf = (dto: RegisterDeviceDto) =>
+  Object.fromEntries((['model', 'osVersion', 'appVersion', 'locale', 'timezone'] as const).filter((k) => dto[k] !== undefined).map((k) => [k, dto[k]]));
+
+/** `POST /v1/identify` is shared with Segment's identify: a body naming a device (`deviceId` or `token`) is native. */
+function isNativeIdentify(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const b = body as Record<string, unknown>;
+  return b.deviceId !== undefined || b.token !== undefined;
+}
+
+@ApiTags('Devices')
+@ApiExtraModels(IdentifyDto)
+@Controller('v1')
+export class DevicesController {
+  constructor(
+    private readonly registry: RegistryClient,
+    private readonly idempotency: IdempotencyStore,
+    private readonly reads: DeviceFlows,
+    private readonly exec: StreamExecutor,
+  ) {}
+
+  @Post('devices')
+  @Access('write')
+  async register(@CurrentCaller() caller: Caller, @Body() dto: RegisterDeviceDto, @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const answer = await this.idempotency.run(caller.app.id, key, dto, async (commandId) => {
+      const { view, created } = await this.registry.device(
+        {
+          type: 'RegisterToken',
+          commandId,
+          appId: caller.app.id,
+          issuedAt: new Date().toISOString(),
+          deviceId: dto.deviceId ?? null,
+          token: dto.token,
+          provider: dto.provider,
+          platform: dto.platform,
+          attributes: attributesOf(dto),
+          pushEnabled: dto.pushEnabled ?? null,
+          userId: dto.userId ?? null,
+        },
+        dto.deviceId ?? dto.token,
+      );
+      return { status: created ? 201 : 200, body: presentDevice(view) };
+    });
+    res.status(answer.status);
+    return answer.body;
+  }
+
+  @Get('devices/:deviceId')
+  @Access('server')
+  async get(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string) {
+    return presentDevice(await this.view(caller.app.id, deviceId));
+  }
+
+  @Get('devices/:deviceId/events')
+  @Access('server')
+  async events(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string) {
+    const events = await this.exec.readStream(deviceStream(caller.app.id, deviceId));
+    if (!events.length) throw ApiError.notFound('device');
+    return events.map(presentEvent);
+  }
+
+  @Post('identify')
+  @Access('write')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Identify: native, or Segment identify (same path)',
+    description:
+      'A body with `deviceId` or `token` is the native identify `{ userId, deviceId? | token?, traits? }` → the device view. Any other body is a Segment identify `{ userId, anonymousId?, traits?, context?, messageId? }` → `{ "success": true }` once durably queued; its `anonymousId` (or `context.device.id`) names the device.',
+  })
+  @ApiBody({ schema: { oneOf: [{ $ref: getSchemaPath(IdentifyDto) }, { type: 'object', title: 'Segment identify', properties: { userId: { type: 'string' }, anonymousId: { type: 'string' }, traits: { type: 'object' }, context: { type: 'object' }, messageId: { type: 'string' } } }] } })
+  async identify(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined) {
+    if (!isNativeIdentify(body)) return publishSegment(this.registry, caller.app.id, [{ raw: body, type: 'identify', field: '' }]);
+    const dto = await validateBody(IdentifyDto, body);
+    const answer = await this.idempotency.run(caller.app.id, key, dto, async (commandId) => {
+      const issuedAt = new Date().toISOString();
+      const ref = deviceRef(dto);
+      const [{ view }] = await Promise.all([
+        this.registry.device({ type: 'Identify', commandId, appId: caller.app.id, issuedAt, device: ref, userId: dto.userId, traits: null }, 'deviceId' in ref ? ref.deviceId : ref.token),
+        dto.traits && Object.keys(dto.traits).length
+          ? this.registry.user({ type: 'UpdateTraits', commandId: `${commandId}-traits`, appId: caller.app.id, issuedAt, userId: dto.userId, traits: dto.traits as never })
+          : Promise.resolve(null),
+      ]);
+      return { status: 200, body: presentDevice(view) };
+    });
+    return answer.body;
+  }
+
+  @Post('logout')
+  @Access('write')
+  @HttpCode(200)
+  async logout(@CurrentCaller() caller: Caller, @Body() dto: LogoutDto, @Headers('idempotency-key') key: string | undefined) {
+    const answer = await this.idempotency.run(caller.app.id, key, dto, async (commandId) => {
+      const ref = deviceRef(dto);
+      const deviceId = await this.resolve(caller.app.id, ref);
+      // The owner at receipt: a logout that arrives after someone else identified on the device changes nothing.
+      const owner = (await this.reads.device(caller.app.id, deviceId))?.userId ?? null;
+      const { view } = await this.registry.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId }, expectedOwner: owner }, deviceId);
+      return { status: 200, body: presentDevice(view) };
+    });
+    return answer.body;
+  }
+
+  private async resolve(appId: string, ref: { deviceId: string } | { token: string }): Promise<string> {
+    try {
+      return await this.reads.resolve(appId, ref);
+    } catch (err) {
+      if (err instanceof DeviceNotFoundError) throw ApiError.notFound('device');
+      throw err;
+    }
+  }
+
+  private async view(appId: string, deviceId: string): Promise<DeviceView> {
+    try {
+      return await this.reads.view(appId, deviceId);
+    } catch (err) {
+      if (err instanceof DeviceNotFoundError) throw ApiError.notFound('device');
+      throw err;
+    }
+  }
+}

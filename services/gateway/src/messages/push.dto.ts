@@ -1,0 +1,32 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsDefined, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
+
+const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
+
+export class PushToDto {
+  @IsOptional() @IsString() @Matches(ID, { message: 'to.userId must be 1 to 256 characters of letters, digits and . _ : @ + -' }) userId?: string;
+  @IsOptional() @IsString() @Matches(ID, { message: 'to.deviceId must be 1 to 256 characters of letters, digits and . _ : @ + -' }) deviceId?: string;
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(4096) token?: string;
+}
+
+export class NotificationDto {
+  @IsString() @IsNotEmpty() @MaxLength(1000) title!: string;
+  @IsString() @MaxLength(4000) body!: string;
+  @IsOptional() @IsUrl({ protocols: ['https', 'http'], require_tld: false }) @MaxLength(2048) imageUrl?: string;
+}
+
+export class PushDto {
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => PushToDto) to!: PushToDto;
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => NotificationDto) notification!: NotificationDto;
+  @IsOptional() @IsObject() data?: Record<string, unknown>;
+  @IsOptional() @IsBoolean() transactional?: boolean;
+  @IsOptional() @IsIn(DEVICE_POLICIES as DevicePolicy[]) devicePolicy?: DevicePolicy;
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) idempotencyKey?: string;
+}
+
+export class ReceiptDto {
+  @IsString() @Matches(ID, { message: 'deviceId must be 1 to 256 characters of letters, digits and . _ : @ + -' }) deviceId!: string;
+  @IsIn(['delivered', 'opened']) kind!: 'delivered' | 'opened';
+  @IsOptional() @IsString() @Matches(/^\d{4}-\d\d-\d\dT/, { message: 'at must be an ISO-8601 time' }) at?: string;
+}

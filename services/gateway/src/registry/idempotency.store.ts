@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'crypto';
+import mongoose, { Schema } from 'mongoose';
+import { deterministicUuid } from '@pushledger/lifecycle';
+import { MONGO } from '@pushledger/platform';
+import { ApiError } from '../http/api-error';
+
+interface Remembered {
+  _id: string;
+  requestHash: string;
+  status: number;
+  body: unknown;
+  createdAt: Date;
+}
+
+const schema = new Schema<Remembered>({ _id: String, requestHash: String, status: Number, body: Schema.Types.Mixed, createdAt: Date }, { versionKey: false });
+
+/**
+ * Idempotency-Key on native writes: a retried request gets the first answer and stores nothing new
+ * (the key also fixes the command id, so even a retry racing the first one writes each fact once);
+ * the same key with another body is 422.
+ */
+@Injectable()
+export class IdempotencyStore {
+  constructor(@Inject(MONGO) private readonly mongo: { connection?: mongoose.Connection }) {}
+
+  private model() {
+    const conn = this.mongo.connection!;
+    return (conn.models.GatewayIdempotency as mongoose.Model<Remembered>) ?? conn.model<Remembered>('GatewayIdempotency', schema, 'gateway_idempotency');
+  }
+
+  async run(appId: string, key: string | undefined, request: unknown, execute: (commandId: string) => Promise<{ status: number; body: unknown }>): Promise<{ status: number; body: unknown }> {
+    if (key === undefined) return execute(randomUUID());
+    if (key.length === 0 || key.length > 255) throw ApiError.validation('Idempotency-Key', 'must be 1 to 255 characters');
+    const id = `${appId}:${key}`;
+    const requestHash = createHash('sha256').update(JSON.stringify(request ?? null)).digest('hex');
+    const model = this.model();
+    const seen = await model.findById(id).lean();
+    if (seen) {
+      if (seen.requestHash !== requestHash) throw ApiError.unprocessable('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      return { status: seen.status, body: seen.body };
+    }
+    const result = await execute(deterministicUuid(`idempotency:${id}`));
+    await model.create({ _id: id, requestHash, status: result.status, body: result.body, createdAt: new Date() }).catch((err: { code?: number }) => {
+      if (err.code !== 11000) throw err;
+    });
+    return result;
+  }
+}

@@ -1,0 +1,50 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import { groupFor, REGISTRATION_COMMAND_TYPES, RegistrationCommand, TopicMap } from '@pushledger/contracts';
+import type { PushledgerConfig } from '@pushledger/config';
+import { DomainError } from '@pushledger/domain';
+import { CommandReply, CommandServer, PoisonMessageError, ensureTopics } from '@pushledger/kafka';
+import { DeviceFlows } from '@pushledger/lifecycle';
+import { JsonLogger } from '@pushledger/observability';
+import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
+
+/** Commands from the gateway and the identity service: decide on the device streams, reply with the device view. */
+@Injectable()
+export class RegistrationCommandsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server?: CommandServer;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPICS) private readonly topics: TopicMap,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
+    private readonly flows: DeviceFlows,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  async onApplicationBootstrap() {
+    await ensureTopics(this.kafka, Object.values(this.topics), 8);
+    this.server = new CommandServer({
+      kafka: this.kafka,
+      groupId: groupFor('pushledger-registration', this.config.kafka.topicSuffix),
+      topic: this.topics.registrationCommands,
+      dlqTopic: this.topics.registrationCommandsDlq,
+      logger: this.logger,
+      handle: async (envelope): Promise<CommandReply> => {
+        const command = envelope as unknown as RegistrationCommand;
+        if (!(REGISTRATION_COMMAND_TYPES as readonly string[]).includes(command.type) || !command.appId) throw new PoisonMessageError('unknown_command', `unknown command type ${command.type}`);
+        try {
+          const outcome = await this.flows.handleWithOutcome(command, new Date());
+          return { commandId: command.commandId, ok: true, result: outcome };
+        } catch (err) {
+          if (err instanceof DomainError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
+          throw err;
+        }
+      },
+    });
+    await this.server.start();
+  }
+
+  async onApplicationShutdown() {
+    await this.server?.stop();
+  }
+}

@@ -1,9 +1,57 @@
-import { Module, Type } from '@nestjs/common';
+import { Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Type } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import mongoose from 'mongoose';
 import type { PushledgerConfig } from '@pushledger/config';
-import { PlatformModule } from '@pushledger/platform';
+import type { TopicMap } from '@pushledger/contracts';
+import type { EventStore } from '@pushledger/event-store';
+import { AppRegistry } from '@pushledger/apps';
+import { createProducer, ensureTopics } from '@pushledger/kafka';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { MessageOutcomesStore } from '@pushledger/messages';
+import { EVENT_STORE, KAFKA, MONGO, PlatformModule, TOPICS } from '@pushledger/platform';
+import { CampaignCommandsConsumer } from './campaign-commands.consumer';
+import { OutcomesProjector } from './outcomes.projector';
+import { PushSender } from './push.sender';
+
+const PRODUCER = Symbol('CAMPAIGN_PRODUCER');
+
+@Injectable()
+class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    private readonly apps: AppRegistry,
+    @Inject(PRODUCER) private readonly producer: Producer,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPICS) private readonly topics: TopicMap,
+  ) {}
+  async onModuleInit() {
+    await ensureTopics(this.kafka, Object.values(this.topics), 8);
+    await this.producer.connect();
+    await this.apps.start();
+  }
+  async onApplicationShutdown() {
+    await this.apps.stop();
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}
 
 export function campaignModule(config: PushledgerConfig): Type<unknown> {
-  @Module({ imports: [PlatformModule.forRoot({ service: 'campaign', config, dependencies: ['kafka', 'postgres', 'mongo'] })] })
+  @Module({
+    imports: [PlatformModule.forRoot({ service: 'campaign', config, dependencies: ['kafka', 'eventStore', 'mongo'] })],
+    providers: [
+      { provide: AppRegistry, useFactory: (store: EventStore) => new AppRegistry(store), inject: [EVENT_STORE] },
+      { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
+      { provide: PRODUCER, useFactory: (kafka: Kafka) => createProducer(kafka), inject: [KAFKA] },
+      { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
+      {
+        provide: PushSender,
+        useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, outcomes: MessageOutcomesStore) => new PushSender(exec, producer, topics, outcomes),
+        inject: [StreamExecutor, PRODUCER, TOPICS, MessageOutcomesStore],
+      },
+      CampaignLifecycle,
+      CampaignCommandsConsumer,
+      OutcomesProjector,
+    ],
+  })
   class CampaignModule {}
   return CampaignModule;
 }

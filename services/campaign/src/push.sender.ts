@@ -1,0 +1,93 @@
+import { randomUUID } from 'crypto';
+import type { Producer } from 'kafkajs';
+import {
+  AppRecord,
+  DeliveryOutcomeV1,
+  DeliveryRequestV1,
+  DeliveryTargetV1,
+  deviceStream,
+  MAX_TARGETS_PER_REQUEST,
+  PushContentV1,
+  PushTarget,
+  SendPushResultV1,
+  TopicMap,
+  tokenStream,
+  userStream,
+} from '@pushledger/contracts';
+import { deviceDecider, DeviceView, EligibilityUser, planSend, toDeviceView, tokenOwnershipDecider, userDecider } from '@pushledger/domain';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import type { MessageOutcomesStore } from '@pushledger/messages';
+import { tokenHash } from '@pushledger/observability';
+
+export interface PushPlanInput {
+  appId: string;
+  messageId: string;
+  campaignId: string | null;
+  to: PushTarget;
+  content: PushContentV1;
+  transactional: boolean;
+  devicePolicy: AppRecord['settings']['devicePolicy'] | null;
+  /** Per-recipient content (templates, locale). */
+  render?: (device: DeviceView) => PushContentV1 | null;
+}
+
+/**
+ * A push to one user, device or token: candidates from the store (always current), eligibility and
+ * device policy from the domain, then delivery requests and one `skipped` outcome per excluded device.
+ */
+export class PushSender {
+  constructor(
+    private readonly exec: StreamExecutor,
+    private readonly producer: Producer,
+    private readonly topics: TopicMap,
+    private readonly outcomes: MessageOutcomesStore,
+  ) {}
+
+  async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
+    const { candidates, users } = await this.candidates(app.id, input.to);
+    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays });
+    await this.outcomes.recordMessage({ appId: app.id, messageId: input.messageId, campaignId: input.campaignId, transactional: input.transactional, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> });
+    await this.publish(app.id, input, plan.targeted, plan.skippedDevices, now);
+    return { messageId: input.messageId, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> };
+  }
+
+  async publish(appId: string, input: Omit<PushPlanInput, 'to'>, targeted: DeviceView[], skipped: { device: DeviceView; reason: string }[], now: Date): Promise<void> {
+    const at = now.toISOString();
+    const targets: DeliveryTargetV1[] = targeted.map((d) => ({ deviceId: d.id, token: d.token!, userId: d.userId, content: input.render?.(d) ?? null }));
+    const requests: DeliveryRequestV1[] = [];
+    for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
+      requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: targets.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });
+    }
+    const skips: DeliveryOutcomeV1[] = skipped.map((s) => ({ messageId: input.messageId, appId, campaignId: input.campaignId, deviceId: s.device.id, userId: s.device.userId, outcome: 'skipped', reason: s.reason, attempts: 0, at }));
+    const topicMessages = [];
+    if (requests.length) topicMessages.push({ topic: this.topics.deliveryRequests, messages: requests.map((r, i) => ({ key: `${r.messageId}:${i}`, value: JSON.stringify(r) })) });
+    if (skips.length) topicMessages.push({ topic: this.topics.deliveryOutcomes, messages: skips.map((o) => ({ key: `${o.messageId}:${o.deviceId}`, value: JSON.stringify(o), headers: { kind: 'outcome' } })) });
+    if (topicMessages.length) await this.producer.sendBatch({ acks: -1, topicMessages });
+  }
+
+  private async candidates(appId: string, to: PushTarget): Promise<{ candidates: DeviceView[]; users: Map<string, EligibilityUser> }> {
+    const users = new Map<string, EligibilityUser>();
+    const device = async (id: string) => (await this.exec.load(deviceDecider, deviceStream(appId, id))).state;
+    let ids: string[] = [];
+    if ('userId' in to) {
+      const user = (await this.exec.load(userDecider, userStream(appId, to.userId))).state;
+      ids = Object.keys(user?.devices ?? {});
+    } else if ('deviceId' in to) {
+      ids = [to.deviceId];
+    } else {
+      const owner = (await this.exec.load(tokenOwnershipDecider, tokenStream(appId, tokenHash(to.token)))).state?.ownerDeviceId;
+      ids = owner ? [owner] : [];
+    }
+    const candidates: DeviceView[] = [];
+    for (const id of ids) {
+      const d = await device(id);
+      if (!d) continue;
+      candidates.push(toDeviceView(d));
+      if (d.userId && !users.has(d.userId)) {
+        const u = (await this.exec.load(userDecider, userStream(appId, d.userId))).state;
+        users.set(d.userId, { userId: d.userId, unsubscribed: u?.unsubscribed ?? false, erased: u?.erased ?? false });
+      }
+    }
+    return { candidates, users };
+  }
+}

@@ -1,0 +1,45 @@
+import type { FcmErrorClassification } from '@pushledger/fcm';
+
+/** What one FCM answer means for one (message, device) pair. */
+export type SendVerdict =
+  | { kind: 'sent' }
+  | { kind: 'invalidated'; reason: string }
+  | { kind: 'bounced'; reason: string; credential: boolean }
+  | { kind: 'failed'; reason: string; credential: boolean; wholeMessage: boolean }
+  | { kind: 'retry'; reason: string; retryAfterMs: number | undefined };
+
+/** The table of shared/reference/fcm.md: only a dead token invalidates; credential trouble never touches tokens. */
+export function verdictOf(c: FcmErrorClassification): SendVerdict {
+  const reason = c.fcmErrorCode ?? c.code ?? c.reason;
+  switch (c.action) {
+    case 'invalidate_token':
+      return { kind: 'invalidated', reason };
+    case 'bounce':
+      return { kind: 'bounced', reason, credential: true };
+    case 'retry':
+      return { kind: 'retry', reason, retryAfterMs: c.retryAfterMs };
+    case 'fail_message':
+      return { kind: 'failed', reason: `invalid_payload:${reason}`, credential: false, wholeMessage: true };
+    case 'credential_error':
+    case 'config_error':
+      return { kind: 'failed', reason: `${c.action}:${reason}`, credential: true, wholeMessage: false };
+    case 'unknown':
+      return { kind: 'retry', reason, retryAfterMs: undefined };
+    default: {
+      const _exhaustive: never = c.action;
+      return { kind: 'retry', reason: String(_exhaustive), retryAfterMs: undefined };
+    }
+  }
+}
+
+/** Exponential back-off with full jitter, never shorter than what the server asked for. */
+export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
+  const exp = baseMs * 2 ** Math.max(0, attempt - 1);
+  const jittered = exp / 2 + random() * (exp / 2);
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+/** The circuit breaker's test: most of a batch failing on credentials means the app's setup is wrong, not the tokens. */
+export function credentialsLookBroken(credentialFailures: number, answered: number): boolean {
+  return answered >= 10 && credentialFailures / answered >= 0.5;
+}

@@ -1,0 +1,46 @@
+import { deleteApp } from 'firebase-admin/app';
+import type { Messaging, TokenMessage } from 'firebase-admin/messaging';
+import type { PushledgerConfig } from '@pushledger/config';
+import type { AppRecord, DeliveryTargetV1, PushContentV1 } from '@pushledger/contracts';
+import { createMessaging } from '@pushledger/fcm';
+
+/** One firebase-admin Messaging per app (its own credentials), pointed at FCM_ENDPOINT when set. */
+export class FcmSenders {
+  private readonly byApp = new Map<string, { messaging: Messaging; key: string }>();
+
+  constructor(private readonly config: PushledgerConfig) {}
+
+  /** null when the app has no credentials and no endpoint is configured: nothing can be sent. */
+  for(app: AppRecord): Messaging | null {
+    const key = JSON.stringify([app.fcm.projectId, app.fcm.serviceAccount ? 'sa' : 'none']);
+    const known = this.byApp.get(app.id);
+    if (known && known.key === key) return known.messaging;
+    const { endpoint, caFile } = this.config.fcm;
+    if (!app.fcm.serviceAccount && !endpoint) return null;
+    const messaging = createMessaging({
+      appName: `pushledger-${app.id}`,
+      projectId: app.fcm.projectId,
+      serviceAccount: (app.fcm.serviceAccount as never) ?? null,
+      ...(endpoint && caFile ? { endpoint, caFile } : {}),
+    });
+    this.byApp.set(app.id, { messaging, key });
+    return messaging;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.byApp.values()].map((m) => deleteApp(m.messaging.app).catch(() => undefined)));
+  }
+}
+
+/** The FCM message for one target; the message id tags it so a rare duplicate collapses on the phone. */
+export function fcmMessage(messageId: string, target: DeliveryTargetV1, fallback: PushContentV1): TokenMessage {
+  const c = target.content ?? fallback;
+  const tag = messageId.slice(0, 64);
+  return {
+    token: target.token,
+    notification: { title: c.title, body: c.body, ...(c.imageUrl ? { imageUrl: c.imageUrl } : {}) },
+    data: { ...c.data, pushledgerMessageId: messageId },
+    android: { collapseKey: tag, notification: { tag } },
+    apns: { headers: { 'apns-collapse-id': tag } },
+  };
+}

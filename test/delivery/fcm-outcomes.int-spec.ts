@@ -1,0 +1,159 @@
+import { FcmSimulator } from '@pushledger/fcm';
+import { api, repoRoot, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
+import * as path from 'path';
+
+type Api = ReturnType<typeof api>;
+
+describe('delivery through firebase-admin and the FCM simulator: each answer has exactly its device effect', () => {
+  let sim: FcmSimulator;
+  let stack: Stack;
+  let app: TestApp;
+  let write: Api;
+  let server: Api;
+  let n = 0;
+
+  beforeAll(async () => {
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test'), quotaRetryAfterSeconds: 1, unavailableRetryAfterSeconds: 1 });
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'campaign', 'delivery'], {
+      FCM_ENDPOINT: sim.url,
+      FCM_CA_FILE: sim.caFile,
+      DELIVERY_MAX_ATTEMPTS: '3',
+      DELIVERY_RETRY_BASE_MS: '200',
+    });
+    app = await stack.createApp();
+    write = api(stack.url, app.writeKey);
+    server = api(stack.url, app.serverKey);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await sim?.stop();
+  });
+
+  async function device(prefix: string, userId?: string) {
+    const id = `dev-${++n}`;
+    const token = `${prefix}:${id}-${Date.now()}-${'x'.repeat(40)}`;
+    const res = await write.post('/v1/devices', { deviceId: id, token, provider: 'fcm', platform: 'android', ...(userId ? { userId } : {}) });
+    expect(res.status).toBe(201);
+    return { id, token };
+  }
+
+  async function pushTo(deviceId: string, extra: Record<string, unknown> = {}) {
+    const res = await server.post('/v1/push', { to: { deviceId }, notification: { title: 'Hello', body: 'World' }, transactional: true, ...extra });
+    expect(res.status).toBe(202);
+    return res.body as { messageId: string; targeted: number; skipped: Record<string, number> };
+  }
+
+  async function outcome(messageId: string, deviceId: string) {
+    return waitFor(async () => {
+      const res = await server.get(`/v1/messages/${messageId}`);
+      return res.status === 200 ? res.body.find((o: { deviceId: string }) => o.deviceId === deviceId) : undefined;
+    }, { what: `the outcome of ${messageId}`, timeoutMs: 60000 });
+  }
+
+  async function eventsOf(deviceId: string): Promise<string[]> {
+    return (await server.get(`/v1/devices/${deviceId}/events`)).body.map((e: { type: string }) => e.type);
+  }
+
+  async function settledView(deviceId: string, pred: (v: any) => boolean) {
+    return waitFor(async () => {
+      const v = await server.get(`/v1/devices/${deviceId}`);
+      return pred(v.body) ? v.body : undefined;
+    }, { what: `device ${deviceId} to settle`, timeoutMs: 30000 });
+  }
+
+  it('success → PushSent, last status sent', async () => {
+    const d = await device('ok');
+    const m = await pushTo(d.id);
+    expect(m.targeted).toBe(1);
+    expect(await outcome(m.messageId, d.id)).toMatchObject({ outcome: 'sent' });
+    await settledView(d.id, (v) => v.lastStatus === 'sent');
+    expect(await eventsOf(d.id)).toContain('PushSent');
+    const req = sim.requestsFor(d.token);
+    expect(req).toHaveLength(1);
+    expect((req[0].message as any).android?.notification?.tag).toBe(m.messageId.slice(0, 64));
+  });
+
+  it.each([
+    ['unregistered', 'UNREGISTERED'],
+    ['invalid', 'INVALID_ARGUMENT'],
+  ])('%s → TokenInvalidated, never sent again, re-registering it is 409', async (prefix) => {
+    const d = await device(prefix);
+    const m = await pushTo(d.id);
+    expect(await outcome(m.messageId, d.id)).toMatchObject({ outcome: 'invalidated' });
+    const v = await settledView(d.id, (x) => x.status === 'invalid');
+    expect(v.status).toBe('invalid');
+    expect((await eventsOf(d.id)).filter((t) => t === 'TokenInvalidated')).toHaveLength(1);
+    const again = await pushTo(d.id);
+    expect(again.targeted).toBe(0);
+    expect(sim.requestsFor(d.token)).toHaveLength(1);
+    const reg = await write.post('/v1/devices', { deviceId: d.id, token: d.token, provider: 'fcm', platform: 'android' });
+    expect(reg.status).toBe(409);
+    expect(reg.body.error.code).toBe('token_invalidated');
+  });
+
+  it('SENDER_ID_MISMATCH → bounced, token left alone', async () => {
+    const d = await device('mismatch');
+    const m = await pushTo(d.id);
+    expect(await outcome(m.messageId, d.id)).toMatchObject({ outcome: 'bounced' });
+    const v = await settledView(d.id, (x) => x.lastStatus === 'bounced');
+    expect(v.status).toBe('active');
+    expect(await eventsOf(d.id)).not.toContain('TokenInvalidated');
+  });
+
+  it.each([
+    ['thirdparty', 'credential_error'],
+    ['notfound', 'config_error'],
+    ['badpayload', 'invalid_payload'],
+  ])('%s → the message fails, the token is not touched', async (prefix, reason) => {
+    const d = await device(prefix);
+    const m = await pushTo(d.id);
+    const o = await outcome(m.messageId, d.id);
+    expect(o.outcome).toBe('failed');
+    expect(o.reason).toContain(reason);
+    const view = (await server.get(`/v1/devices/${d.id}`)).body;
+    expect(view).toMatchObject({ status: 'active', lastStatus: 'unused' });
+    expect(await eventsOf(d.id)).toEqual(['TokenRegistered']);
+  });
+
+  it('QUOTA_EXCEEDED with Retry-After → retried no sooner than Retry-After, then sent', async () => {
+    const d = await device('ok');
+    sim.script(d.token, [{ kind: 'quota-exceeded', retryAfterSeconds: 1 }, 'success']);
+    const m = await pushTo(d.id);
+    expect(await outcome(m.messageId, d.id)).toMatchObject({ outcome: 'sent' });
+    const attempts = sim.requestsFor(d.token);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1].time - attempts[0].time).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('INTERNAL until the attempts run out → bounced (retries exhausted), token alone', async () => {
+    const d = await device('internal');
+    const m = await pushTo(d.id);
+    const o = await outcome(m.messageId, d.id);
+    expect(o).toMatchObject({ outcome: 'bounced', reason: 'retries_exhausted' });
+    expect(sim.requestsFor(d.token)).toHaveLength(3);
+    await settledView(d.id, (x) => x.lastStatus === 'bounced');
+    expect(await eventsOf(d.id)).not.toContain('TokenInvalidated');
+  });
+
+  it('Customer.io two-bounce rule: two failed sends → suppressed → not sent to → identify with the same token → sent again', async () => {
+    const d = await device('ok', 'carol');
+    sim.script(d.token, ['sender-id-mismatch', 'sender-id-mismatch']);
+    const first = await pushTo(d.id);
+    expect(await outcome(first.messageId, d.id)).toMatchObject({ outcome: 'bounced' });
+    await settledView(d.id, (x) => x.lastStatus === 'bounced');
+    const second = await pushTo(d.id);
+    expect(await outcome(second.messageId, d.id)).toMatchObject({ outcome: 'bounced' });
+    await settledView(d.id, (x) => x.lastStatus === 'suppressed');
+    expect(await eventsOf(d.id)).toContain('DeviceSuppressed');
+    const third = await pushTo(d.id);
+    expect(third).toMatchObject({ targeted: 0, skipped: { suppressed: 1 } });
+    expect(await outcome(third.messageId, d.id)).toMatchObject({ outcome: 'skipped', reason: 'suppressed' });
+    expect(sim.requestsFor(d.token)).toHaveLength(2);
+    const id = await write.post('/v1/identify', { token: d.token, userId: 'carol' });
+    expect(id.status).toBe(200);
+    expect(id.body.lastStatus).toBe('unused');
+    const fourth = await pushTo(d.id);
+    expect(fourth.targeted).toBe(1);
+    expect(await outcome(fourth.messageId, d.id)).toMatchObject({ outcome: 'sent' });
+  });
+});

@@ -31,3 +31,53 @@ export interface ReceiptV1 {
   kind: 'delivered' | 'opened';
   at: string;
 }
+
+export type CampaignKind = 'broadcast' | 'triggered' | 'transactional';
+
+export interface CampaignContentV1 {
+  title: string;
+  body: string;
+  imageUrl: string | null;
+  data: Record<string, string>;
+  /** Per-locale overrides picked by the device locale. */
+  locales: Record<string, { title?: string; body?: string }>;
+}
+
+export interface CampaignTriggerV1 {
+  /** A `track` event name on pushledger.ingest.v1. */
+  event: string;
+  /** Property equality filter: every listed property must equal the value. */
+  where: Record<string, string | number | boolean>;
+  /** Who gets it: the event's user, or the device/token named in an event property (Customer.io's custom device token). */
+  to: { kind: 'user' } | { kind: 'token'; property: string } | { kind: 'device'; property: string };
+}
+
+export interface CampaignDefinitionV1 {
+  id: string;
+  appId: string;
+  name: string;
+  kind: CampaignKind;
+  /** Broadcast audience: a stored segment, or rules inline; null means every user of the app. */
+  audience: { segmentId: string } | { rules: unknown } | null;
+  trigger: CampaignTriggerV1 | null;
+  content: CampaignContentV1;
+  transactional: boolean;
+  devicePolicy: DevicePolicy | null;
+  /** Broadcast at a time; with localTime, `at`'s wall-clock time in each user's time zone. */
+  schedule: { at: string; localTime: boolean } | null;
+  createdAt: string;
+}
+
+export type CreateCampaignCommand = { type: 'CreateCampaign'; commandId: string; appId: string; issuedAt: string; campaign: CampaignDefinitionV1 };
+/** Broadcast now (or per schedule); for a transactional campaign, to one target with event-like data. */
+export type SendCampaignCommand = {
+  type: 'SendCampaign';
+  commandId: string;
+  appId: string;
+  issuedAt: string;
+  campaignId: string;
+  messageId: string;
+  to: PushTarget | null;
+  properties: Record<string, unknown>;
+};
+export type CampaignCommand = SendPushCommand | CreateCampaignCommand | SendCampaignCommand;

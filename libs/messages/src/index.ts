@@ -1,1 +1,3 @@
 export * from './message-outcomes.store';
+export * from './campaigns.store';
+export * from './templates';

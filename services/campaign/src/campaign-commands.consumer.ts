@@ -1,14 +1,15 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
-import { groupFor, SendPushCommand, TopicMap } from '@pushledger/contracts';
+import { CampaignCommand, groupFor, TopicMap } from '@pushledger/contracts';
 import { AppRegistry } from '@pushledger/apps';
 import { CommandReply, CommandServer, PoisonMessageError } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
+import { CampaignError, CampaignRunner } from './campaign.runner';
 import { PushSender } from './push.sender';
 
-/** Sends named by the gateway (`POST /v1/push`, Twilio): plan, hand to delivery, reply with the counts. */
+/** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends. */
 @Injectable()
 export class CampaignCommandsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server?: CommandServer;
@@ -19,6 +20,7 @@ export class CampaignCommandsConsumer implements OnApplicationBootstrap, OnAppli
     @Inject(CONFIG) private readonly config: PushledgerConfig,
     private readonly apps: AppRegistry,
     private readonly pushes: PushSender,
+    private readonly runner: CampaignRunner,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -30,12 +32,26 @@ export class CampaignCommandsConsumer implements OnApplicationBootstrap, OnAppli
       dlqTopic: this.topics.campaignCommandsDlq,
       logger: this.logger,
       handle: async (envelope): Promise<CommandReply> => {
-        const command = envelope as unknown as SendPushCommand;
-        if (command.type !== 'SendPush') throw new PoisonMessageError('unknown_command', `unknown command type ${command.type}`);
-        const app = await this.apps.get(command.appId);
+        const command = envelope as unknown as CampaignCommand;
+        const app = command.appId ? await this.apps.get(command.appId) : undefined;
         if (!app) return { commandId: command.commandId, ok: false, error: { code: 'not_found', message: 'app not found' } };
-        const result = await this.pushes.send({ ...command, campaignId: null }, app);
-        return { commandId: command.commandId, ok: true, result };
+        try {
+          switch (command.type) {
+            case 'SendPush':
+              return { commandId: command.commandId, ok: true, result: await this.pushes.send({ ...command, campaignId: null }, app) };
+            case 'CreateCampaign':
+              return { commandId: command.commandId, ok: true, result: await this.runner.create(command.campaign) };
+            case 'SendCampaign':
+              return { commandId: command.commandId, ok: true, result: await this.runner.send(app, command.campaignId, command.messageId, command.to, command.properties) };
+            default: {
+              const _exhaustive: never = command;
+              throw new PoisonMessageError('unknown_command', `unknown command type ${(_exhaustive as { type: string }).type}`);
+            }
+          }
+        } catch (err) {
+          if (err instanceof CampaignError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
+          throw err;
+        }
       },
     });
     await this.server.start();

@@ -7,13 +7,16 @@ import type { EventStore } from '@pushledger/event-store';
 import { AppRegistry } from '@pushledger/apps';
 import { createProducer, ensureTopics } from '@pushledger/kafka';
 import { StreamExecutor } from '@pushledger/lifecycle';
-import { MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
 import { EVENT_STORE, KAFKA, MONGO, PlatformModule, TOPICS } from '@pushledger/platform';
 import { CampaignCommandsConsumer } from './campaign-commands.consumer';
 import { OutcomesProjector } from './outcomes.projector';
 import { PushSender } from './push.sender';
+import { AUDIENCE_SOURCE } from './audience';
+import { CAMPAIGN_PRODUCER as PRODUCER, CampaignError, CampaignRunner } from './campaign.runner';
+import { CampaignScheduler } from './campaign.scheduler';
+import { TriggerConsumer } from './trigger.consumer';
 
-const PRODUCER = Symbol('CAMPAIGN_PRODUCER');
 
 @Injectable()
 class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -22,9 +25,11 @@ class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(PRODUCER) private readonly producer: Producer,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPICS) private readonly topics: TopicMap,
+    private readonly campaigns: CampaignsStore,
   ) {}
   async onModuleInit() {
     await ensureTopics(this.kafka, Object.values(this.topics), 8);
+    await this.campaigns.init();
     await this.producer.connect();
     await this.apps.start();
   }
@@ -47,9 +52,19 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
         useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, outcomes: MessageOutcomesStore) => new PushSender(exec, producer, topics, outcomes),
         inject: [StreamExecutor, PRODUCER, TOPICS, MessageOutcomesStore],
       },
+      { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
+      {
+        provide: AUDIENCE_SOURCE,
+        useValue: {
+          plan: () => Promise.reject(new CampaignError('not_implemented', 'broadcast audiences need the read-model targeting query, which is not wired yet')),
+        },
+      },
+      CampaignRunner,
       CampaignLifecycle,
       CampaignCommandsConsumer,
       OutcomesProjector,
+      TriggerConsumer,
+      CampaignScheduler,
     ],
   })
   class CampaignModule {}

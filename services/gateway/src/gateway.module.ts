@@ -5,7 +5,8 @@ import type { EventStore } from '@pushledger/event-store';
 import { AppRegistry } from '@pushledger/apps';
 import { DeviceFlows, StreamExecutor, UserFlows } from '@pushledger/lifecycle';
 import mongoose from 'mongoose';
-import { MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignsController } from './campaigns/campaigns.controller';
 import { EVENT_STORE, MONGO, PlatformModule } from '@pushledger/platform';
 import { MessagesController } from './messages/messages.controller';
 import { AppsController } from './apps/apps.controller';
@@ -31,7 +32,7 @@ class AppRegistryLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, SegmentController, TwilioController, MasivoController, CustomerIoController];
+export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController];
 
 export function gatewayModule(config: PushledgerConfig): Type<unknown> {
   @Module({
@@ -46,6 +47,7 @@ export function gatewayModule(config: PushledgerConfig): Type<unknown> {
       { provide: UserFlows, useFactory: (exec: StreamExecutor) => new UserFlows(exec), inject: [StreamExecutor] },
       RegistryClient,
       IdempotencyStore,
+      { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
       { provide: APP_GUARD, useClass: AppKeyGuard },
     ],

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { IdentityCommand, RegistrationCommand, SendPushCommand, SendPushResultV1, TopicMap } from '@pushledger/contracts';
+import { CampaignCommand, IdentityCommand, RegistrationCommand, SendPushCommand, SendPushResultV1, TopicMap } from '@pushledger/contracts';
 import type { DeviceView } from '@pushledger/domain';
 import { CommandClient, CommandEnvelope, CommandReply, CommandTimeoutError, ensureTopics } from '@pushledger/kafka';
 import type { UserView } from '@pushledger/lifecycle';
@@ -8,7 +8,7 @@ import { JsonLogger } from '@pushledger/observability';
 import { KAFKA, TOPICS } from '@pushledger/platform';
 import { ApiError } from '../http/api-error';
 
-const DOMAIN_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, device_not_found: 404, not_found: 404, invalid_command: 422 };
+const DOMAIN_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, device_not_found: 404, not_found: 404, invalid_command: 422, invalid_campaign_kind: 409, validation_failed: 400, not_implemented: 501 };
 
 /** The gateway's way to the registration and identity services: a command over Kafka, answered once the facts are stored. */
 @Injectable()
@@ -39,12 +39,16 @@ export class RegistryClient implements OnModuleInit, OnApplicationShutdown {
     return this.unwrap(await this.send(this.topics.campaignCommands, command.messageId, command));
   }
 
+  async campaign(command: CampaignCommand): Promise<unknown> {
+    return this.unwrap(await this.send(this.topics.campaignCommands, 'campaignId' in command ? command.campaignId : command.commandId, command));
+  }
+
   /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. */
   async publish(topic: string, messages: { key: string | null; value: string; headers?: Record<string, string> }[]): Promise<void> {
     await this.client.publish(topic, messages);
   }
 
-  private async send(topic: string, key: string, command: RegistrationCommand | IdentityCommand | SendPushCommand): Promise<CommandReply> {
+  private async send(topic: string, key: string, command: RegistrationCommand | IdentityCommand | CampaignCommand): Promise<CommandReply> {
     try {
       return await this.client.send(topic, key, command as unknown as CommandEnvelope);
     } catch (err) {

@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Producer } from 'kafkajs';
+import { AppRecord, CampaignDefinitionV1, DeliveryRequestV1, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
+import { DeviceView, userDecider } from '@pushledger/domain';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { CampaignDoc, CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { TOPICS } from '@pushledger/platform';
+import { randomUUID } from 'crypto';
+import { AUDIENCE_SOURCE, AudienceSource } from './audience';
+import { PushSender } from './push.sender';
+import { render, TemplateScope, usesPlaceholders } from '@pushledger/messages';
+
+export class CampaignError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const CAMPAIGN_PRODUCER = Symbol('CAMPAIGN_PRODUCER');
+
+/** Runs campaigns: transactional sends to one target, broadcasts to an audience, triggered sends per event. */
+@Injectable()
+export class CampaignRunner {
+  constructor(
+    private readonly campaigns: CampaignsStore,
+    private readonly outcomes: MessageOutcomesStore,
+    private readonly pushes: PushSender,
+    private readonly exec: StreamExecutor,
+    @Inject(AUDIENCE_SOURCE) private readonly audience: AudienceSource,
+    @Inject(CAMPAIGN_PRODUCER) private readonly producer: Producer,
+    @Inject(TOPICS) private readonly topics: TopicMap,
+  ) {}
+
+  async create(def: CampaignDefinitionV1): Promise<CampaignDoc> {
+    return this.campaigns.create(def);
+  }
+
+  async send(app: AppRecord, campaignId: string, messageId: string, to: PushTarget | null, properties: Record<string, unknown>, now = new Date()): Promise<SendPushResultV1 & { scheduledFor?: string }> {
+    const campaign = await this.campaigns.get(app.id, campaignId);
+    if (!campaign) throw new CampaignError('not_found', 'campaign not found');
+    switch (campaign.kind) {
+      case 'triggered':
+        throw new CampaignError('invalid_campaign_kind', 'a triggered campaign sends when its event arrives; it cannot be sent by hand');
+      case 'transactional':
+        if (!to) throw new CampaignError('validation_failed', 'to: a transactional campaign needs a target (userId, deviceId or token)');
+        return this.sendTo(app, campaign, messageId, to, { event: { name: campaign.name, properties } }, now);
+      case 'broadcast': {
+        const due = campaign.schedule ? new Date(campaign.schedule.at) : now;
+        if (due > now) {
+          await this.campaigns.addSend(app.id, campaign.id, messageId, due, 'scheduled');
+          return { messageId, targeted: 0, skipped: {}, scheduledFor: due.toISOString() };
+        }
+        if (!(await this.campaigns.addSend(app.id, campaign.id, messageId, now, 'sending'))) {
+          const known = await this.campaigns.getSend(app.id, messageId);
+          return { messageId, targeted: known?.targeted ?? 0, skipped: known?.skipped ?? {} };
+        }
+        return this.broadcast(app, campaign, messageId, now);
+      }
+      default: {
+        const _exhaustive: never = campaign.kind;
+        throw new CampaignError('invalid_campaign_kind', String(_exhaustive));
+      }
+    }
+  }
+
+  /** One user, device or token: the PushSender's plan, with content rendered per device. */
+  async sendTo(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, to: PushTarget, scope: TemplateScope, now = new Date()): Promise<SendPushResultV1> {
+    const traitsOf = await this.traitsLoader(app.id, campaign);
+    const rendered = new Map<string, ReturnType<typeof render>>();
+    for (const userId of 'userId' in to ? [to.userId] : []) rendered.set(userId, render(campaign.content, { ...scope, user: { id: userId, traits: await traitsOf(userId) } }, null));
+    return this.pushes.send(
+      {
+        appId: app.id,
+        messageId,
+        campaignId: campaign.id,
+        to,
+        content: render(campaign.content, scope, null),
+        transactional: campaign.transactional,
+        devicePolicy: campaign.devicePolicy,
+        render: (d) => render(campaign.content, { ...scope, user: { id: d.userId, traits: d.userId ? this.cachedTraits.get(`${app.id}:${d.userId}`) ?? {} : {} } }, d.locale),
+      },
+      app,
+      now,
+    );
+  }
+
+  private readonly cachedTraits = new Map<string, Record<string, unknown>>();
+
+  private async traitsLoader(appId: string, campaign: CampaignDefinitionV1) {
+    return async (userId: string) => {
+      if (!usesPlaceholders(campaign.content)) return {};
+      const traits = ((await this.exec.load(userDecider, userStream(appId, userId))).state?.traits ?? {}) as Record<string, unknown>;
+      this.cachedTraits.set(`${appId}:${userId}`, traits);
+      return traits;
+    };
+  }
+
+  /** Streams the audience into delivery requests of at most 500 targets, in bounded memory. */
+  async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now = new Date()): Promise<SendPushResultV1> {
+    const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, now });
+    let chunk: DeliveryRequestV1['targets'] = [];
+    let targeted = 0;
+    let n = 0;
+    const flush = async () => {
+      if (!chunk.length) return;
+      const request: DeliveryRequestV1 = { requestId: randomUUID(), messageId, appId: app.id, campaignId: campaign.id, transactional: campaign.transactional, content: render(campaign.content, {}, null), targets: chunk, createdAt: now.toISOString() };
+      // Keyed by chunk number so a re-run of the same broadcast lands on the same partitions.
+      await this.producer.send({ topic: this.topics.deliveryRequests, acks: -1, messages: [{ key: `${messageId}:${n++}`, value: JSON.stringify(request) }] });
+      chunk = [];
+    };
+    const personal = usesPlaceholders(campaign.content) || Object.keys(campaign.content.locales).length > 0;
+    for await (const pair of plan.pairs) {
+      chunk.push({
+        deviceId: pair.device.id,
+        token: pair.device.token!,
+        userId: pair.device.userId,
+        content: personal ? render(campaign.content, { user: { id: pair.user?.id ?? null, traits: pair.user?.traits ?? {} } }, pair.device.locale) : null,
+      });
+      targeted++;
+      if (chunk.length >= MAX_TARGETS_PER_REQUEST) await flush();
+    }
+    await flush();
+    const skipped = plan.skipped();
+    await this.outcomes.recordMessage({ appId: app.id, messageId, campaignId: campaign.id, transactional: campaign.transactional, targeted, skipped });
+    await this.campaigns.finishSend(app.id, messageId, targeted, skipped);
+    return { messageId, targeted, skipped };
+  }
+
+  /** Stats: what was targeted and skipped at send time, and what became of each pair since. */
+  async stats(appId: string, campaignId: string) {
+    const messages = await this.outcomes.messages.find({ appId, campaignId }).lean();
+    const outcomes = await this.outcomes.stats({ appId, campaignId });
+    const skipped: Record<string, number> = {};
+    let targeted = 0;
+    for (const m of messages) {
+      targeted += m.targeted;
+      for (const [k, v] of Object.entries(m.skipped ?? {})) skipped[k] = (skipped[k] ?? 0) + v;
+    }
+    const { skipped: skippedOutcomes, ...delivery } = outcomes;
+    return { targeted, skipped, ...delivery, skippedRecorded: skippedOutcomes, messages: messages.length };
+  }
+}
+
+export type { DeviceView };

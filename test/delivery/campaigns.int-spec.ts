@@ -1,0 +1,160 @@
+import { topicsFor } from '@pushledger/contracts';
+import { FcmSimulator } from '@pushledger/fcm';
+import { api, repoRoot, startStack, Stack, testKafka, TestApp, waitFor } from '@pushledger/testing';
+import * as path from 'path';
+
+type Api = ReturnType<typeof api>;
+
+describe('campaigns and sends: device policy, consent, triggers, templates, circuit breaker', () => {
+  let sim: FcmSimulator;
+  let stack: Stack;
+  let seq = 0;
+
+  beforeAll(async () => {
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test') });
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile, DELIVERY_RETRY_BASE_MS: '100' });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await sim?.stop();
+  });
+
+  async function appWith(settings: Record<string, unknown> = {}) {
+    const app = await stack.createApp(settings);
+    return { app, write: api(stack.url, app.writeKey), server: api(stack.url, app.serverKey) };
+  }
+
+  async function register(write: Api, userId: string, prefix = 'ok', extra: Record<string, unknown> = {}) {
+    const id = `d${++seq}`;
+    const token = `${prefix}:${id}-${Date.now()}-${'t'.repeat(32)}`;
+    const res = await write.post('/v1/devices', { deviceId: id, token, provider: 'fcm', platform: 'android', userId, ...extra });
+    expect(res.status).toBe(201);
+    return { id, token };
+  }
+
+  async function linked(server: Api, userId: string, n: number) {
+    await waitFor(async () => (await server.get(`/v1/users/${userId}`)).body?.deviceIds?.length === n, { what: `${userId} to have ${n} devices` });
+  }
+
+  async function outcomes(server: Api, messageId: string, n: number) {
+    return waitFor(async () => {
+      const res = await server.get(`/v1/messages/${messageId}`);
+      return res.status === 200 && res.body.length >= n ? (res.body as { deviceId: string; outcome: string; reason?: string }[]) : undefined;
+    }, { what: `${n} outcomes of ${messageId}`, timeoutMs: 60000 });
+  }
+
+  it("Loymax's setting: most_recent sends to one device per user (the latest token), all to every eligible device", async () => {
+    for (const policy of ['most_recent', 'all'] as const) {
+      const { write, server } = await appWith({ devicePolicy: policy });
+      const devices = [];
+      for (let i = 0; i < 3; i++) devices.push(await register(write, 'loyal'));
+      await linked(server, 'loyal', 3);
+      const res = await server.post('/v1/push', { to: { userId: 'loyal' }, notification: { title: 'Offer', body: 'Just for you' } });
+      expect(res.status).toBe(202);
+      if (policy === 'most_recent') {
+        expect(res.body).toMatchObject({ targeted: 1, skipped: { not_chosen: 2 } });
+        const got = await outcomes(server, res.body.messageId, 3);
+        expect(got.find((o) => o.outcome === 'sent')!.deviceId).toBe(devices[2].id);
+      } else {
+        expect(res.body).toMatchObject({ targeted: 3, skipped: {} });
+        const got = await outcomes(server, res.body.messageId, 3);
+        expect(got.filter((o) => o.outcome === 'sent')).toHaveLength(3);
+      }
+    }
+  });
+
+  it('an unsubscribed user: a marketing push skips them (counted as unsubscribed), a transactional one reaches them', async () => {
+    const { write, server } = await appWith();
+    const d = await register(write, 'dora');
+    await linked(server, 'dora', 1);
+    expect((await server.patch('/v1/users/dora', { unsubscribed: true })).status).toBe(200);
+    const marketing = await server.post('/v1/push', { to: { userId: 'dora' }, notification: { title: 'Sale', body: '50% off' } });
+    expect(marketing.body).toMatchObject({ targeted: 0, skipped: { unsubscribed: 1 } });
+    const transactional = await server.post('/v1/push', { to: { userId: 'dora' }, notification: { title: 'Receipt', body: 'Order #1' }, transactional: true });
+    expect(transactional.body).toMatchObject({ targeted: 1 });
+    expect((await outcomes(server, transactional.body.messageId, 1))[0]).toMatchObject({ deviceId: d.id, outcome: 'sent' });
+    expect((await outcomes(server, marketing.body.messageId, 1))[0]).toMatchObject({ deviceId: d.id, outcome: 'skipped', reason: 'unsubscribed' });
+  });
+
+  it('a credential error on 90% of a batch invalidates no token and pauses the app', async () => {
+    const { write, server } = await appWith();
+    const devices = [];
+    for (let i = 0; i < 18; i++) devices.push(await register(write, 'erin', 'mismatch'));
+    for (let i = 0; i < 2; i++) devices.push(await register(write, 'erin', 'ok'));
+    await linked(server, 'erin', 20);
+    const first = await server.post('/v1/push', { to: { userId: 'erin' }, notification: { title: 'Hi', body: 'there' }, transactional: true });
+    expect(first.body.targeted).toBe(20);
+    await outcomes(server, first.body.messageId, 20);
+    for (const d of devices) {
+      const types = (await server.get(`/v1/devices/${d.id}/events`)).body.map((e: { type: string }) => e.type);
+      expect(types).not.toContain('TokenInvalidated');
+    }
+    const second = await server.post('/v1/push', { to: { userId: 'erin' }, notification: { title: 'Again', body: 'x' }, transactional: true });
+    const after = await outcomes(server, second.body.messageId, second.body.targeted);
+    expect(after.length).toBeGreaterThan(0);
+    for (const o of after) expect(o).toMatchObject({ outcome: 'failed', reason: 'app_paused:credentials' });
+    expect(sim.requests().filter((r) => devices.some((d) => d.token === r.token)).length).toBe(20);
+  });
+
+  it('event-triggered campaigns: to the event user with a template, and to a custom device token named in the event', async () => {
+    const { app, write, server } = await appWith();
+    const d = await register(write, 'frank', 'ok', { locale: 'fr-FR' });
+    const other = await register(write, 'gina');
+    await linked(server, 'frank', 1);
+    await server.patch('/v1/users/frank', { traits: { first_name: 'Frank' } });
+    const cart = await server.post('/v1/campaigns', {
+      name: 'cart',
+      kind: 'triggered',
+      trigger: { event: 'cart_abandoned', where: { stage: 'checkout' } },
+      content: { title: 'Hi {{user.traits.first_name | default: "there"}}', body: 'Your {{event.properties.item}} is waiting', locales: { fr: { body: 'Votre {{event.properties.item}} vous attend' } } },
+    });
+    expect(cart.status).toBe(201);
+    const shipped = await server.post('/v1/campaigns', { name: 'shipped', kind: 'triggered', transactional: true, trigger: { event: 'order_shipped', to: { kind: 'token', property: 'push_token' } }, content: { title: 'Shipped', body: 'Order {{event.properties.order}}' } });
+    expect(shipped.status).toBe(201);
+    const kafka = testKafka();
+    const producer = kafka.producer();
+    await producer.connect();
+    const ingest = topicsFor(stack.suffix).ingest;
+    const track = (m: Record<string, unknown>) => ({ key: String(m.userId), value: JSON.stringify({ type: 'track', writeKey: app.writeKey, ...m }) });
+    await producer.send({
+      topic: ingest,
+      messages: [
+        track({ userId: 'frank', event: 'cart_abandoned', messageId: 'e1', properties: { stage: 'browse', item: 'Lamp' } }),
+        track({ userId: 'frank', event: 'cart_abandoned', messageId: 'e2', properties: { stage: 'checkout', item: 'Lamp' } }),
+        track({ userId: 'frank', event: 'cart_abandoned', messageId: 'e2', properties: { stage: 'checkout', item: 'Lamp' } }),
+        track({ userId: 'someone-else', event: 'order_shipped', messageId: 'e3', properties: { push_token: other.token, order: 'A-17' } }),
+      ],
+    });
+    await producer.disconnect();
+    const toFrank = await waitFor(async () => (sim.requestsFor(d.token).length ? sim.requestsFor(d.token) : undefined), { what: 'the triggered push to frank' });
+    expect((toFrank[0].message as any).notification).toEqual({ title: 'Hi Frank', body: 'Votre Lamp vous attend' });
+    const toGina = await waitFor(async () => (sim.requestsFor(other.token).length ? sim.requestsFor(other.token) : undefined), { what: 'the custom-token push' });
+    expect((toGina[0].message as any).notification).toEqual({ title: 'Shipped', body: 'Order A-17' });
+    const stats = await waitFor(async () => {
+      const c = await server.get(`/v1/campaigns/${cart.body.id}`);
+      return c.body.stats.sent === 1 ? c.body : undefined;
+    }, { what: 'campaign stats' });
+    expect(stats.stats).toMatchObject({ messages: 1, targeted: 1, sent: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sim.requestsFor(d.token)).toHaveLength(1);
+  });
+
+  it('a transactional campaign sent to one user; receipts count as delivered and opened', async () => {
+    const { write, server } = await appWith();
+    const d = await register(write, 'hank');
+    await linked(server, 'hank', 1);
+    const c = await server.post('/v1/campaigns', { name: 'otp', kind: 'transactional', content: { title: 'Code', body: 'Your code is {{event.properties.code}}' } });
+    const sent = await server.post(`/v1/campaigns/${c.body.id}/send`, { to: { userId: 'hank' }, properties: { code: '123456' } });
+    expect(sent.status).toBe(202);
+    expect(sent.body.targeted).toBe(1);
+    await outcomes(server, sent.body.messageId, 1);
+    expect((sim.requestsFor(d.token)[0].message as any).notification.body).toBe('Your code is 123456');
+    expect((await write.post(`/v1/messages/${sent.body.messageId}/receipts`, { deviceId: d.id, kind: 'delivered' })).status).toBe(202);
+    expect((await write.post(`/v1/messages/${sent.body.messageId}/receipts`, { deviceId: d.id, kind: 'opened' })).status).toBe(202);
+    const stats = await waitFor(async () => {
+      const got = await server.get(`/v1/campaigns/${c.body.id}`);
+      return got.body.stats.opened === 1 ? got.body.stats : undefined;
+    }, { what: 'receipts in stats' });
+    expect(stats).toMatchObject({ targeted: 1, sent: 1, delivered: 1, opened: 1 });
+  });
+});

@@ -51,7 +51,27 @@ async function healthy(p) {
   }
 }
 
+// Apps without Firebase credentials send to a local FCM simulator, so a fresh install can push end to end.
+async function startSimulator() {
+  const child = spawn(process.execPath, [path.join(root, 'scripts/run.js'), 'dist/tools/fcm-simulator/main.js', '--cert-dir', path.join(dataDir, 'fcm-simulator')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.set('fcm-simulator', child);
+  const line = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (b) => {
+      buf += b.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.on('exit', (code) => reject(new Error(`the FCM simulator exited (${code})`)));
+  });
+  const { url, caFile } = JSON.parse(line);
+  env.PUSHLEDGER_FCM_SIMULATOR_URL = url;
+  env.PUSHLEDGER_FCM_SIMULATOR_CA_FILE = caFile;
+  return url;
+}
+
 async function main() {
+  const simUrl = await startSimulator();
   for (const e of entries) start(e);
   const deadline = Date.now() + 120000;
   for (const [name, , p] of entries) {
@@ -66,7 +86,7 @@ async function main() {
     }
   }
   const url = `http://127.0.0.1:${port}`;
-  console.log(`Pushledger is running.\n  gateway:     ${url}\n  health:      ${url}/health\n  admin token: ${token}\n  logs:        ${logDir}`);
+  console.log(`Pushledger is running.\n  gateway:     ${url}\n  health:      ${url}/health\n  API docs:    ${url}/docs\n  admin token: ${token}\n  FCM sim:     ${simUrl} (apps without Firebase credentials send here)\n  logs:        ${logDir}`);
   try {
     const demo = await ensureDemoApp(url);
     if (demo) console.log(`  demo app:    id ${demo.id}\n               write key  ${demo.writeKey}\n               server key ${demo.serverKey}`);

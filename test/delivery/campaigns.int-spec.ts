@@ -46,7 +46,7 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
   it("Loymax's setting: most_recent sends to one device per user (the latest token), all to every eligible device", async () => {
     for (const policy of ['most_recent', 'all'] as const) {
       const { write, server } = await appWith({ devicePolicy: policy });
-      const devices = [];
+      const devices: { id: string; token: string }[] = [];
       for (let i = 0; i < 3; i++) devices.push(await register(write, 'loyal'));
       await linked(server, 'loyal', 3);
       const res = await server.post('/v1/push', { to: { userId: 'loyal' }, notification: { title: 'Offer', body: 'Just for you' } });
@@ -78,7 +78,7 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
 
   it('a credential error on 90% of a batch invalidates no token and pauses the app', async () => {
     const { write, server } = await appWith();
-    const devices = [];
+    const devices: { id: string; token: string }[] = [];
     for (let i = 0; i < 18; i++) devices.push(await register(write, 'erin', 'mismatch'));
     for (let i = 0; i < 2; i++) devices.push(await register(write, 'erin', 'ok'));
     await linked(server, 'erin', 20);

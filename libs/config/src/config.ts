@@ -15,6 +15,8 @@ const schema = z.object({
   PUSHLEDGER_ADMIN_TOKEN: z.string().optional(),
   FCM_ENDPOINT: z.string().url().optional(),
   FCM_CA_FILE: z.string().optional(),
+  PUSHLEDGER_FCM_SIMULATOR_URL: z.string().url().optional(),
+  PUSHLEDGER_FCM_SIMULATOR_CA_FILE: z.string().optional(),
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
   PUSHLEDGER_DATA_DIR: z.string().optional(),
@@ -34,7 +36,8 @@ export interface PushledgerConfig {
   eventStore: { kind: 'postgres' | 'eventstoredb'; postgresUrl: string; eventStoreDbConnectionString?: string };
   mongodbUri: string;
   adminToken?: string;
-  fcm: { endpoint?: string; caFile?: string };
+  /** `endpoint`: all FCM traffic goes there. `simulator`: where apps without credentials send (npm start runs one). */
+  fcm: { endpoint?: string; caFile?: string; simulator?: { url: string; caFile: string } };
   delivery: { maxAttempts: number; retryBaseMs: number };
   dataDir?: string;
   logLevel: Env['LOG_LEVEL'];
@@ -60,7 +63,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventStore: { kind: e.EVENT_STORE, postgresUrl: e.POSTGRES_URL, eventStoreDbConnectionString: e.EVENTSTORE_CONNECTION_STRING },
     mongodbUri: e.MONGODB_URI,
     adminToken: e.PUSHLEDGER_ADMIN_TOKEN,
-    fcm: { endpoint: e.FCM_ENDPOINT, caFile: e.FCM_CA_FILE },
+    fcm: {
+      endpoint: e.FCM_ENDPOINT,
+      caFile: e.FCM_CA_FILE,
+      simulator: e.PUSHLEDGER_FCM_SIMULATOR_URL && e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE ? { url: e.PUSHLEDGER_FCM_SIMULATOR_URL, caFile: e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE } : undefined,
+    },
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,

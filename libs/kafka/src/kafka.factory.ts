@@ -35,6 +35,17 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
         if (!/already exists/i.test(err.message) && (err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
       });
     }
+    // Another service may have created a topic a moment ago: wait until every partition has a leader.
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics })
+        .then((m) => m.topics.length === topics.length && m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        .catch(() => false);
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`topics not ready after 30 s: ${topics.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   } finally {
     await admin.disconnect();
   }

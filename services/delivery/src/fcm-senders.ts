@@ -15,13 +15,15 @@ export class FcmSenders {
     const key = JSON.stringify([app.fcm.projectId, app.fcm.serviceAccount ? 'sa' : 'none']);
     const known = this.byApp.get(app.id);
     if (known && known.key === key) return known.messaging;
-    const { endpoint, caFile } = this.config.fcm;
-    if (!app.fcm.serviceAccount && !endpoint) return null;
+    // FCM_ENDPOINT redirects everything; otherwise apps with credentials talk to Google and apps without to the bundled simulator.
+    const { endpoint, caFile, simulator } = this.config.fcm;
+    const target = endpoint && caFile ? { endpoint, caFile } : !app.fcm.serviceAccount && simulator ? { endpoint: simulator.url, caFile: simulator.caFile } : undefined;
+    if (!app.fcm.serviceAccount && !target) return null;
     const messaging = createMessaging({
       appName: `pushledger-${app.id}`,
       projectId: app.fcm.projectId,
       serviceAccount: (app.fcm.serviceAccount as never) ?? null,
-      ...(endpoint && caFile ? { endpoint, caFile } : {}),
+      ...(target ?? {}),
     });
     this.byApp.set(app.id, { messaging, key });
     return messaging;

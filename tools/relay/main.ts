@@ -8,7 +8,7 @@
  */
 import { loadConfig } from '@pushledger/config';
 import { topicsFor } from '@pushledger/contracts';
-import { createEventStore, ensureTopic, KafkaRelayPublisher, Relay, type RelayLogger } from '@pushledger/event-store';
+import { createEventStore, ensureTopic, KafkaRelayPublisher, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
 import { logLevel } from 'kafkajs';
 
 function arg(name: string, fallback: string): string {
@@ -31,24 +31,27 @@ async function main(): Promise<void> {
   const name = arg('checkpoint', 'relay.device-lifecycle');
   const clientId = `${config.kafka.clientId}-relay`;
 
-  const store = await createEventStore(config);
-  await ensureTopic({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
-  const publisher = await KafkaRelayPublisher.connect({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
-  const relay = new Relay({ store, publisher, name, logger });
-  await relay.start();
-  logger.info('relay running', { topic, checkpoint: name, store: store.kind });
-
+  const running: { store?: EventStore; publisher?: KafkaRelayPublisher; relay?: Relay } = {};
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    await relay.stop().catch(() => undefined);
-    await publisher.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await running.relay?.stop().catch(() => undefined);
+    await running.publisher?.close().catch(() => undefined);
+    await running.store?.close().catch(() => undefined);
     process.exit(code);
   };
+  // Installed first, so a stop request during start-up is still a clean stop.
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
+
+  const store = (running.store = await createEventStore(config));
+  await ensureTopic({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
+  const publisher = (running.publisher = await KafkaRelayPublisher.connect({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR }));
+  if (stopping) return;
+  const relay = (running.relay = new Relay({ store, publisher, name, logger }));
+  await relay.start();
+  logger.info('relay running', { topic, checkpoint: name, store: store.kind });
   // A failed batch was not checkpointed: exit non-zero and let the supervisor restart from the checkpoint.
   relay.done.catch((err: Error) => {
     logger.error('relay stopped on error', { error: err.message });

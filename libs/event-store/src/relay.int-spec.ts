@@ -1,5 +1,5 @@
 /**
- * The relay as a real process against PostgreSQL and Kafka, SIGKILLed twice mid-stream: every lifecycle
+ * The relay as a real process against PostgreSQL and Kafka, SIGKILLed four times mid-stream: every lifecycle
  * event must reach Kafka at least once, nothing else does, and per key the first occurrences come in
  * revision order.
  */
@@ -37,16 +37,21 @@ describe('relay process (PostgreSQL → Kafka)', () => {
     await db?.drop();
   });
 
-  const startRelay = (): ChildProcess => {
+  const startRelay = (): ChildProcess & { output: () => string } => {
     const child = spawn(process.execPath, ['-r', register, 'tools/relay/main.ts', '--topic', topics.topics[0], '--checkpoint', 'relay-test'], {
       cwd: repoRoot,
       env: { ...process.env, EVENT_STORE: 'postgres', POSTGRES_URL: db.url, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (b: Buffer) => logs.push(b.toString()));
-    child.stderr!.on('data', (b: Buffer) => logs.push(b.toString()));
+    let own = '';
+    const keep = (b: Buffer) => {
+      logs.push(b.toString());
+      own += b.toString();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     children.push(child);
-    return child;
+    return Object.assign(child, { output: () => own });
   };
   const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
   const checkpoint = async () => (await store.checkpoints.load('relay-test')) ?? 0n;
@@ -87,21 +92,26 @@ describe('relay process (PostgreSQL → Kafka)', () => {
     await waitCheckpoint((p) => p > 0n, 'a first checkpoint');
     relay.kill('SIGKILL');
     await exited(relay);
-    const afterFirstKill = await checkpoint();
 
-    // Kill 2: while live appends are flowing.
-    relay = startRelay();
-    const writer = append(600);
-    await waitCheckpoint((p) => p > afterFirstKill, 'progress after restart');
-    await sleep(150);
-    relay.kill('SIGKILL');
-    await exited(relay);
+    // Kills 2-4: while live appends are flowing, at random moments.
+    const writer = append(900);
+    for (let kill = 2; kill <= 4; kill++) {
+      const before = await checkpoint();
+      relay = startRelay();
+      await waitCheckpoint((p) => p > before, `progress after restart ${kill - 1}`);
+      await sleep(20 + Math.floor(Math.random() * 200));
+      relay.kill('SIGKILL');
+      await exited(relay);
+    }
     await writer;
 
     relay = startRelay();
     let last: StoredEvent | undefined;
     for await (const e of store.readAll({ direction: 'backwards', maxCount: 1, filter: { streamPrefixes: ['device-', 'user-', 'token-'] } })) last = e;
     await waitCheckpoint((p) => p >= last!.position, 'the relay to catch up');
+    const final = relay;
+    const startedBy = Date.now() + 30_000;
+    while (!final.output().includes('relay caught up') && Date.now() < startedBy) await sleep(20);
     relay.kill('SIGTERM');
     await exited(relay);
     expect(relay.exitCode).toBe(0);

@@ -93,7 +93,8 @@ parse_config() {
   PG_DB="$(urldecode "${BASH_REMATCH[10]:-pushledger}")"
   [[ -n "$PG_DB" ]] || PG_DB=pushledger
   PG_FERRET_DB=ferretdb
-  PG_FERRET_URL="postgres://${BASH_REMATCH[3]:-pushledger}:${BASH_REMATCH[5]:-pushledger}@${PG_HOST}:${PG_PORT}/${PG_FERRET_DB}"
+  # FerretDB keeps a pooled connection per open cursor and never times cursors out: its default pool of 50 runs dry.
+  PG_FERRET_URL="postgres://${BASH_REMATCH[3]:-pushledger}:${BASH_REMATCH[5]:-pushledger}@${PG_HOST}:${PG_PORT}/${PG_FERRET_DB}?pool_max_conns=200"
 
   # MONGODB_URI: mongodb://[cred@]host[:port][,more]/db
   [[ "$MONGODB_URI" =~ ^mongodb://([^@/]*@)?([^:,/?]+)(:([0-9]+))? ]] || die "MONGODB_URI: cannot parse '$MONGODB_URI'"
@@ -280,7 +281,7 @@ pg_conf() {
 listen_addresses = '$PG_HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_SOCK_DIR'
-max_connections = 300
+max_connections = 600
 shared_buffers = 256MB
 fsync = on
 synchronous_commit = on

@@ -31,7 +31,8 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((err: Error) => {
+      // kafkajs' own wait for leaders gives up on a topic another process created a moment ago; the loop below waits instead.
+      await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((err: Error) => {
         if (!/already exists/i.test(err.message) && (err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
       });
     }

@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { createTestDatabase, testConfig, testKafka, uniqueName, waitFor } from './engines';
 import { freePort, RunningProcess, startProcess, startService } from './processes';
 
-export type StackPart = 'gateway' | 'registration' | 'identity' | 'campaign' | 'delivery' | 'relay';
+export type StackPart = 'gateway' | 'registration' | 'identity' | 'campaign' | 'delivery' | 'relay' | 'projector';
 
 export interface Stack {
   url: string;
@@ -49,8 +49,8 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
   const ports = new Map<StackPart, number>();
   const procs = new Map<StackPart, RunningProcess>();
   const launch = async (part: StackPart) => {
-    if (part === 'relay') {
-      procs.set(part, startProcess('relay', 'tools/relay/main.js', env));
+    if (part === 'relay' || part === 'projector') {
+      procs.set(part, startProcess(part, `tools/${part}/main.js`, env));
       return;
     }
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());
@@ -66,7 +66,9 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
         return res?.status === 200;
       },
       { timeoutMs: 90000, what: `${part} to be healthy` },
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
+    });
   };
   for (const part of parts) await launch(part);
   try {

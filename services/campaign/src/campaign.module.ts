@@ -13,7 +13,9 @@ import { CampaignCommandsConsumer } from './campaign-commands.consumer';
 import { OutcomesProjector } from './outcomes.projector';
 import { PushSender } from './push.sender';
 import { AUDIENCE_SOURCE } from './audience';
-import { CAMPAIGN_PRODUCER as PRODUCER, CampaignError, CampaignRunner } from './campaign.runner';
+import { CAMPAIGN_PRODUCER as PRODUCER, CampaignRunner } from './campaign.runner';
+import { ReadModelsAudience } from './read-models.audience';
+import { ReadModels, SegmentStore } from '@pushledger/read-models';
 import { CampaignScheduler } from './campaign.scheduler';
 import { TriggerConsumer } from './trigger.consumer';
 
@@ -55,9 +57,8 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       {
         provide: AUDIENCE_SOURCE,
-        useValue: {
-          plan: () => Promise.reject(new CampaignError('not_implemented', 'broadcast audiences need the read-model targeting query, which is not wired yet')),
-        },
+        useFactory: (mongo: { connection: mongoose.Connection }, store: EventStore) => new ReadModelsAudience(new ReadModels(mongo.connection), new SegmentStore(store)),
+        inject: [MONGO, EVENT_STORE],
       },
       CampaignRunner,
       CampaignLifecycle,

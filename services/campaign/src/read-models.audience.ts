@@ -1,0 +1,38 @@
+import type { AppRecord, CampaignDefinitionV1, DevicePolicy } from '@pushledger/contracts';
+import { AudienceTarget, ReadModels, SegmentRulesError, SegmentStore, validateRules } from '@pushledger/read-models';
+import { AudiencePlan, AudienceSource } from './audience';
+import { CampaignError } from './campaign.runner';
+
+/** Broadcast audiences from the read models: a stored segment, inline rules, or every user of the app. */
+export class ReadModelsAudience implements AudienceSource {
+  constructor(
+    private readonly readModels: ReadModels,
+    private readonly segments: SegmentStore,
+  ) {}
+
+  async plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; now: Date }): Promise<AudiencePlan> {
+    const stream = await this.readModels.targets(app.id, await this.target(app.id, audience), {
+      transactional: options.transactional,
+      devicePolicy: options.devicePolicy,
+      appPolicy: app.settings.devicePolicy,
+      staleAfterDays: app.settings.staleAfterDays,
+      now: options.now,
+    });
+    return { pairs: stream, skipped: () => stream.stats.skipped as Record<string, number> };
+  }
+
+  private async target(appId: string, audience: CampaignDefinitionV1['audience']): Promise<AudienceTarget> {
+    if (audience === null) return { kind: 'everyone' };
+    if ('segmentId' in audience) {
+      const segment = await this.segments.get(appId, audience.segmentId);
+      if (!segment) throw new CampaignError('not_found', `segment ${audience.segmentId} not found`);
+      return { kind: 'segment', rules: segment.rules };
+    }
+    try {
+      return { kind: 'segment', rules: validateRules(audience.rules, 'audience.rules') };
+    } catch (err) {
+      if (err instanceof SegmentRulesError) throw new CampaignError('validation_failed', err.message);
+      throw err;
+    }
+  }
+}

@@ -162,7 +162,8 @@ describe('Segment HTTP Tracking API: Intilery register push', () => {
           },
         });
       });
-      const msg = await Promise.race([found, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('message not found on the ingest topic')), 60000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const msg = await Promise.race([found, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('message not found on the ingest topic')), 60000)))]).finally(() => clearTimeout(timer));
       expect(msg.key).toBe(deviceId);
       expect(msg.appId).toBe(app.id);
       expect(msg.value).not.toContain(app.writeKey);

@@ -1,5 +1,5 @@
 import { DeviceEvent, IdentityCommand, userStream, deviceStream, AnonymiseDeviceCommand, DetachDeviceCommand } from '@pushledger/contracts';
-import { deviceDecider, deviceFollowUps, membershipFollowUp, UserCommand, userDecider, UserErasedError, UserState } from '@pushledger/domain';
+import { deviceDecider, DeviceNotFoundError, deviceFollowUps, membershipFollowUp, UserCommand, userDecider, UserErasedError, UserState } from '@pushledger/domain';
 import { deterministicUuid, StepContext, StreamExecutor } from './stream-executor';
 
 export interface UserView {
@@ -31,9 +31,21 @@ export class UserFlows {
       case 'UpdateTraits':
         userCommand = { ...base, type: 'UpdateTraits', traits: command.traits };
         break;
+      case 'EraseUser': {
+        // Devices first: storing UserErased destroys the user's pii key (libs/privacy), after which a device
+        // can no longer tell that this user owned it. Each step is idempotent, so a retry completes it.
+        const { state } = await this.exec.load(userDecider, userStream(command.appId, command.userId));
+        for (const deviceId of state && !state.erased ? Object.keys(state.devices).sort() : []) {
+          const anonymise = { type: 'AnonymiseDevice' as const, appId: command.appId, deviceId, userId: command.userId };
+          await this.exec.execute(deviceDecider, deviceStream(command.appId, deviceId), anonymise, { ...ctx, step: `anonymise:${deviceId}` }).catch((err: unknown) => {
+            if (!(err instanceof DeviceNotFoundError)) throw err;
+          });
+        }
+        userCommand = { ...base, type: command.type };
+        break;
+      }
       case 'Unsubscribe':
       case 'Resubscribe':
-      case 'EraseUser':
       case 'LiftErasure':
         userCommand = { ...base, type: command.type };
         break;

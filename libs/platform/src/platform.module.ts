@@ -5,7 +5,8 @@ import type { Kafka } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
 import { createKafka } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
-import { createEventStore, EventStore } from '@pushledger/event-store';
+import type { EventStore } from '@pushledger/event-store';
+import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
 import { CONFIG, EVENT_STORE, TOPICS, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
 import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, runChecks } from './health';
@@ -74,7 +75,8 @@ export class PlatformModule {
         { provide: KAFKA, useValue: kafka as Kafka },
         { provide: MONGO, useValue: mongo },
         { provide: HEALTH_CHECKS, useValue: checks },
-        { provide: EVENT_STORE, useFactory: () => (dependencies.includes('eventStore') ? createEventStore(config, { poolSize: 20 }) : null) },
+        // Crypto-shredding around the adapter: personal data and tokens are sealed at rest (libs/privacy).
+        { provide: EVENT_STORE, useFactory: () => (dependencies.includes('eventStore') ? createPrivateEventStore(config, { poolSize: 20, logger }) : null) },
         { provide: JsonLogger, useValue: logger },
         Connections,
       ],

@@ -19,7 +19,10 @@ import { DevicesController } from './devices/devices.controller';
 import { IdempotencyStore } from './registry/idempotency.store';
 import { RegistryClient } from './registry/registry.client';
 import { UsersController } from './users/users.controller';
+import { StatsController } from './stats/stats.controller';
 import { EVENT_STORE as GATEWAY_EVENT_STORE } from './gateway.tokens';
+import { ReadModels, SegmentStore } from '@pushledger/read-models';
+import { SegmentsController } from './segments/segments.controller';
 
 @Injectable()
 class AppRegistryLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -32,7 +35,7 @@ class AppRegistryLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController];
+export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController, StatsController, SegmentsController];
 
 export function gatewayModule(config: PushledgerConfig): Type<unknown> {
   @Module({
@@ -49,6 +52,8 @@ export function gatewayModule(config: PushledgerConfig): Type<unknown> {
       IdempotencyStore,
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
+      { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
+      { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }) => new ReadModels(mongo.connection), inject: [MONGO] },
       { provide: APP_GUARD, useClass: AppKeyGuard },
     ],
   })

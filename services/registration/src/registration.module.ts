@@ -5,6 +5,7 @@ import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
 import { RegistrationCommandsConsumer } from './registration-commands.consumer';
 import { IngestConsumer } from './ingest.consumer';
+import { StaleTokenJob } from './stale-token.job';
 
 export function registrationModule(config: PushledgerConfig): Type<unknown> {
   @Module({
@@ -14,6 +15,7 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
       { provide: DeviceFlows, useFactory: (exec: StreamExecutor) => new DeviceFlows(exec), inject: [StreamExecutor] },
       RegistrationCommandsConsumer,
       IngestConsumer,
+      StaleTokenJob,
     ],
   })
   class RegistrationModule {}

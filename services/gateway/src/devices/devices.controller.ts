@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBody, ApiExtraModels, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiExtraModels, ApiOperation, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { deviceStream } from '@pushledger/contracts';
 import { DeviceNotFoundError, DeviceView } from '@pushledger/domain';
@@ -8,6 +8,7 @@ import { Access, Caller, CurrentCaller } from '../auth/access';
 import { validateBody } from '../compat/compat-common';
 import { publishSegment } from '../compat/segment-ingest';
 import { ApiError } from '../http/api-error';
+import { deviceAsOf, parseAsOf } from '../stats/history';
 import { IdempotencyStore } from '../registry/idempotency.store';
 import { presentDevice, presentEvent } from '../registry/present';
 import { RegistryClient } from '../registry/registry.client';
@@ -62,8 +63,12 @@ export class DevicesController {
 
   @Get('devices/:deviceId')
   @Access('server')
-  async get(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string) {
-    return presentDevice(await this.view(caller.app.id, deviceId));
+  @ApiQuery({ name: 'asOf', required: false, description: 'ISO time: the device as it was then, rebuilt from its history (404 if it did not exist yet)' })
+  async get(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string, @Query('asOf') asOf?: string) {
+    if (asOf === undefined) return presentDevice(await this.view(caller.app.id, deviceId));
+    const then = await deviceAsOf(this.exec, caller.app.id, deviceId, parseAsOf(asOf));
+    if (!then) throw ApiError.notFound('device');
+    return presentDevice(then);
   }
 
   @Get('devices/:deviceId/events')

@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, LoggerService } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, LoggerService } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError } from './api-error';
 
@@ -42,7 +42,11 @@ export function toApiError(exception: unknown): ApiError {
     const status = exception.getStatus();
     const response = exception.getResponse() as { message?: unknown } | string;
     const message = typeof response === 'string' ? response : Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? exception.message);
+    // Nest hands body-parser's SyntaxError on as a BadRequestException carrying only the message.
+    if (status === 400 && exception instanceof BadRequestException && /JSON/.test(message)) return new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
     return new ApiError(status, STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), status === 404 ? 'route not found' : message);
   }
+  // A body nested deeper than validation or serialisation can recurse (64 KiB allows ~10,000 levels).
+  if (exception instanceof RangeError && /call stack/i.test(exception.message)) return new ApiError(400, 'body_too_deep', 'the request body is nested too deeply');
   return new ApiError(500, 'internal_error', 'an internal error occurred');
 }

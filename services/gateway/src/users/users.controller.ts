@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, Headers, Param, Patch } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, Param, Patch, Query } from '@nestjs/common';
+import { ApiQuery } from '@nestjs/swagger';
 import { IsBoolean, IsObject, IsOptional } from 'class-validator';
 import { deviceStream, userStream } from '@pushledger/contracts';
 import { DeviceFlows, StreamExecutor, UserFlows, UserView } from '@pushledger/lifecycle';
 import { Access, Caller, CurrentCaller } from '../auth/access';
 import { ApiError } from '../http/api-error';
+import { deviceFactsFor, exportDeviceIds, parseAsOf, userAsOf } from '../stats/history';
 import { IdempotencyStore } from '../registry/idempotency.store';
 import { presentDevice, presentEvent, presentUser } from '../registry/present';
 import { RegistryClient } from '../registry/registry.client';
@@ -30,8 +32,12 @@ export class UsersController {
   ) {}
 
   @Get(':userId')
-  async get(@CurrentCaller() caller: Caller, @Param('userId') userId: string) {
-    return presentUser(await this.user(caller.app.id, userId));
+  @ApiQuery({ name: 'asOf', required: false, description: 'ISO time: the user as they were then, rebuilt from their history (404 if unknown then); erased data stays erased' })
+  async get(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @Query('asOf') asOf?: string) {
+    if (asOf === undefined) return presentUser(await this.user(caller.app.id, userId));
+    const then = await userAsOf(this.exec, caller.app.id, userId, parseAsOf(asOf));
+    if (!then) throw ApiError.notFound('user');
+    return presentUser(then);
   }
 
   @Get(':userId/devices')
@@ -63,19 +69,23 @@ export class UsersController {
     return answer.body;
   }
 
+  /** Everything stored about the user, decrypted: view, user stream, and each device they have or had (other people's pii left out). */
   @Get(':userId/export')
   async export(@CurrentCaller() caller: Caller, @Param('userId') userId: string) {
     const user = await this.user(caller.app.id, userId);
+    const userEvents = await this.exec.readStream(userStream(caller.app.id, userId));
     const devices = await Promise.all(
-      user.deviceIds.map(async (id) => {
-        const d = await this.devices.device(caller.app.id, id);
-        return d ? { device: presentDevice(this.devices.present(d)), events: (await this.exec.readStream(deviceStream(caller.app.id, id))).map(presentEvent) } : null;
+      exportDeviceIds(user, userEvents).map(async (id) => {
+        const linked = user.deviceIds.includes(id);
+        const d = linked ? await this.devices.device(caller.app.id, id) : null;
+        const events = deviceFactsFor(userId, await this.exec.readStream(deviceStream(caller.app.id, id)), linked);
+        return events.length || d ? { id, linked, device: d ? presentDevice(this.devices.present(d)) : null, events: events.map(presentEvent) } : null;
       }),
     );
     return {
       exportedAt: new Date().toISOString(),
       user: presentUser(user),
-      userEvents: (await this.exec.readStream(userStream(caller.app.id, userId))).map(presentEvent),
+      userEvents: userEvents.map(presentEvent),
       devices: devices.filter((d) => d !== null),
     };
   }

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Registration throughput bench (see bench/ingest/main.ts): builds, then runs it from source with the
+# harness that starts the compiled services. Arguments go to main.ts.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash scripts/build.sh
+bash deploy/local/infra.sh up >/dev/null
+exec node -r ./libs/event-store/src/testing/ts-register.js bench/ingest/main.ts "$@"

@@ -1,0 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { machineInfo } from './machine';
+
+/** Writes bench/results/<name>.json (generatedAt and machine first); returns the path. */
+export function writeResults(name: string, results: Record<string, unknown>): string {
+  const file = path.resolve(__dirname, '../results', `${name}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const output = { generatedAt: new Date().toISOString(), machine: machineInfo(), ...results };
+  fs.writeFileSync(file, JSON.stringify(output, null, 2) + '\n');
+  return file;
+}

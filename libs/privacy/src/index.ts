@@ -1,0 +1,5 @@
+export * from './sealing';
+export * from './key-store.port';
+export { PostgresKeyStore, type PostgresKeyStoreOptions } from './postgres-key-store';
+export * from './privacy-event-store';
+export { createPrivateEventStore } from './create-private-event-store';

@@ -1,0 +1,236 @@
+import { parseStream, StreamCategories } from '@pushledger/contracts';
+import type {
+  AppendOptions,
+  AppendResult,
+  CheckpointStore,
+  EventStore,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoredEvent,
+  SubscribeToAllOptions,
+  Subscription,
+} from '@pushledger/event-store';
+import type { KeyRef, KeyStore } from './key-store.port';
+import { ERASED_AT_WRITE, isSealed, kidOf, pseudonymOf, seal, unseal, type Sealed } from './sealing';
+
+/** Fields of device facts that carry a push token (libs/contracts/src/events/device-events.ts). */
+export const TOKEN_FIELDS = ['token', 'previousToken'] as const;
+
+/** What `data.pii` reads as once its key is gone: the deciders fold it as "nobody". */
+export interface ErasedPii {
+  userId: string | null;
+  erased: true;
+}
+
+export interface PrivacyLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface PrivacyEventStoreOptions {
+  logger?: PrivacyLogger;
+  /** readAll decrypts this many events per key lookup. */
+  readBatchSize?: number;
+}
+
+type Data = Record<string, unknown>;
+const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
+const MAX_REMEMBERED_DESTROYED = 100_000;
+
+/** The app and user id of a logical user stream name (`userStream(appId, userId)`). */
+function userOf(stream: string): { appId: string; userId: string } | null {
+  const p = parseStream(stream);
+  return p && p.category === StreamCategories.user && p.id ? { appId: p.appId, userId: p.id } : null;
+}
+
+/**
+ * Crypto-shredding over any EventStore adapter.
+ *
+ * On append, every `data.pii` is sealed (AES-256-GCM) with the key of its data subject (app, pseudonym of
+ * `pii.userId`), and every token field of a device fact with the key of (app, deviceId). Reads open them
+ * again; a value whose key was destroyed reads as `{ userId: null, erased: true }` (pii) or `null` (token),
+ * which the deciders fold as an anonymous device, a device without token, a user without traits.
+ *
+ * User streams are stored as `user-<appId>-~<pseudonym>`, a keyed hash of the user id with a per-app secret
+ * that is never destroyed: callers keep naming them `userStream(appId, userId)` (the logical name; this
+ * store always translates it, so a stored name passed back in is not special), the raw id never reaches
+ * the database, replays or Kafka keys, and an erased id stays suppressed. readStream of a user stream
+ * fills an erased `pii.userId` with the id the caller named (it knows it already); readAll and
+ * subscriptions cannot, so there it reads `null`.
+ *
+ * Appending `UserErased` to a user stream destroys the user's key (leaving a tombstone, so pii written for
+ * them later is unreadable too) and the keys of the devices it lists, after sealing the batch and before
+ * storing it: when the fact becomes visible, nothing of theirs opens any more. If the append then fails,
+ * the keys are gone anyway and the retried erasure stores the fact. Appending `UserErasureLifted` removes
+ * the tombstone: pii from then on gets a new key; nothing erased comes back.
+ */
+export class PrivacyEventStore implements EventStore {
+  private readonly destroyedKids = new Set<string>();
+
+  constructor(
+    private readonly inner: EventStore,
+    readonly keys: KeyStore,
+    private readonly options: PrivacyEventStoreOptions = {},
+  ) {}
+
+  get kind(): EventStore['kind'] {
+    return this.inner.kind;
+  }
+
+  get checkpoints(): CheckpointStore {
+    return this.inner.checkpoints;
+  }
+
+  /** The name a stream is stored (and replayed, and relayed) under. */
+  async storedStreamName(stream: string): Promise<string> {
+    const user = userOf(stream);
+    return user ? `${StreamCategories.user}-${user.appId}-~${await this.pseudonym(user.appId, user.userId)}` : stream;
+  }
+
+  async pseudonym(appId: string, userId: string): Promise<string> {
+    return pseudonymOf(await this.keys.appSecret(appId), userId);
+  }
+
+  /** Destroys the user's key and the keys of these devices (their tokens). Idempotent. */
+  async shred(appId: string, userId: string, deviceIds: string[]): Promise<void> {
+    await this.keys.destroy(appId, await this.pseudonym(appId, userId), [...new Set(deviceIds)]);
+  }
+
+  async appendToStream(stream: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    const storedName = await this.storedStreamName(stream);
+    const sealed = await this.sealAll(events);
+    const user = userOf(stream);
+    // Before the fact is stored: once UserErased is visible, no reader (the relay wakes at once) may still open the user's pii.
+    const erased = user ? events.filter((e) => e.type === 'UserErased') : [];
+    if (user && erased.length) await this.shred(user.appId, user.userId, erased.flatMap((e) => deviceIdsOf(e.data)));
+    const result = await this.inner.appendToStream(storedName, sealed, options);
+    if (user && events.some((e) => e.type === 'UserErasureLifted')) await this.keys.revive(user.appId, await this.pseudonym(user.appId, user.userId));
+    return result;
+  }
+
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
+    const user = userOf(stream);
+    const stored = await this.inner.readStream(await this.storedStreamName(stream), options);
+    return this.openAll(stored, user?.userId ?? null);
+  }
+
+  async *readAll(options?: ReadAllOptions): AsyncIterable<StoredEvent> {
+    const size = this.options.readBatchSize ?? 500;
+    let batch: StoredEvent[] = [];
+    for await (const e of this.inner.readAll(options)) {
+      batch.push(e);
+      if (batch.length >= size) {
+        const events = await this.openAll(batch, null);
+        batch = [];
+        yield* events;
+      }
+    }
+    if (batch.length) yield* await this.openAll(batch, null);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions): Subscription {
+    const { onEvent, onBatch, ...rest } = options;
+    return this.inner.subscribeToAll({
+      ...rest,
+      ...(onEvent ? { onEvent: async (e: StoredEvent) => onEvent((await this.openAll([e], null))[0]) } : {}),
+      ...(onBatch ? { onBatch: async (b: StoredEvent[]) => onBatch(await this.openAll(b, null)) } : {}),
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.inner.close();
+    } finally {
+      await this.keys.close();
+    }
+  }
+
+  private async sealAll(events: NewEvent[]): Promise<NewEvent[]> {
+    const refs: KeyRef[] = [];
+    const plans: { pii?: number; token?: number }[] = [];
+    for (const e of events) {
+      const plan: { pii?: number; token?: number } = {};
+      const data = e.data;
+      if (isObject(data)) {
+        const appId = typeof data.appId === 'string' ? data.appId : e.metadata.appId;
+        if (isObject(data.pii) && !isSealed(data.pii)) {
+          const userId = data.pii.userId;
+          if (typeof userId !== 'string' || !userId) throw new Error(`${e.type}: pii must name its data subject (pii.userId)`);
+          plan.pii = refs.push({ appId, kind: 'user', subject: await this.pseudonym(appId, userId) }) - 1;
+        }
+        if (typeof data.deviceId === 'string' && TOKEN_FIELDS.some((f) => typeof data[f] === 'string')) {
+          plan.token = refs.push({ appId, kind: 'device', subject: data.deviceId }) - 1;
+        }
+      }
+      plans.push(plan);
+    }
+    if (refs.length === 0) return events;
+    const keys = await this.keys.keysFor(refs);
+    const sealWith = (value: unknown, field: 'pii' | 'token', i: number): Sealed => {
+      const k = keys[i];
+      return k.key ? seal(value, field, k.kid, k.key) : { $enc: ERASED_AT_WRITE };
+    };
+    return events.map((e, n) => {
+      const plan = plans[n];
+      if (plan.pii === undefined && plan.token === undefined) return e;
+      const data: Data = { ...(e.data as Data) };
+      if (plan.pii !== undefined) data.pii = sealWith(data.pii, 'pii', plan.pii);
+      if (plan.token !== undefined) for (const f of TOKEN_FIELDS) if (typeof data[f] === 'string') data[f] = sealWith(data[f], 'token', plan.token);
+      return { ...e, data };
+    });
+  }
+
+  /** Opens every sealed field with one key lookup. */
+  private async openAll(events: StoredEvent[], fallbackUserId: string | null): Promise<StoredEvent[]> {
+    const kids = new Set<string>();
+    let sealedSeen = false;
+    for (const e of events) {
+      if (!isObject(e.data)) continue;
+      for (const v of [e.data.pii, ...TOKEN_FIELDS.map((f) => (e.data as Data)[f])]) {
+        if (!isSealed(v)) continue;
+        sealedSeen = true;
+        const kid = kidOf(v);
+        if (kid && !this.destroyedKids.has(kid)) kids.add(kid);
+      }
+    }
+    if (!sealedSeen) return events;
+    const keys = kids.size ? await this.keys.keysById([...kids]) : new Map<string, Buffer>();
+    for (const kid of kids) if (!keys.has(kid)) this.rememberDestroyed(kid);
+    const open = (v: Sealed, field: 'pii' | 'token'): unknown => {
+      const kid = kidOf(v);
+      const key = kid ? keys.get(kid) : undefined;
+      return key ? unseal(v, field, key) : undefined;
+    };
+    return events.map((e) => {
+      if (!isObject(e.data)) return e;
+      const data: Data = { ...e.data };
+      let changed = false;
+      if (isSealed(data.pii)) {
+        const pii = open(data.pii, 'pii');
+        data.pii = isObject(pii) ? pii : erasedPii(fallbackUserId);
+        changed = true;
+      }
+      for (const f of TOKEN_FIELDS) {
+        if (!isSealed(data[f])) continue;
+        const token = open(data[f] as Sealed, 'token');
+        data[f] = typeof token === 'string' ? token : null;
+        changed = true;
+      }
+      return changed ? { ...e, data } : e;
+    });
+  }
+
+  private rememberDestroyed(kid: string): void {
+    if (this.destroyedKids.size >= MAX_REMEMBERED_DESTROYED) this.destroyedKids.clear();
+    this.destroyedKids.add(kid);
+  }
+}
+
+function erasedPii(userId: string | null): ErasedPii {
+  return { userId, erased: true };
+}
+
+function deviceIdsOf(data: unknown): string[] {
+  const ids = isObject(data) ? data.deviceIds : undefined;
+  return Array.isArray(ids) ? ids.filter((d): d is string => typeof d === 'string') : [];
+}

@@ -1,0 +1,205 @@
+import { PostgresEventStore, type StoredEvent } from '@pushledger/event-store';
+import { createTestDatabase, createTestMongo } from '@pushledger/testing';
+import { dbOf, Generations, Layout } from './generations';
+import { Projection, PROJECTED_STREAM_PREFIXES } from './projection';
+import { ReadModels } from './read-models';
+import { validateRules } from './segments/segment-rules';
+import type { AudienceTarget, TargetOptions, TargetPair } from './targeting';
+import { Driver } from './test/lifecycle-script';
+
+const NOW = new Date('2025-06-01T12:00:00.000Z');
+const DAY = 86_400_000;
+const SEG = 'app_segments';
+const TGT = 'app_targets';
+const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
+
+/** Users alice, bob, carol (unsubscribed), dave (no device), erin (erased), frank (stale device). */
+async function segmentPopulation(d: Driver): Promise<void> {
+  d.now = ago(100);
+  await d.register('f1', 'tok-f1', { attributes: { appVersion: '1.0' } });
+  await d.device('f1', { type: 'Identify', userId: 'frank' });
+  d.now = ago(40);
+  await d.register('a2', 'tok-a2', { platform: 'ios', provider: 'apns', attributes: { appVersion: '2.2.0', osVersion: '16.0', locale: 'es-ES' }, pushEnabled: true });
+  await d.device('a2', { type: 'Identify', userId: 'alice' });
+  d.now = ago(1);
+  await d.register('a1', 'tok-a1', { platform: 'ios', provider: 'apns', attributes: { appVersion: '2.3.0', osVersion: '17.4', locale: 'es-ES', model: 'iPhone15,2' }, pushEnabled: true });
+  await d.device('a1', { type: 'Identify', userId: 'alice' });
+  await d.register('b1', 'tok-b1', { attributes: { appVersion: '1.9.0', locale: 'fr-FR', model: 'Pixel 8' } });
+  await d.device('b1', { type: 'Identify', userId: 'bob' });
+  await d.register('b2', 'tok-b2', { platform: 'web', attributes: { appVersion: '2.0.0-beta.1', locale: 'fr-FR' }, pushEnabled: false });
+  await d.device('b2', { type: 'Identify', userId: 'bob' });
+  await d.register('c1', 'tok-c1', { attributes: { appVersion: '2.10.0', locale: 'en-GB' } });
+  await d.device('c1', { type: 'Identify', userId: 'carol' });
+  await d.register('e1', 'tok-e1');
+  await d.device('e1', { type: 'Identify', userId: 'erin' });
+  await d.register('x1', 'tok-x1');
+  await d.user('alice', { type: 'UpdateTraits', traits: { plan: 'pro', age: 34, country: 'ES', tags: ['beta', 'vip'], signedUpAt: ago(5).toISOString() } });
+  await d.user('bob', { type: 'UpdateTraits', traits: { plan: 'free', age: 19, country: 'FR', tags: ['news'] } });
+  await d.user('carol', { type: 'UpdateTraits', traits: { plan: 'pro', age: 52, 'name.first': 'Carol' } });
+  await d.user('carol', { type: 'Unsubscribe' });
+  await d.user('dave', { type: 'UpdateTraits', traits: { plan: 'team' } });
+  await d.user('erin', { type: 'UpdateTraits', traits: { plan: 'pro' } });
+  await d.user('erin', { type: 'EraseUser' });
+  await d.device('e1', { type: 'AnonymiseDevice', userId: 'erin' });
+}
+
+describe('segments and targeting on FerretDB', () => {
+  let pg: Awaited<ReturnType<typeof createTestDatabase>>;
+  let mongo: Awaited<ReturnType<typeof createTestMongo>>;
+  let store: PostgresEventStore;
+  let reader: ReadModels;
+
+  beforeAll(async () => {
+    pg = await createTestDatabase('rm_seg');
+    mongo = await createTestMongo('rm_seg');
+    store = await PostgresEventStore.connect({ connectionString: pg.url });
+    await segmentPopulation(new Driver(store, SEG));
+    // The same people in another app, to prove tenancy; plus invalid and suppressed devices there.
+    const t = new Driver(store, TGT);
+    await segmentPopulation(t);
+    await t.register('g1', 'tok-g1');
+    await t.device('g1', { type: 'Identify', userId: 'grace' });
+    await t.device('g1', { type: 'InvalidateToken', token: 'tok-g1', reason: 'UNREGISTERED', messageId: null });
+    await t.register('h1', 'tok-h1');
+    await t.device('h1', { type: 'Identify', userId: 'henry' });
+    await t.device('h1', { type: 'RecordPushBounced', token: 'tok-h1', messageId: 'm1', reason: 'UNAVAILABLE' });
+    await t.device('h1', { type: 'RecordPushBounced', token: 'tok-h1', messageId: 'm2', reason: 'UNAVAILABLE' });
+
+    const db = await dbOf(mongo.connection);
+    const gen = await new Generations(db).ensureActive(3);
+    const events: StoredEvent[] = [];
+    for await (const e of store.readAll({ filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES } })) events.push(e);
+    const projection = new Projection(new Layout(db, gen), store);
+    await projection.apply(events);
+    await projection.flush();
+    reader = new ReadModels(mongo.connection);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await mongo?.drop();
+    await pg?.drop();
+  });
+
+  const users = async (rules: unknown): Promise<string[]> => {
+    const preview = await reader.preview(SEG, validateRules(rules), { now: NOW, staleAfterDays: 60 });
+    expect(preview.sample.length).toBe(Math.min(preview.count, 20));
+    return preview.sample.sort();
+  };
+
+  it('preview: everyone but the erased', async () => {
+    expect(await users({ all: [] })).toEqual(['alice', 'bob', 'carol', 'dave', 'frank']);
+    expect(await users({ any: [] })).toEqual([]);
+  });
+
+  it('preview: trait operators', async () => {
+    expect(await users({ trait: 'plan', op: 'eq', value: 'pro' })).toEqual(['alice', 'carol']);
+    expect(await users({ trait: 'plan', op: 'ne', value: 'pro' })).toEqual(['bob', 'dave', 'frank']);
+    expect(await users({ trait: 'age', op: 'gt', value: 34 })).toEqual(['carol']);
+    expect(await users({ trait: 'age', op: 'gte', value: 34 })).toEqual(['alice', 'carol']);
+    expect(await users({ trait: 'age', op: 'lt', value: 34 })).toEqual(['bob']);
+    expect(await users({ trait: 'age', op: 'lte', value: 34 })).toEqual(['alice', 'bob']);
+    expect(await users({ trait: 'country', op: 'in', value: ['ES', 'FR'] })).toEqual(['alice', 'bob']);
+    expect(await users({ trait: 'country', op: 'exists' })).toEqual(['alice', 'bob']);
+    expect(await users({ trait: 'country', op: 'exists', value: false })).toEqual(['carol', 'dave', 'frank']);
+    expect(await users({ trait: 'tags', op: 'contains', value: 'vi' })).toEqual(['alice']);
+    expect(await users({ trait: 'name.first', op: 'contains', value: 'aro' })).toEqual(['carol']);
+    expect(await users({ trait: 'signedUpAt', op: 'within_days', value: 10 })).toEqual(['alice']);
+    expect(await users({ trait: 'signedUpAt', op: 'older_than_days', value: 3 })).toEqual(['alice']);
+    expect(await users({ trait: 'signedUpAt', op: 'older_than_days', value: 6 })).toEqual([]);
+  });
+
+  it('preview: device operators (true when one of the user’s devices matches)', async () => {
+    expect(await users({ device: 'platform', op: 'eq', value: 'ios' })).toEqual(['alice']);
+    expect(await users({ device: 'platform', op: 'ne', value: 'android' })).toEqual(['alice', 'bob']);
+    expect(await users({ device: 'platform', op: 'in', value: ['web'] })).toEqual(['bob']);
+    expect(await users({ device: 'provider', op: 'eq', value: 'apns' })).toEqual(['alice']);
+    expect(await users({ device: 'status', op: 'eq', value: 'active' })).toEqual(['alice', 'bob', 'carol', 'frank']);
+    expect(await users({ device: 'lastStatus', op: 'ne', value: 'unused' })).toEqual([]);
+    expect(await users({ device: 'pushEnabled', op: 'eq', value: false })).toEqual(['bob']);
+    expect(await users({ device: 'pushEnabled', op: 'ne', value: false })).toEqual(['alice', 'bob', 'carol', 'frank']);
+    expect(await users({ device: 'pushEnabled', op: 'exists' })).toEqual(['alice', 'bob']);
+    expect(await users({ device: 'model', op: 'contains', value: 'Pixel' })).toEqual(['bob']);
+    expect(await users({ device: 'model', op: 'exists', value: false })).toEqual(['alice', 'bob', 'carol', 'frank']);
+    expect(await users({ device: 'locale', op: 'eq', value: 'fr-FR' })).toEqual(['bob']);
+    expect(await users({ device: 'locale', op: 'ne', value: 'es-ES' })).toEqual(['bob', 'carol', 'frank']);
+    expect(await users({ device: 'locale', op: 'gt', value: 'f' })).toEqual(['bob']);
+    expect(await users({ device: 'lastSeenAt', op: 'older_than_days', value: 60 })).toEqual(['frank']);
+    expect(await users({ device: 'lastSeenAt', op: 'within_days', value: 7 })).toEqual(['alice', 'bob', 'carol']);
+    expect(await users({ device: 'registeredAt', op: 'lt', value: ago(30).toISOString() })).toEqual(['alice', 'frank']);
+  });
+
+  it('preview: versions compare as semver (2.10.0 > 2.3.0, 2.0.0-beta.1 < 2.0.0)', async () => {
+    expect(await users({ device: 'appVersion', op: 'semver_lt', value: '2.0.0' })).toEqual(['bob', 'frank']);
+    expect(await users({ device: 'appVersion', op: 'semver_gte', value: '2.3.0' })).toEqual(['alice', 'carol']);
+    expect(await users({ device: 'appVersion', op: 'semver_gte', value: '2.10' })).toEqual(['carol']);
+    expect(await users({ device: 'appVersion', op: 'lt', value: '1.9.1' })).toEqual(['bob', 'frank']);
+    expect(await users({ device: 'osVersion', op: 'semver_gte', value: '17' })).toEqual(['alice']);
+    expect(await users({ device: 'osVersion', op: 'semver_lt', value: '17' })).toEqual(['alice']);
+    expect(await users({ device: 'appVersion', op: 'eq', value: '2.0.0-beta.1' })).toEqual(['bob']);
+  });
+
+  it('preview: nesting, not, eligibleDevice', async () => {
+    expect(await users({ not: { device: 'platform', op: 'eq', value: 'android' } })).toEqual(['alice', 'dave']);
+    expect(await users({ any: [{ all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { device: 'platform', op: 'eq', value: 'ios' }] }, { trait: 'age', op: 'lt', value: 20 }] })).toEqual(['alice', 'bob']);
+    expect(await users({ all: [{ not: { trait: 'plan', op: 'eq', value: 'free' } }, { not: { any: [{ trait: 'plan', op: 'eq', value: 'team' }, { device: 'lastSeenAt', op: 'older_than_days', value: 60 }] } }] })).toEqual(['alice', 'carol']);
+    // carol is unsubscribed, frank's only device is stale, dave has none.
+    expect(await users({ eligibleDevice: true })).toEqual(['alice', 'bob']);
+    expect(await users({ not: { eligibleDevice: true } })).toEqual(['carol', 'dave', 'frank']);
+  });
+
+  it('preview counts beyond the sample size', async () => {
+    const preview = await reader.preview(SEG, null, { now: NOW, staleAfterDays: 60 }, 2);
+    expect(preview).toMatchObject({ count: 5 });
+    expect(preview.sample).toHaveLength(2);
+  });
+
+  const options = (over: Partial<TargetOptions> = {}): TargetOptions => ({ transactional: false, devicePolicy: null, appPolicy: 'all', staleAfterDays: 60, now: NOW, ...over });
+  const collect = async (target: AudienceTarget, over: Partial<TargetOptions> = {}) => {
+    const stream = await reader.targets(TGT, target, options(over));
+    const pairs: TargetPair[] = [];
+    for await (const p of stream) pairs.push(p);
+    return { pairs: pairs.map((p) => `${p.user?.id ?? '-'}/${p.device.id}`).sort(), raw: pairs, stats: stream.stats };
+  };
+
+  it('a marketing broadcast excludes anonymous, invalid, stale, suppressed, push-disabled and unsubscribed devices, counted by reason', async () => {
+    const { pairs, raw, stats } = await collect({ kind: 'everyone' });
+    expect(pairs).toEqual(['alice/a1', 'alice/a2', 'bob/b1']);
+    expect(stats.skipped).toEqual({ anonymous: 2, invalid: 1, stale: 1, suppressed: 1, push_disabled: 1, unsubscribed: 1 });
+    expect(stats.targeted).toBe(3);
+    expect(stats.users).toBe(7);
+    const a1 = raw.find((p) => p.device.id === 'a1')!;
+    expect(a1.device).toMatchObject({ appId: TGT, userId: 'alice', token: 'tok-a1', platform: 'ios', appVersion: '2.3.0', locale: 'es-ES' });
+    expect(a1.user).toEqual({ id: 'alice', traits: expect.objectContaining({ plan: 'pro', country: 'ES' }) });
+  });
+
+  it('a transactional target keeps the unsubscribed user’s devices', async () => {
+    const { pairs, stats } = await collect({ kind: 'everyone' }, { transactional: true });
+    expect(pairs).toEqual(['alice/a1', 'alice/a2', 'bob/b1', 'carol/c1']);
+    expect(stats.skipped.unsubscribed).toBeUndefined();
+    const one = await collect({ kind: 'device', deviceId: 'c1' }, { transactional: true });
+    expect(one.pairs).toEqual(['carol/c1']);
+    expect((await collect({ kind: 'device', deviceId: 'c1' })).stats.skipped).toEqual({ unsubscribed: 1 });
+  });
+
+  it('device policies choose among eligible devices; segments, user lists and tokens as targets', async () => {
+    const last = await collect({ kind: 'everyone' }, { devicePolicy: 'last_active' });
+    expect(last.pairs).toEqual(['alice/a1', 'bob/b1']);
+    expect(last.stats.skipped.not_chosen).toBe(1);
+    const recent = await collect({ kind: 'everyone' }, { appPolicy: 'most_recent' });
+    expect(recent.pairs).toEqual(['alice/a1', 'bob/b1']);
+
+    const seg = await collect({ kind: 'segment', rules: validateRules({ trait: 'country', op: 'eq', value: 'FR' }) });
+    expect(seg.pairs).toEqual(['bob/b1']);
+    expect(seg.stats).toMatchObject({ users: 1, targeted: 1, skipped: { push_disabled: 1 } });
+
+    const list = await collect({ kind: 'users', userIds: ['alice', 'nobody', 'alice', 'erin'] });
+    expect(list.pairs).toEqual(['alice/a1', 'alice/a2']);
+    expect(list.stats.notFound).toBe(1);
+
+    // A token or device target reaches an anonymous device (never a user target).
+    const anon = await collect({ kind: 'token', token: 'tok-x1' });
+    expect(anon.pairs).toEqual(['-/x1']);
+    expect((await collect({ kind: 'token', token: 'tok-g1' })).stats.skipped).toEqual({ invalid: 1 });
+    expect((await collect({ kind: 'device', deviceId: 'nope' })).stats.notFound).toBe(1);
+  });
+});

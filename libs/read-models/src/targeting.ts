@@ -1,0 +1,159 @@
+import type { DevicePolicy, JsonObject } from '@pushledger/contracts';
+import { eligibility, planSend, type DeviceView, type EligibilityUser, type Message, type SkipReason } from '@pushledger/domain';
+import { tokenHash } from '@pushledger/observability';
+import { deviceViewOf, summaryView, type DeviceDoc, type UserDoc } from './documents';
+import { runLimited, type Layout } from './generations';
+import { decodeTraits, deviceDocId, userDocId } from './keys';
+import { segmentFilter } from './segments/compile-rules';
+import type { SegmentRule } from './segments/segment-rules';
+
+/** Who a send or campaign is for. `everyone` is every user of the app (anonymous devices are counted, never sent to). */
+export type AudienceTarget =
+  | { kind: 'segment'; rules: SegmentRule }
+  | { kind: 'everyone' }
+  | { kind: 'users'; userIds: string[] }
+  | { kind: 'device'; deviceId: string }
+  | { kind: 'token'; token: string };
+
+export interface TargetOptions {
+  /** Transactional pushes still reach unsubscribed users. */
+  transactional: boolean;
+  /** The send's own policy for user targets; null: the app's. */
+  devicePolicy: DevicePolicy | null;
+  appPolicy: DevicePolicy;
+  staleAfterDays: number;
+  now: Date;
+}
+
+export interface TargetPair {
+  device: DeviceView;
+  /** The device's owner; null for a device or token target on an anonymous device. */
+  user: { id: string; traits: JsonObject } | null;
+}
+
+export interface TargetStats {
+  /** Users in the audience (matched by the segment, or listed and found). */
+  users: number;
+  targeted: number;
+  /** Devices left out, by the domain's reason (plus `not_chosen` for the device policy). */
+  skipped: Partial<Record<SkipReason, number>>;
+  /** Listed users, or the device or token, that the read models do not know. */
+  notFound: number;
+}
+
+/** The eligible (user, device) pairs, read with a cursor: memory stays bounded whatever the audience size. */
+export interface TargetStream extends AsyncIterable<TargetPair> {
+  /** Complete once the iteration has ended. */
+  readonly stats: TargetStats;
+}
+
+const CURSOR_BATCH = 500;
+const LOOKUP_CONCURRENCY = 8;
+
+export function targetStream(layout: Layout | null, appId: string, target: AudienceTarget, options: TargetOptions): TargetStream {
+  const stats: TargetStats = { users: 0, targeted: 0, skipped: {}, notFound: 0 };
+  const ctx = { now: options.now, staleAfterDays: options.staleAfterDays };
+  const skip = (reason: SkipReason, n = 1) => {
+    if (n > 0) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
+  };
+  const owner = (u: UserDoc): EligibilityUser => ({ userId: u.userId, unsubscribed: u.unsubscribed, erased: u.erased });
+
+  function* planUser(u: UserDoc): Generator<TargetPair> {
+    stats.users++;
+    const candidates = u.devices.map((d) => summaryView(u.appId, u.userId, d));
+    const message: Message = { to: { userId: u.userId }, transactional: options.transactional, devicePolicy: options.devicePolicy };
+    const plan = planSend(candidates, new Map([[u.userId, owner(u)]]), message, options.appPolicy, ctx);
+    for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
+    const user = { id: u.userId, traits: decodeTraits(u.traits) };
+    for (const device of plan.targeted) {
+      stats.targeted++;
+      yield { device, user };
+    }
+  }
+
+  async function* planDevices(devices: DeviceDoc[], to: Message['to']): AsyncGenerator<TargetPair> {
+    const owners = new Map<string, UserDoc>();
+    for (const d of devices) {
+      if (d.userId === null || owners.has(d.userId)) continue;
+      const u = await layout!.usersFor(userDocId(appId, d.userId)).findOne({ _id: userDocId(appId, d.userId) });
+      if (u) owners.set(d.userId, u);
+    }
+    const users = new Map([...owners].map(([id, u]) => [id, owner(u)]));
+    const plan = planSend(devices.map(deviceViewOf), users, { to, transactional: options.transactional, devicePolicy: null }, options.appPolicy, ctx);
+    for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
+    for (const device of plan.targeted) {
+      stats.targeted++;
+      const u = device.userId === null ? undefined : owners.get(device.userId);
+      yield { device, user: u ? { id: u.userId, traits: decodeTraits(u.traits) } : null };
+    }
+  }
+
+  async function* run(): AsyncGenerator<TargetPair> {
+    if (!layout) {
+      if (target.kind === 'users') stats.notFound += new Set(target.userIds).size;
+      if (target.kind === 'device' || target.kind === 'token') stats.notFound++;
+      return;
+    }
+    switch (target.kind) {
+      case 'segment':
+      case 'everyone': {
+        const filter = segmentFilter(appId, target.kind === 'segment' ? target.rules : null, ctx);
+        for (const coll of layout.allUsers()) {
+          for await (const u of coll.find(filter).batchSize(CURSOR_BATCH)) yield* planUser(u as UserDoc);
+        }
+        if (target.kind === 'everyone') await countAnonymous();
+        return;
+      }
+      case 'users': {
+        const ids = [...new Set(target.userIds)];
+        for (let i = 0; i < ids.length; i += CURSOR_BATCH) {
+          const part = ids.slice(i, i + CURSOR_BATCH);
+          const docs = await runLimited(
+            part.map((id) => () => layout.usersFor(userDocId(appId, id)).findOne({ _id: userDocId(appId, id) })),
+            LOOKUP_CONCURRENCY,
+          );
+          for (const u of docs) {
+            if (u) yield* planUser(u);
+            else stats.notFound++;
+          }
+        }
+        return;
+      }
+      case 'device': {
+        const id = deviceDocId(appId, target.deviceId);
+        const d = await layout.devicesFor(id).findOne({ _id: id });
+        if (!d) {
+          stats.notFound++;
+          return;
+        }
+        yield* planDevices([d], { deviceId: target.deviceId });
+        return;
+      }
+      case 'token': {
+        const hash = tokenHash(target.token);
+        const found = (await Promise.all(layout.allDevices().map((c) => c.find({ appId, tokenHash: hash }).toArray()))).flat();
+        const devices = found.filter((d) => d.token === target.token);
+        if (devices.length === 0) {
+          stats.notFound++;
+          return;
+        }
+        yield* planDevices(devices, { token: target.token });
+        return;
+      }
+    }
+  }
+
+  /** A broadcast names users, so a device nobody owns is skipped: counted under the domain's first reason. */
+  async function countAnonymous(): Promise<void> {
+    const message: Message = { to: { userId: '' }, transactional: options.transactional, devicePolicy: null };
+    const projection = { id: 1, userId: 1, token: 1, status: 1, lastStatus: 1, pushEnabled: 1, lastSeenAt: 1 };
+    for (const coll of layout!.allDevices()) {
+      for await (const d of coll.find({ appId, userId: null }, { projection }).batchSize(CURSOR_BATCH)) {
+        const verdict = eligibility(d as unknown as DeviceView, null, message, ctx);
+        if (!verdict.eligible) skip(verdict.reason);
+      }
+    }
+  }
+
+  return { stats, [Symbol.asyncIterator]: () => run() };
+}

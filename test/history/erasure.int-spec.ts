@@ -1,0 +1,159 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Client } from 'pg';
+import { api, Stack, TestApp, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { startPrivateStack, type PrivateStack } from './private-stack';
+import { runReplayCli } from './replay-cli';
+
+/** Everything that identifies erin; none of it may be readable anywhere after the erasure. */
+const ERIN = 'erin-7Q2xkV';
+const ERIN_EMAIL = 'erin.q2xk@example.com';
+const ERIN_SECRET_TRAIT = 'blue-whale-7731';
+const TOKEN_A = `erin-token-a-${Date.now()}-APA91bQ2xkAAAAAAAAAAAAAAAA`;
+const TOKEN_B = `erin-token-b-${Date.now()}-APA91bQ2xkBBBBBBBBBBBBBBBB`;
+const FRANK = 'frank-3Zp9';
+const FRANK_EMAIL = 'frank.z9@example.com';
+const TOKEN_C = `frank-token-c-${Date.now()}-APA91bZp9CCCCCCCCCCCCCCC`;
+const ERIN_SECRETS = [ERIN, ERIN_EMAIL, ERIN_SECRET_TRAIT, TOKEN_A, TOKEN_B];
+
+type Offsets = Map<number, bigint>;
+
+describe('erasure: crypto-shredding through a running stack', () => {
+  let env: PrivateStack;
+  let stack: Stack;
+  let app: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    env = await startPrivateStack();
+    stack = env.stack;
+    app = await stack.createApp();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'erasure-'));
+  });
+  afterAll(async () => {
+    if (process.env.DEBUG_STACK) console.log(stack?.logs());
+    await env?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const endOffsets = async (): Promise<Offsets> => {
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      return new Map((await admin.fetchTopicOffsets(env.lifecycleTopic)).map((p) => [p.partition, BigInt(p.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  /** Raw bytes (key, value, headers) of every lifecycle message at or after `from`, up to `to`. */
+  async function lifecycleBytes(from: Offsets, to: Offsets): Promise<{ count: number; bytes: string }> {
+    const wanted = [...to].reduce((n, [p, high]) => n + Number(high - (from.get(p) ?? 0n)), 0);
+    const consumer = testKafka().consumer({ groupId: uniqueName('erasure-check') });
+    const chunks: Buffer[] = [];
+    let count = 0;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: env.lifecycleTopic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          if (BigInt(message.offset) < (from.get(partition) ?? 0n) || BigInt(message.offset) >= (to.get(partition) ?? 0n)) return;
+          count++;
+          chunks.push(message.key ?? Buffer.alloc(0), message.value ?? Buffer.alloc(0));
+          for (const [k, v] of Object.entries(message.headers ?? {})) chunks.push(Buffer.from(k), Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
+        },
+      });
+      await waitFor(async () => count >= wanted, { timeoutMs: 60000, what: 'the lifecycle messages' });
+    } finally {
+      await consumer.disconnect();
+    }
+    return { count, bytes: Buffer.concat(chunks).toString('latin1') };
+  }
+
+  const leaks = (text: string, secrets: string[]) => secrets.filter((s) => text.includes(s));
+
+  it('after DELETE no trait, user id or token of the user is readable anywhere; device facts stay countable', async () => {
+    const write = api(stack.url, app.writeKey);
+    const server = api(stack.url, app.serverKey);
+    const reg = (deviceId: string, token: string, userId: string) => write.post('/v1/devices', { deviceId, token, provider: 'fcm', platform: 'android', appVersion: '3.1.0', userId });
+    expect((await reg('erin-phone', TOKEN_A, ERIN)).status).toBe(201);
+    expect((await reg('erin-tablet', TOKEN_B, ERIN)).status).toBe(201);
+    expect((await reg('frank-phone', TOKEN_C, FRANK)).status).toBe(201);
+    expect((await server.patch(`/v1/users/${ERIN}`, { traits: { email: ERIN_EMAIL, favourite: ERIN_SECRET_TRAIT } })).status).toBe(200);
+    expect((await server.patch(`/v1/users/${FRANK}`, { traits: { email: FRANK_EMAIL } })).status).toBe(200);
+    await waitFor(async () => (await server.get(`/v1/users/${ERIN}/devices`)).body?.length === 2 && (await server.get(`/v1/users/${FRANK}/devices`)).body?.length === 1, { what: 'membership', timeoutMs: 60000 });
+
+    // Before: the export has everything, decrypted (tokens masked as everywhere in the API).
+    const before = await server.get(`/v1/users/${ERIN}/export`);
+    expect(before.status).toBe(200);
+    expect(JSON.stringify(before.body)).toContain(ERIN_SECRET_TRAIT);
+    expect(before.body.devices.map((d: { id: string }) => d.id)).toEqual(['erin-phone', 'erin-tablet']);
+    const beforeErasure = new Date().toISOString();
+    // Nothing in the store is readable without the keys, even now.
+    const raw = await rawStore(stack.env.POSTGRES_URL);
+    expect(leaks(raw, [...ERIN_SECRETS, FRANK, FRANK_EMAIL, TOKEN_C])).toEqual([]);
+
+    await waitFor(() => env.relayCaughtUp(), { what: 'the relay before the erasure' });
+    const from = await endOffsets();
+
+    const erased = await server.delete(`/v1/users/${ERIN}`);
+    expect(erased.status).toBe(200);
+    await waitFor(async () => {
+      const events = await Promise.all(['erin-phone', 'erin-tablet'].map((d) => server.get(`/v1/devices/${d}/events`)));
+      return events.every((e) => e.body.some((x: { type: string }) => x.type === 'DeviceAnonymised'));
+    }, { what: 'devices anonymised' });
+    await waitFor(() => env.relayCaughtUp(), { what: 'the relay after the erasure' });
+
+    // 1. A replay of the whole history (NDJSON, decrypting where keys remain).
+    const file = path.join(dir, 'history.ndjson');
+    const replay = await runReplayCli(['--app', app.id, '--out', file], { POSTGRES_URL: stack.env.POSTGRES_URL });
+    expect(replay.code).toBe(0);
+    const history = fs.readFileSync(file, 'utf8');
+    expect(leaks(history, ERIN_SECRETS)).toEqual([]);
+    expect(leaks(history, [FRANK, FRANK_EMAIL, TOKEN_C])).toEqual([FRANK, FRANK_EMAIL, TOKEN_C]);
+    expect(history).toContain('"UserErased"');
+
+    // 2. The folded views, now and as of before the erasure; the id stays suppressed.
+    expect((await server.get(`/v1/users/${ERIN}`)).body).toMatchObject({ id: ERIN, erased: true, traits: {}, deviceIds: [] });
+    const past = await server.get(`/v1/users/${ERIN}?asOf=${encodeURIComponent(beforeErasure)}`);
+    expect(past.body).toMatchObject({ erased: false, traits: {} });
+    for (const d of ['erin-phone', 'erin-tablet']) {
+      expect((await server.get(`/v1/devices/${d}`)).body).toMatchObject({ id: d, userId: null, token: null, platform: 'android', appVersion: '3.1.0' });
+      expect((await server.get(`/v1/devices/${d}?asOf=${encodeURIComponent(beforeErasure)}`)).body).toMatchObject({ userId: null, token: null });
+    }
+    expect((await server.get('/v1/devices/frank-phone')).body).toMatchObject({ userId: FRANK, token: expect.any(String) });
+    expect((await reg('erin-phone', TOKEN_A, ERIN)).status).toBe(409);
+
+    // 3. The export.
+    const after = await server.get(`/v1/users/${ERIN}/export`);
+    expect(after.status).toBe(200);
+    expect(leaks(JSON.stringify(after.body).replaceAll(ERIN, ''), ERIN_SECRETS)).toEqual([]);
+
+    // 4. The lifecycle topic from the erasure on (raw bytes).
+    const topic = await lifecycleBytes(from, await endOffsets());
+    expect(topic.count).toBeGreaterThan(0);
+    expect(leaks(topic.bytes, ERIN_SECRETS)).toEqual([]);
+
+    // 5. Device facts remain countable.
+    const stats = await server.get('/v1/stats/devices');
+    expect(stats.body).toMatchObject({ total: 3, byPlatform: { android: 3 }, byAppVersion: { '3.1.0': 3 } });
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await server.get(`/v1/stats/devices/daily?from=${today}&to=${today}`)).body.totals).toMatchObject({ registered: 3 });
+
+    // 6. And at rest: neither the events nor the stream names hold them.
+    expect(leaks(await rawStore(stack.env.POSTGRES_URL), ERIN_SECRETS)).toEqual([]);
+  });
+});
+
+/** The event store tables as text (stream ids, data, metadata), read without any key. */
+async function rawStore(url: string): Promise<string> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ t: string }>(`SELECT string_agg(stream_id || ' ' || data::text || ' ' || metadata::text, E'\\n') AS t FROM event_store.events`);
+    const streams = await c.query<{ t: string }>(`SELECT string_agg(stream_id, ' ') AS t FROM event_store.streams`);
+    return `${rows[0]?.t ?? ''}\n${streams.rows[0]?.t ?? ''}`;
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Projector process: keeps the MongoDB read models (devices, users) in step with the event store's
+ * device- and user- streams, from its checkpoint, and follows a rebuilt generation once it is activated.
+ *
+ *   node scripts/run.js dist/tools/projector/main.js [--partitions <n>] [--cache <documents>]
+ *
+ * `--partitions` only matters for the very first generation (default 32 on FerretDB, 1 on MongoDB).
+ * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, MONGODB_URI).
+ */
+import { loadConfig } from '@pushledger/config';
+import { createEventStore } from '@pushledger/event-store';
+import { dbOf, Projector, type ProjectorLogger } from '@pushledger/read-models';
+import mongoose from 'mongoose';
+
+function numberArg(name: string): number | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const quiet = config.logLevel === 'warn' || config.logLevel === 'error' || config.logLevel === 'silent';
+  const logger: ProjectorLogger = {
+    info: (message, fields) => {
+      if (!quiet) process.stdout.write(JSON.stringify({ level: 'info', service: 'projector', message, ...fields }) + '\n');
+    },
+    error: (message, fields) => {
+      if (config.logLevel !== 'silent') process.stderr.write(JSON.stringify({ level: 'error', service: 'projector', message, ...fields }) + '\n');
+    },
+  };
+  // Large pages when catching up: more facts per document write (FerretDB scans its collection on every write).
+  const store = await createEventStore(config, { poolSize: 4, polling: { pageSize: 2000 } });
+  const connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 16 });
+  const projector = new Projector(store, await dbOf(connection), { partitions: numberArg('partitions'), cacheSize: numberArg('cache'), logger });
+  await projector.start();
+
+  let last = 0;
+  const progress = setInterval(() => {
+    const p = projector.progress;
+    if (p.events !== last) logger.info('progress', { generation: projector.activeGeneration?.id, events: p.events, position: p.position.toString() });
+    last = p.events;
+  }, 10000);
+  progress.unref();
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await projector.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+  // A failed page was not checkpointed: exit non-zero and let the supervisor restart from the checkpoint.
+  projector.done.catch((err: Error) => {
+    logger.error('projector stopped on error', { error: err.message });
+    void shutdown(1);
+  });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(JSON.stringify({ level: 'error', service: 'projector', message: 'projector failed to start', error: err.message }) + '\n');
+  process.exit(1);
+});

@@ -19,14 +19,33 @@ export class AppRegistry {
 
   constructor(private readonly store: EventStore) {}
 
+  private position: bigint | undefined;
+  private stopped = false;
+
   start(): Promise<void> {
     this.caughtUp = new Promise((resolve, reject) => {
-      this.subscription = this.store.subscribeToAll({
-        filter: { streamPrefixes: ['app-'], eventTypes: [...APP_EVENT_TYPES] },
-        onEvent: (e) => this.apply(e.data as never, e.type as AppEvent['type']),
-        onCaughtUp: resolve,
-        onError: reject,
-      });
+      let caughtUp = false;
+      const subscribe = () => {
+        this.subscription = this.store.subscribeToAll({
+          fromCheckpoint: this.position,
+          filter: { streamPrefixes: ['app-'], eventTypes: [...APP_EVENT_TYPES] },
+          onEvent: (e) => {
+            this.apply(e.data as never, e.type as AppEvent['type']);
+            this.position = e.position;
+          },
+          onCaughtUp: () => {
+            caughtUp = true;
+            resolve();
+          },
+          // A store outage must not leave this process blind to new apps: resubscribe from where it stopped.
+          onError: (err) => {
+            if (this.stopped) return;
+            if (!caughtUp) return reject(err);
+            setTimeout(subscribe, 1000);
+          },
+        });
+      };
+      subscribe();
     });
     return this.caughtUp;
   }
@@ -70,6 +89,7 @@ export class AppRegistry {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.subscription?.stop();
   }
 }

@@ -107,10 +107,11 @@ export class InMemoryEventStore implements EventStore {
       {
         readPage: async (after: bigint, limit: number, filter: EventFilter | undefined) => {
           const out: StoredEvent[] = [];
-          for (let i = Number(after); i < this.log.length && out.length < limit; i++) {
+          let i = Number(after);
+          for (; i < this.log.length && out.length < limit; i++) {
             if (matchesFilter(this.log[i], filter)) out.push(clone2(this.log[i]));
           }
-          return out;
+          return { events: out, head: out.length < limit ? BigInt(i) : undefined };
         },
         onAppended: (listener) => {
           this.listeners.add(listener);

@@ -2,8 +2,12 @@ import type { EventFilter, StoredEvent, SubscribeToAllOptions, Subscription } fr
 
 /** What a pull-based engine (PostgreSQL, in-memory) offers to drive a catch-up-then-live subscription. */
 export interface PullSource {
-  /** Events matching the filter with position > after, in position order; never skips a committed one. */
-  readPage(after: bigint, limit: number, filter: EventFilter | undefined): Promise<StoredEvent[]>;
+  /**
+   * Events matching the filter with position > after, in position order; never skips a committed one.
+   * `head`, when given, is a position up to which every committed event was visible to this read: a
+   * filtered subscription that found nothing more may move past it instead of re-reading the same span.
+   */
+  readPage(after: bigint, limit: number, filter: EventFilter | undefined): Promise<{ events: StoredEvent[]; head?: bigint }>;
   /** Registers a callback fired when new events may be visible; returns the unregister function. */
   onAppended(listener: () => void): () => void;
 }
@@ -75,8 +79,9 @@ export function startPollingSubscription(source: PullSource, options: SubscribeT
     let failures = 0;
     while (!stopped) {
       let page: StoredEvent[];
+      let head: bigint | undefined;
       try {
-        page = await source.readPage(position, pageSize, options.filter);
+        ({ events: page, head } = await source.readPage(position, pageSize, options.filter));
         failures = 0;
       } catch (err) {
         if (stopped) return;
@@ -87,6 +92,7 @@ export function startPollingSubscription(source: PullSource, options: SubscribeT
       if (stopped) return;
       if (page.length > 0) await deliver(page);
       if (page.length === pageSize) continue;
+      if (head !== undefined && head > position && !stopped) position = head;
       if (!caughtUp) {
         caughtUp = true;
         options.onCaughtUp?.();

@@ -373,12 +373,38 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toEvent);
   }
 
+  /**
+   * A forward page plus the counter as this statement's snapshot saw it. Appends bump the counter under its
+   * row lock and commit with their events, so every event at or below that head is visible here.
+   */
+  private async pageWithHead(after: bigint, limit: number, filter: EventFilter | undefined): Promise<{ events: StoredEvent[]; head: bigint }> {
+    const params: unknown[] = [after.toString()];
+    const where = ['position > $1'];
+    if (filter?.eventTypes) {
+      params.push(filter.eventTypes);
+      where.push(`type = ANY($${params.length}::text[])`);
+    }
+    if (filter?.streamPrefixes) {
+      params.push(filter.streamPrefixes.map(likePrefix));
+      where.push(`stream_id LIKE ANY($${params.length}::text[])`);
+    }
+    params.push(limit);
+    const { rows } = await this.pool.query<EventRow & { head: string }>(
+      `WITH h AS (SELECT position AS head FROM ${this.schema}.global_position WHERE id = 1),
+            e AS (SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE ${where.join(' AND ')} ORDER BY position ASC LIMIT $${params.length})
+       SELECT h.head, e.* FROM h LEFT JOIN e ON true ORDER BY e.position ASC`,
+      params,
+    );
+    const head = BigInt(rows[0]?.head ?? '0');
+    return { events: rows.filter((r) => r.position !== null).map(toEvent), head };
+  }
+
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     if (this.closed) throw new EventStoreError('event store is closed');
     this.ensureListening();
     const sub = startPollingSubscription(
       {
-        readPage: (after, limit, filter) => this.page(after, limit, filter),
+        readPage: (after, limit, filter) => this.pageWithHead(after, limit, filter),
         onAppended: (listener) => {
           this.listeners.add(listener);
           return () => this.listeners.delete(listener);

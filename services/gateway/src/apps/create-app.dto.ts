@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsDefined, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
 
 export class AppFcmDto {
@@ -49,17 +49,21 @@ export class CreateAppDto {
   name!: string;
 
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => AppFcmDto)
   fcm?: AppFcmDto;
 
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => AppSettingsDto)
   settings?: AppSettingsDto;
 }
 
 export class UpdateAppDto {
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => AppSettingsDto)
   settings!: AppSettingsDto;

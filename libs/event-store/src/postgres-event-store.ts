@@ -65,6 +65,20 @@ interface EventRow {
   metadata: StoredEvent['metadata'];
 }
 
+/** WHERE clauses for an event filter, pushing their parameters onto `params`. */
+function filterClauses(filter: EventFilter | undefined, params: unknown[]): string[] {
+  const where: string[] = [];
+  if (filter?.eventTypes) {
+    params.push(filter.eventTypes);
+    where.push(`type = ANY($${params.length}::text[])`);
+  }
+  if (filter?.streamPrefixes) {
+    params.push(filter.streamPrefixes.map(likePrefix));
+    where.push(`stream_id LIKE ANY($${params.length}::text[])`);
+  }
+  return where;
+}
+
 const EVENT_COLUMNS = 'position, event_id::text AS event_id, stream_id, stream_revision, type, data, metadata';
 const toEvent = (r: EventRow): StoredEvent => ({
   eventId: r.event_id,
@@ -356,14 +370,7 @@ export class PostgresEventStore implements EventStore {
       params.push(bound.toString());
       where.push(`position ${backwards ? (inclusive ? '<=' : '<') : '>'} $${params.length}`);
     }
-    if (filter?.eventTypes) {
-      params.push(filter.eventTypes);
-      where.push(`type = ANY($${params.length}::text[])`);
-    }
-    if (filter?.streamPrefixes) {
-      params.push(filter.streamPrefixes.map(likePrefix));
-      where.push(`stream_id LIKE ANY($${params.length}::text[])`);
-    }
+    where.push(...filterClauses(filter, params));
     params.push(limit);
     const { rows } = await this.pool.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
@@ -380,14 +387,7 @@ export class PostgresEventStore implements EventStore {
   private async pageWithHead(after: bigint, limit: number, filter: EventFilter | undefined): Promise<{ events: StoredEvent[]; head: bigint }> {
     const params: unknown[] = [after.toString()];
     const where = ['position > $1'];
-    if (filter?.eventTypes) {
-      params.push(filter.eventTypes);
-      where.push(`type = ANY($${params.length}::text[])`);
-    }
-    if (filter?.streamPrefixes) {
-      params.push(filter.streamPrefixes.map(likePrefix));
-      where.push(`stream_id LIKE ANY($${params.length}::text[])`);
-    }
+    where.push(...filterClauses(filter, params));
     params.push(limit);
     const { rows } = await this.pool.query<EventRow & { head: string }>(
       `WITH h AS (SELECT position AS head FROM ${this.schema}.global_position WHERE id = 1),

@@ -1,5 +1,5 @@
 import { deviceIdFromToken } from '@pushledger/lifecycle';
-import { startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
+import { startStack, Stack, TestApp } from '@pushledger/testing';
 
 type Level = 'admin' | 'write' | 'server';
 /**
@@ -31,6 +31,7 @@ interface Route {
 
 const fill = (path: string, ids: Ids) => path.replace(/\{(\w+)\}/g, (_, k: keyof Ids) => encodeURIComponent(ids[k]));
 const shape = (path: string) => path.replace(/\{\w+\}/g, '{}');
+const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]));
 
 /** Every route of the gateway (public /health, /metrics and /docs aside). */
 const ROUTES: Route[] = [
@@ -111,7 +112,7 @@ describe('route matrix: keys, rights and app isolation on every route', () => {
   };
   const snapshotA = async () => {
     const get = async (p: string) => (await call({ method: 'GET', path: p, level: 'server', cross: 'none' }, idsA, bearer(a.serverKey))).body;
-    return { device: await get(`/v1/devices/${idsA.deviceId}`), events: await get(`/v1/devices/${idsA.deviceId}/events`), user: await get(`/v1/users/${idsA.userId}`), segment: await get(`/v1/segments/${idsA.segmentId}`) };
+    return { device: await get(`/v1/devices/${idsA.deviceId}`), events: await get(`/v1/devices/${idsA.deviceId}/events`), user: pick(await get(`/v1/users/${idsA.userId}`), ['id', 'traits', 'unsubscribed', 'erased']), segment: await get(`/v1/segments/${idsA.segmentId}`) };
   };
 
   beforeAll(async () => {
@@ -137,10 +138,11 @@ describe('route matrix: keys, rights and app isolation on every route', () => {
     // Pushes and campaigns need the campaign service, which this stack does not run: app A has none, so
     // their lookups compare two ids that exist nowhere.
     idsA = { appId: a.id, deviceId: deviceIdFromToken(token), token, userId: 'matrix-user', registrationId, messageId: '01J0MATRIXMESSAGE0000000000', campaignId: 'cmp_matrixmatrixmatrix00', segmentId };
-    initialA = await snapshotA();
     missing = { appId: 'app_missing', deviceId: 'missing-device', token: 'missing-token-abcdefghijklmnop', userId: 'missing-user', registrationId: 'comms_device_registration_missing-device', messageId: '01J0MISSINGMESSAGE000000000', campaignId: 'cmp_missingmissing000000', segmentId: 'seg_missing000000000000' };
-    // The user stream follows the device facts asynchronously.
-    await waitFor(async () => (await call({ method: 'GET', path: '/v1/users/{userId}', level: 'server', cross: 'none' }, idsA, bearer(a.serverKey))).status === 200, { what: 'app A\'s user' });
+    // App A's user, written synchronously (its device list follows the device facts asynchronously).
+    const user = await fetch(`${stack.url}/v1/users/matrix-user`, { method: 'PATCH', headers: { ...bearer(a.serverKey), 'content-type': 'application/json' }, body: JSON.stringify({ traits: { plan: 'gold' } }) });
+    expect(user.status).toBe(200);
+    initialA = await snapshotA();
   });
   afterAll(async () => {
     if (process.env.DEBUG_STACK) console.log(stack?.logs());

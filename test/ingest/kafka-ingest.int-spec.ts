@@ -47,6 +47,8 @@ interface Workload {
   messages: Outgoing[];
   devices: DeviceExpectation[];
   bad: Map<string, BadKind>;
+  /** Kafka key of each malformed message, by test id. */
+  badKeys: Map<string, string>;
   valid: number;
   duplicates: number;
   counts: Record<string, number>;
@@ -120,6 +122,7 @@ function buildWorkload(app: TestApp, seed = 20240601): Workload {
 
   // Malformed: some keyed by a live device (they must not hold up its later messages), some by junk keys.
   const bad = new Map<string, BadKind>();
+  const badKeys = new Map<string, string>();
   const register = (deviceId: string, properties: unknown, extra: Record<string, unknown> = {}) => ({
     type: 'track',
     event: 'register push',
@@ -151,6 +154,7 @@ function buildWorkload(app: TestApp, seed = 20240601): Workload {
     const deviceId = onDevice ? onDevice[0].key : `junk-${n}`;
     const msg: Outgoing = { key: deviceId, value: make(deviceId), headers: { 'test-id': testId } };
     bad.set(testId, kind);
+    badKeys.set(testId, deviceId);
     if (onDevice) onDevice.splice(1 + Math.floor(rnd() * onDevice.length), 0, msg);
     else scripts.push([msg]);
   }
@@ -161,7 +165,7 @@ function buildWorkload(app: TestApp, seed = 20240601): Workload {
     return script.map((m, k) => ({ at: keys[k], s, m }));
   });
   slots.sort((a, b) => a.at - b.at);
-  return { messages: slots.map((x) => x.m), devices, bad, valid, duplicates, counts };
+  return { messages: slots.map((x) => x.m), devices, bad, badKeys, valid, duplicates, counts };
 }
 
 /** A service's SERVICE_PORT, read from its process environment (the harness does not expose it). */
@@ -186,7 +190,7 @@ describe('Kafka ingest: Segment messages from an upstream system', () => {
   let producer: Producer;
   let dlqConsumer: Consumer;
   let store: EventStore;
-  const dead = new Map<string, { reason: string; partitionKey: string | null }>();
+  const dead = new Map<string, { reason: string; key: string | null }>();
   const strayDead: string[] = [];
 
   beforeAll(async () => {
@@ -204,7 +208,7 @@ describe('Kafka ingest: Segment messages from an upstream system', () => {
       eachMessage: async ({ message }) => {
         const testId = message.headers?.['test-id']?.toString();
         const reason = message.headers?.['dlq-reason']?.toString() ?? '';
-        if (testId) dead.set(testId, { reason, partitionKey: message.key?.toString() ?? null });
+        if (testId) dead.set(testId, { reason, key: message.key?.toString() ?? null });
         else strayDead.push(`${message.key?.toString()}: ${reason} ${message.headers?.['dlq-detail']?.toString()}`);
       },
     });
@@ -279,6 +283,8 @@ describe('Kafka ingest: Segment messages from an upstream system', () => {
     expect(strayDead).toEqual([]);
     const reasons = Object.fromEntries([...work.bad.keys()].map((id) => [id, dead.get(id)?.reason]));
     expect(reasons).toEqual(Object.fromEntries(work.bad));
+    const keys = Object.fromEntries([...work.bad.keys()].map((id) => [id, dead.get(id)?.key]));
+    expect(keys).toEqual(Object.fromEntries(work.badKeys));
 
     // Traits of identifies went on to the identity service.
     const withTraits = work.devices.filter((d) => d.traitsUser).slice(0, 3);

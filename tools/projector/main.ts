@@ -8,7 +8,7 @@
  * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, MONGODB_URI).
  */
 import { loadConfig } from '@pushledger/config';
-import { createEventStore } from '@pushledger/event-store';
+import { createPrivateEventStore } from '@pushledger/privacy';
 import { dbOf, Projector, type ProjectorLogger } from '@pushledger/read-models';
 import mongoose from 'mongoose';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     },
   };
   // Large pages when catching up: more facts per document write (FerretDB scans its collection on every write).
-  const store = await createEventStore(config, { poolSize: 4, polling: { pageSize: 2000 } });
+  const store = await createPrivateEventStore(config, { poolSize: 4, polling: { pageSize: 2000 } });
   const connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 16 });
   const projector = new Projector(store, await dbOf(connection), { partitions: numberArg('partitions'), cacheSize: numberArg('cache'), logger });
   await projector.start();

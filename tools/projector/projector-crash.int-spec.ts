@@ -76,8 +76,8 @@ describe('projector process: crash-safe and convergent', () => {
     for (const share of [0.25, 0.5, 0.75]) {
       await waitFor(async () => total.events >= TARGET_EVENTS * share, { timeoutMs: 400_000, what: `${share * 100}% of the appends` });
       // Kill it while it is working: after it has checkpointed something since it (re)started.
-      const seen = await reader.position();
-      await waitFor(async () => (await reader.position()) > seen || total.events >= TARGET_EVENTS, { timeoutMs: 60_000, what: 'the projector to make progress' });
+      const seen = await waitFor(() => reader.position().then((p) => ({ p })), { what: 'the checkpoint' });
+      await waitFor(async () => (await reader.position()) > seen.p || total.events >= TARGET_EVENTS, { timeoutMs: 120_000, what: 'the projector to make progress' });
       projector.kill('SIGKILL');
       expect(await projector.exited).toBeNull();
       kills++;
@@ -88,8 +88,9 @@ describe('projector process: crash-safe and convergent', () => {
     expect(total.events).toBeGreaterThanOrEqual(TARGET_EVENTS);
 
     const head = await lastProjectedPosition(store);
-    const caughtUp = await reader.waitForPosition(head, { timeoutMs: 400_000, intervalMs: 250 });
-    if (!caughtUp) throw new Error(`projector did not catch up: ${projector.logs().slice(-3000)}`);
+    await waitFor(async () => (await reader.position()) >= head, { timeoutMs: 400_000, intervalMs: 250, what: 'the projector to catch up' }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${projector?.logs().slice(-3000)}`);
+    });
     await projector.stop();
 
     const db = await dbOf(mongo.connection);

@@ -8,7 +8,7 @@
  * unless --keep-previous.
  */
 import { loadConfig } from '@pushledger/config';
-import { createEventStore } from '@pushledger/event-store';
+import { createPrivateEventStore } from '@pushledger/privacy';
 import { dbOf, rebuildReadModels } from '@pushledger/read-models';
 import mongoose from 'mongoose';
 
@@ -23,7 +23,7 @@ const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const store = await createEventStore(config, { poolSize: 4 });
+  const store = await createPrivateEventStore(config, { poolSize: 4 });
   const connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 16 });
   try {
     const result = await rebuildReadModels(store, await dbOf(connection), {

@@ -7,8 +7,9 @@
  * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS).
  */
 import { loadConfig } from '@pushledger/config';
+import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
-import { createEventStore, ensureTopic, KafkaRelayPublisher, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
+import { ensureTopic, KafkaRelayPublisher, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
 import { logLevel } from 'kafkajs';
 
 function arg(name: string, fallback: string): string {
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
 
-  const store = (running.store = await createEventStore(config));
+  const store = (running.store = await createPrivateEventStore(config));
   await ensureTopic({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
   const publisher = (running.publisher = await KafkaRelayPublisher.connect({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR }));
   if (stopping) return;

@@ -58,7 +58,7 @@ export class PlatformModule {
     // health reports it down until it answers.
     const mongo: { connection?: mongoose.Connection } = {};
     if (dependencies.includes('mongo')) {
-      mongo.connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 50 });
+      mongo.connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 10 });
       mongo.connection.on('error', (err) => logger.warn('mongo connection error', { error: (err as Error).message }));
     }
     const checks: Record<string, HealthCheck> = {};
@@ -76,7 +76,7 @@ export class PlatformModule {
         { provide: MONGO, useValue: mongo },
         { provide: HEALTH_CHECKS, useValue: checks },
         // Crypto-shredding around the adapter: personal data and tokens are sealed at rest (libs/privacy).
-        { provide: EVENT_STORE, useFactory: () => (dependencies.includes('eventStore') ? createPrivateEventStore(config, { poolSize: 20, logger }) : null) },
+        { provide: EVENT_STORE, useFactory: () => (dependencies.includes('eventStore') ? createPrivateEventStore(config, { poolSize: 20 }) : null) },
         { provide: JsonLogger, useValue: logger },
         Connections,
       ],

@@ -23,12 +23,7 @@ export interface ErasedPii {
   erased: true;
 }
 
-export interface PrivacyLogger {
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
-
 export interface PrivacyEventStoreOptions {
-  logger?: PrivacyLogger;
   /** readAll decrypts this many events per key lookup. */
   readBatchSize?: number;
 }

@@ -8,6 +8,8 @@ export interface ProjectorLogger {
 }
 
 export interface ProjectorOptions extends ProjectionOptions {
+  /** Attempts at one page before giving up (the database restarting, a network blip). Default 15 (about a minute). */
+  maxAttempts?: number;
   /** Partitions of the first generation, when there is none yet (default: 32 on FerretDB, 1 on MongoDB). */
   partitions?: number;
   /** How often to look for a rebuilt generation made active. Default 2000 ms. */
@@ -60,9 +62,19 @@ export class Projector {
     return this.generation;
   }
 
+  /** Waits for the database (up to maxAttempts tries), then follows the active generation (made on first start). */
   async start(): Promise<void> {
-    const gen = await this.generations.ensureActive(this.options.partitions);
-    await this.follow(gen);
+    const maxAttempts = this.options.maxAttempts ?? 15;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.follow(await this.generations.ensureActive(this.options.partitions));
+        break;
+      } catch (err) {
+        if (attempt >= maxAttempts) throw err;
+        this.log.error('cannot start yet; retrying', { error: (err as Error).message, attempt });
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+      }
+    }
     this.poll = setInterval(() => void this.checkGeneration(), this.options.generationPollMs ?? 2000);
     this.poll.unref();
   }
@@ -76,17 +88,16 @@ export class Projector {
   }
 
   private async follow(gen: Generation): Promise<void> {
-    const projection = new Projection(new Layout(this.db, gen), this.store, this.options);
     const from = await this.generations.checkpoint(gen);
     this.generation = gen;
-    this.projection = projection;
+    this.projection = this.newProjection(gen);
     this.caughtUp = false;
     this.progress.position = from;
     this.log.info('projecting', { generation: gen.id, partitions: gen.partitions, from: from.toString() });
     const sub = this.store.subscribeToAll({
       fromCheckpoint: from,
       filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES },
-      onBatch: (events) => this.handle(gen, projection, events),
+      onBatch: (events) => this.handle(gen, events),
       onCaughtUp: () => {
         this.caughtUp = true;
         this.log.info('caught up', { generation: gen.id, position: this.progress.position.toString() });
@@ -100,11 +111,30 @@ export class Projector {
     this.subscription = sub;
   }
 
-  private async handle(gen: Generation, projection: Projection, events: StoredEvent[]): Promise<void> {
-    await projection.apply(events);
-    await projection.flush();
+  private newProjection(gen: Generation): Projection {
+    return new Projection(new Layout(this.db, gen), this.store, this.options);
+  }
+
+  /**
+   * One page: fold, write, checkpoint. A failure drops everything held in memory and starts the page again
+   * from the stored documents (which are consistent at any point: see Projection), after a backoff.
+   */
+  private async handle(gen: Generation, events: StoredEvent[]): Promise<void> {
     const last = events[events.length - 1].position;
-    await this.generations.saveCheckpoint(gen, last);
+    const maxAttempts = this.options.maxAttempts ?? 15;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.projection!.apply(events);
+        await this.projection!.flush();
+        await this.generations.saveCheckpoint(gen, last);
+        break;
+      } catch (err) {
+        if (attempt >= maxAttempts || this.stopped) throw err;
+        this.log.error('page failed; retrying from the stored documents', { error: (err as Error).message, attempt });
+        this.projection = this.newProjection(gen);
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+      }
+    }
     this.progress.events += events.length;
     this.progress.batches++;
     this.progress.position = last;

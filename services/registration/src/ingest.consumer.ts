@@ -1,14 +1,18 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
-import { groupFor, TopicMap } from '@pushledger/contracts';
+import { AppRecord, groupFor, TopicMap } from '@pushledger/contracts';
 import type { PushledgerConfig } from '@pushledger/config';
 import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
-import { AppRegistry } from '@pushledger/apps';
+import { AppRegistry, hashKey } from '@pushledger/apps';
 import { ConsumerRunner, InboundMessage, PoisonMessageError, createProducer } from '@pushledger/kafka';
 import { DeviceFlows, planSegmentMessage, SegmentValidationError } from '@pushledger/lifecycle';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, EVENT_STORE, KAFKA, messagesHandled, TOPICS } from '@pushledger/platform';
+
+/** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */
+const NEW_APP_GRACE_MS = 1500;
+const UNKNOWN_KEY_TTL_MS = 60_000;
 
 /**
  * Segment-format messages from upstream systems (and the gateway's /v1/track|identify|batch): device
@@ -20,6 +24,8 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
   private runner?: ConsumerRunner;
   private producer?: Producer;
   private apps!: AppRegistry;
+  /** Key hashes still unknown after the grace, until when: a flood with one wrong key waits once. */
+  private readonly unknownKeys = new Map<string, number>();
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -48,16 +54,25 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async handle(msg: InboundMessage): Promise<void> {
+    try {
+      await this.apply(msg);
+    } catch (err) {
+      if (err instanceof PoisonMessageError) messagesHandled.inc({ topic: msg.topic, outcome: 'dlq' });
+      throw err;
+    }
+    messagesHandled.inc({ topic: msg.topic, outcome: 'applied' });
+  }
+
+  private async apply(msg: InboundMessage): Promise<void> {
     let body: unknown;
     try {
       body = JSON.parse(msg.value?.toString('utf8') ?? '');
     } catch {
-      messagesHandled.inc({ topic: msg.topic, outcome: 'dlq' });
       throw new PoisonMessageError('invalid_json', 'the message is not valid JSON');
     }
     const writeKey = body && typeof body === 'object' ? (body as { writeKey?: unknown }).writeKey : undefined;
     const headerApp = msg.headers['app-id'];
-    const app = typeof writeKey === 'string' ? this.apps.findByKey(writeKey)?.app : headerApp ? await this.apps.get(headerApp) : undefined;
+    const app = typeof writeKey === 'string' ? await this.appByKey(writeKey, msg) : headerApp ? await this.apps.get(headerApp) : undefined;
     if (!app) throw new PoisonMessageError('unknown_key', typeof writeKey === 'string' || headerApp ? 'unknown write key or app id' : 'writeKey or an app-id header is required');
     let plan;
     try {
@@ -92,7 +107,29 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
       if (err instanceof DomainError) throw new PoisonMessageError(err.code, err.message);
       throw err;
     }
-    messagesHandled.inc({ topic: msg.topic, outcome: 'applied' });
+  }
+
+  /**
+   * The app of a write key. An app created a moment before the message was published may not have
+   * reached this process's registry yet (it follows the store): a miss on a recent message waits for
+   * it, at most the grace, once per unknown key.
+   */
+  private async appByKey(writeKey: string, msg: InboundMessage): Promise<AppRecord | undefined> {
+    const found = this.apps.findByKey(writeKey);
+    if (found) return found.app;
+    const hash = hashKey(writeKey);
+    const now = Date.now();
+    if ((this.unknownKeys.get(hash) ?? 0) > now) return undefined;
+    const published = Number(msg.timestamp);
+    const wait = Math.min(NEW_APP_GRACE_MS, (Number.isFinite(published) ? published : now) + NEW_APP_GRACE_MS - now);
+    if (wait > 0) {
+      await new Promise((r) => setTimeout(r, wait));
+      const late = this.apps.findByKey(writeKey);
+      if (late) return late.app;
+    }
+    if (this.unknownKeys.size >= 10_000) this.unknownKeys.clear();
+    this.unknownKeys.set(hash, Date.now() + UNKNOWN_KEY_TTL_MS);
+    return undefined;
   }
 
   async onApplicationShutdown() {

@@ -50,10 +50,12 @@ export class CommandClient {
       eachMessage: async ({ message }) => {
         if (message.headers?.['reply-for']?.toString() !== this.instanceId || !message.value) return;
         const reply = JSON.parse(message.value.toString('utf8')) as CommandReply;
-        const waiter = this.pending.get(reply.commandId);
+        // Matched by the request's own correlation id: two requests may carry one command id (one idempotency key).
+        const correlation = message.headers?.['correlation-id']?.toString() ?? reply.commandId;
+        const waiter = this.pending.get(correlation);
         if (!waiter) return;
         clearTimeout(waiter.timer);
-        this.pending.delete(reply.commandId);
+        this.pending.delete(correlation);
         waiter.resolve(reply);
       },
     });
@@ -62,23 +64,24 @@ export class CommandClient {
 
   /** Resolves with the service's reply; rejects with CommandTimeoutError when none comes in time. */
   async send<R>(topic: string, key: string, command: CommandEnvelope, timeoutMs = 15000): Promise<CommandReply<R>> {
+    const correlation = randomUUID();
     const reply = new Promise<CommandReply<R>>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(command.commandId);
+        this.pending.delete(correlation);
         reject(new CommandTimeoutError(`no reply to ${command.type} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(command.commandId, { resolve: resolve as (r: CommandReply) => void, timer });
+      this.pending.set(correlation, { resolve: resolve as (r: CommandReply) => void, timer });
     });
     try {
       await this.producer!.send({
         topic,
         acks: -1,
-        messages: [{ key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } }],
+        messages: [{ key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } }],
       });
     } catch (err) {
-      const waiter = this.pending.get(command.commandId);
+      const waiter = this.pending.get(correlation);
       if (waiter) clearTimeout(waiter.timer);
-      this.pending.delete(command.commandId);
+      this.pending.delete(correlation);
       throw err;
     }
     return reply;
@@ -138,7 +141,7 @@ export class CommandServer {
         const reply = await this.opts.handle(command, msg);
         const replyTo = msg.headers['reply-to'];
         if (replyTo) {
-          await this.producer!.send({ topic: replyTo, acks: -1, messages: [{ key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '' } }] });
+          await this.producer!.send({ topic: replyTo, acks: -1, messages: [{ key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } }] });
         }
       },
     });

@@ -13,7 +13,7 @@ interface Remembered {
   createdAt: Date;
 }
 
-const schema = new Schema<Remembered>({ _id: String, requestHash: String, status: Number, body: Schema.Types.Mixed, createdAt: Date }, { versionKey: false });
+const schema = new Schema<Remembered>({ _id: String, requestHash: String, status: Number, body: Schema.Types.Mixed, createdAt: Date }, { versionKey: false, minimize: false });
 
 /**
  * Idempotency-Key on native writes: a retried request gets the first answer and stores nothing new

@@ -1,6 +1,6 @@
 import { topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
-import { api, repoRoot, startStack, Stack, testKafka, TestApp, waitFor } from '@pushledger/testing';
+import { api, repoRoot, startStack, Stack, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
 
 type Api = ReturnType<typeof api>;

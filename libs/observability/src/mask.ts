@@ -11,7 +11,7 @@ export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url').slice(0, 32);
 }
 
-const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'writekey', 'serverkey', 'authorization', 'apikey']);
+const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken', 'writekey', 'serverkey', 'authorization', 'apikey']);
 
 /** Deep copy with every secret-looking field masked; used by the logger on structured fields. */
 export function redact(value: unknown, depth = 0): unknown {

@@ -70,8 +70,10 @@ describe('relay process (PostgreSQL → Kafka)', () => {
     const streams = [...Array.from({ length: 10 }, (_, i) => `device-${app}-d${i}`), ...Array.from({ length: 5 }, (_, i) => `user-${app}-u${i}`), ...Array.from({ length: 5 }, (_, i) => `token-${app}-t${i}`)];
     const revisions = new Map<string, bigint>();
     const appended: { eventId: string; stream: string; revision: bigint }[] = [];
+    let keepWriting = false;
+    // At least `batches`, and on while `keepWriting`: a restarted relay always has something new to relay.
     const append = async (batches: number) => {
-      for (let b = 0; b < batches; b++) {
+      for (let b = 0; b < batches || keepWriting; b++) {
         const stream = streams[Math.floor(Math.random() * streams.length)];
         const events = Array.from({ length: 1 + Math.floor(Math.random() * 5) }, () => newEvent('LifecycleFact', { b }, app));
         const rev = revisions.get(stream);
@@ -94,6 +96,7 @@ describe('relay process (PostgreSQL → Kafka)', () => {
     await exited(relay);
 
     // Kills 2-4: while live appends are flowing, at random moments.
+    keepWriting = true;
     const writer = append(900);
     for (let kill = 2; kill <= 4; kill++) {
       const before = await checkpoint();
@@ -103,6 +106,7 @@ describe('relay process (PostgreSQL → Kafka)', () => {
       relay.kill('SIGKILL');
       await exited(relay);
     }
+    keepWriting = false;
     await writer;
 
     relay = startRelay();

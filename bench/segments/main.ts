@@ -19,6 +19,7 @@ import {
   deviceDocOf,
   emptyUserDoc,
   Generations,
+  positionText,
   Layout,
   Projection,
   PROJECTED_STREAM_PREFIXES,
@@ -141,7 +142,7 @@ async function load(layout: Layout): Promise<{ ms: number; devices: number; user
       });
       for (const i of [2 * u, 2 * u + 1]) {
         const s = syntheticDevice(i, userId);
-        deviceDocs.push(deviceDocOf(s));
+        deviceDocs.push(deviceDocOf(s, positionText(BigInt(i + 1)), positionText(BigInt(i + 1))));
         doc = upsertDevice(doc, summaryOf(s));
       }
       userDocs.push({ ...doc, v: randomBytes(8).toString('hex') });

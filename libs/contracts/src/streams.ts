@@ -8,7 +8,12 @@ export const StreamCategories = { device: 'device', user: 'user', token: 'token'
 export type StreamCategory = (typeof StreamCategories)[keyof typeof StreamCategories];
 
 export const deviceStream = (appId: string, deviceId: string): string => `device-${appId}-${deviceId}`;
-export const userStream = (appId: string, userId: string): string => `user-${appId}-${userId}`;
+/**
+ * The logical name of a user's stream. The store keeps it pseudonymised (libs/privacy:
+ * `user-<appId>-~<keyed hash>`), so the raw id never reaches the database, replays or Kafka keys. An id
+ * that itself starts with `~` is escaped with a second one, so a logical name never looks like a stored one.
+ */
+export const userStream = (appId: string, userId: string): string => `user-${appId}-${userId.startsWith('~') ? `~${userId}` : userId}`;
 /** Token ownership: which device of an app holds a token (one device per token per app). */
 export const tokenStream = (appId: string, tokenHash: string): string => `token-${appId}-${tokenHash}`;
 

@@ -67,6 +67,24 @@ describe('PrivacyEventStore', () => {
     expect(await s.store.storedStreamName(deviceStream(APP, 'd1'))).toBe(deviceStream(APP, 'd1'));
   });
 
+  it('reads a user stream by the stored name it was replayed under; no user id can pose as one', async () => {
+    const s = setup();
+    await aliceWithPhone(s);
+    const stored = await s.store.storedStreamName(userStream(APP, 'alice'));
+    expect(await s.store.storedStreamName(stored)).toBe(stored);
+    const byStoredName = await s.store.readStream(stored);
+    expect(byStoredName.map((e) => e.eventId)).toEqual((await s.store.readStream(userStream(APP, 'alice'))).map((e) => e.eventId));
+    expect((byStoredName[0].data as { pii: unknown }).pii).toMatchObject({ userId: 'alice' });
+
+    // A user whose id is alice's pseudonym gets a stream of their own.
+    const impostor = stored.slice(`user-${APP}-`.length);
+    expect(userStream(APP, impostor)).toBe(`user-${APP}-~${impostor}`);
+    await s.users.handle({ ...meta(5), type: 'UpdateTraits', userId: impostor, traits: { x: 1 } }, at(5));
+    expect(await s.store.storedStreamName(userStream(APP, impostor))).not.toBe(stored);
+    expect((await s.users.view(APP, impostor))!).toMatchObject({ id: impostor, traits: { x: 1 } });
+    expect((await s.users.view(APP, 'alice'))!.traits).toEqual({ email: 'alice@example.com', plan: 'gold' });
+  });
+
   it('decrypts for subscribers, one event or a batch at a time', async () => {
     const s = setup();
     await aliceWithPhone(s);

@@ -32,10 +32,14 @@ type Data = Record<string, unknown>;
 const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
 const MAX_REMEMBERED_DESTROYED = 100_000;
 
-/** The app and user id of a logical user stream name (`userStream(appId, userId)`). */
+/** `~` and 32 hex digits: a stored (pseudonymised) user stream id; a logical one never looks like this (see userStream). */
+const PSEUDONYM = /^~[0-9a-f]{32}$/;
+
+/** The app and user id of a logical user stream name (`userStream(appId, userId)`); null for other streams and stored names. */
 function userOf(stream: string): { appId: string; userId: string } | null {
   const p = parseStream(stream);
-  return p && p.category === StreamCategories.user && p.id ? { appId: p.appId, userId: p.id } : null;
+  if (!p || p.category !== StreamCategories.user || !p.id || PSEUDONYM.test(p.id)) return null;
+  return { appId: p.appId, userId: p.id.startsWith('~~') ? p.id.slice(1) : p.id };
 }
 
 /**
@@ -47,11 +51,12 @@ function userOf(stream: string): { appId: string; userId: string } | null {
  * which the deciders fold as an anonymous device, a device without token, a user without traits.
  *
  * User streams are stored as `user-<appId>-~<pseudonym>`, a keyed hash of the user id with a per-app secret
- * that is never destroyed: callers keep naming them `userStream(appId, userId)` (the logical name; this
- * store always translates it, so a stored name passed back in is not special), the raw id never reaches
- * the database, replays or Kafka keys, and an erased id stays suppressed. readStream of a user stream
- * fills an erased `pii.userId` with the id the caller named (it knows it already); readAll and
- * subscriptions cannot, so there it reads `null`.
+ * that is never destroyed: callers keep naming them `userStream(appId, userId)` (the logical name, which
+ * this store translates), the raw id never reaches the database, replays or Kafka keys, and an erased id
+ * stays suppressed. A stored name (from readAll or a subscription) passed back in reads that stream as is;
+ * userStream() escapes ids starting with `~`, so no user id can pose as a stored name. readStream of a
+ * user stream by its logical name fills an erased `pii.userId` with the id the caller named (it knows it
+ * already); by stored name, readAll and subscriptions cannot, so there it reads `null`.
  *
  * Appending `UserErased` to a user stream destroys the user's key (leaving a tombstone, so pii written for
  * them later is unreadable too) and the keys of the devices it lists, after sealing the batch and before

@@ -1,8 +1,8 @@
-import type { JsonObject } from '@pushledger/contracts';
-import { toDeviceView, type DeviceState, type DeviceView, type UserState } from '@pushledger/domain';
+import type { DeviceEvent, JsonObject, UserEvent } from '@pushledger/contracts';
+import { evolveDevice, evolveUser, toDeviceView, type DeviceState, type DeviceView, type UserState } from '@pushledger/domain';
 import { toUserView, type UserView } from '@pushledger/lifecycle';
 import { tokenHash } from '@pushledger/observability';
-import { decodeTraits, deviceDocId, encodeTraits, userDocId, versionSortKey } from './keys';
+import { decodeTraits, deviceDocId, encodeTraits, positionText, userDocId, versionSortKey } from './keys';
 
 /**
  * A device: its view exactly as `toDeviceView` gives it, plus what folding the next fact and finding the
@@ -11,6 +11,10 @@ import { decodeTraits, deviceDocId, encodeTraits, userDocId, versionSortKey } fr
  */
 export interface DeviceDoc extends DeviceView {
   _id: string;
+  /** Store position (fixed-width text) of the last fact that set the owner: an erasure forgets only an older ownership. */
+  ownerSince: string;
+  /** The same for the token: an erasure listing the device shreds the tokens stored before it (libs/privacy). */
+  tokenSince: string;
   tokenHash: string | null;
   tokenClaim: number;
   appVersionSort: string | null;
@@ -50,11 +54,16 @@ export interface DeviceSummary {
  * A user: the user stream's state (`revision` = facts folded, 0 when the document exists only because
  * devices name this user), and the devices that name this user as owner (the device streams are the
  * truth about ownership). `v` is a write nonce for compare-and-set: two sources write this document.
+ *
+ * `_id` is `<appId>:<key>`, the key being the id part of the user stream's *stored* name: the pseudonym
+ * when the store pseudonymises user streams (libs/privacy), the user id otherwise. `userId` is the id in
+ * clear as the last readable fact gave it; null once the user is erased (their personal data no longer
+ * opens, and the read models forget the id too, exactly as a rebuild after the erasure would).
  */
 export interface UserDoc {
   _id: string;
   appId: string;
-  userId: string;
+  userId: string | null;
   v: string;
   revision: number;
   /** Keys encoded (see keys.ts). */
@@ -74,10 +83,12 @@ export interface UserDoc {
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export function deviceDocOf(s: DeviceState): DeviceDoc {
+export function deviceDocOf(s: DeviceState, ownerSince: string, tokenSince: string): DeviceDoc {
   return {
     _id: deviceDocId(s.appId, s.deviceId),
     ...toDeviceView(s),
+    ownerSince,
+    tokenSince,
     tokenHash: s.token === null ? null : tokenHash(s.token),
     tokenClaim: s.tokenClaim,
     appVersionSort: versionSortKey(s.attributes.appVersion),
@@ -106,6 +117,34 @@ export function deviceStateOf(d: DeviceDoc): DeviceState {
     invalidatedTokens: [],
     revision: d.revision,
   };
+}
+
+/** Facts that set a device's owner (to someone, or to nobody), and its token. */
+const OWNERSHIP_FACTS: ReadonlySet<string> = new Set(['TokenRegistered', 'Identified', 'LoggedOut', 'DeviceDetached', 'DeviceAnonymised']);
+const TOKEN_FACTS: ReadonlySet<string> = new Set(['TokenRegistered', 'TokenRefreshed', 'TokenReleased']);
+
+/** Folds the stream's `revision`-th fact (stored at `position`) with the domain's `evolveDevice`. */
+export function foldDeviceFact(d: DeviceDoc | null, event: DeviceEvent, revision: number, position: bigint): DeviceDoc | null {
+  const evolved = evolveDevice(d ? deviceStateOf(d) : null, event);
+  if (!evolved) return d;
+  const at = positionText(position);
+  // Pinned to the stream, so a fact type this code does not know still counts as folded.
+  return deviceDocOf({ ...evolved, revision }, !d || OWNERSHIP_FACTS.has(event.type) ? at : d.ownerSince, !d || TOKEN_FACTS.has(event.type) ? at : d.tokenSince);
+}
+
+/**
+ * Under crypto-shredding (libs/privacy) an erasure makes the erased user's personal data, and the tokens
+ * of the devices it lists, unreadable in every fact stored before it: a rebuild then folds those devices
+ * as nobody's and without token. The live read models do the same at the erasure (stored at `erasedAt`),
+ * so both agree: the owner is forgotten unless the device changed hands since, the token unless a newer one
+ * was stored since.
+ */
+export function forgetOwner(d: DeviceDoc, erasedAt: bigint): DeviceDoc {
+  return d.userId === null || d.ownerSince >= positionText(erasedAt) ? d : { ...d, userId: null };
+}
+
+export function forgetToken(d: DeviceDoc, erasedAt: bigint): DeviceDoc {
+  return d.token === null || d.tokenSince >= positionText(erasedAt) ? d : { ...d, token: null, tokenHash: null };
 }
 
 /** Exactly what `toDeviceView` returns for the stored state (no document bookkeeping). */
@@ -162,9 +201,10 @@ export function summaryView(appId: string, userId: string, d: DeviceSummary): De
   };
 }
 
-export function emptyUserDoc(appId: string, userId: string): UserDoc {
+/** `key`: the user stream's stored id part (see UserDoc); the user id itself when streams are not pseudonymised. */
+export function emptyUserDoc(appId: string, userId: string | null, key: string = userId ?? ''): UserDoc {
   return {
-    _id: userDocId(appId, userId),
+    _id: userDocId(appId, key),
     appId,
     userId,
     v: '',
@@ -186,7 +226,7 @@ export function userStateOf(d: UserDoc): UserState | null {
   if (d.revision === 0) return null;
   return {
     appId: d.appId,
-    userId: d.userId,
+    userId: d.userId ?? '',
     devices: Object.fromEntries(d.linkedDevices.map((l) => [l.id, { lastSeenAt: l.lastSeenAt }])),
     deviceRevisions: Object.fromEntries(d.deviceRevisions.map((r) => [r.id, r.rev])),
     traits: decodeTraits(d.traits),
@@ -223,10 +263,13 @@ function withDevices(d: UserDoc, devices: DeviceSummary[]): UserDoc {
   };
 }
 
-/** Puts the device's summary in; a summary at or below the revision already held changes nothing. */
-export function upsertDevice(d: UserDoc, summary: DeviceSummary): UserDoc {
+/**
+ * Puts the device's summary in; a summary at or below the revision already held changes nothing, except
+ * with `sameRevision` (an erasure's forgetting changes a device without a fact) at the same revision.
+ */
+export function upsertDevice(d: UserDoc, summary: DeviceSummary, sameRevision = false): UserDoc {
   const current = d.devices.find((x) => x.id === summary.id);
-  if (current && current.rev >= summary.rev) return d;
+  if (current && (current.rev > summary.rev || (current.rev === summary.rev && !sameRevision))) return d;
   return withDevices(d, [...d.devices.filter((x) => x.id !== summary.id), summary].sort(byId));
 }
 
@@ -243,8 +286,23 @@ export function removeDevice(d: UserDoc, deviceId: string, rev: number): UserDoc
 /** Nothing to keep: no user fact, and no device names this user. */
 export const isEmptyUserDoc = (d: UserDoc): boolean => d.revision === 0 && d.devices.length === 0;
 
-/** The user as the API shows it (the same as the lifecycle's `toUserView` over the user stream). */
-export function userViewOf(d: UserDoc): UserView | null {
+/**
+ * The user as the API shows it (the same as the lifecycle's `toUserView` over the user stream).
+ * `asked`: the id the caller looked up (an erased user's document no longer holds it).
+ */
+export function userViewOf(d: UserDoc, asked?: string): UserView | null {
   const s = userStateOf(d);
-  return s ? toUserView(s) : null;
+  return s ? toUserView({ ...s, userId: asked ?? d.userId ?? '' }) : null;
+}
+
+/**
+ * Folds one user fact (the stream's `revision`-th). The id in clear comes from the fact's personal data
+ * when it opens; an erasure forgets it, and under crypto-shredding (`shreds`) the device summaries too
+ * (their devices forget the owner: `forgetOwner`).
+ */
+export function foldUserFact(d: UserDoc, event: UserEvent, revision: number, shreds = false): UserDoc {
+  const state = { ...evolveUser(userStateOf(d), event), revision };
+  const pii = (event.data as { pii?: { userId?: unknown } }).pii;
+  if (event.type === 'UserErased') return { ...(shreds ? withDevices(withUserState(d, state), []) : withUserState(d, state)), userId: null };
+  return { ...withUserState(d, state), userId: typeof pii?.userId === 'string' ? pii.userId : d.userId };
 }

@@ -84,6 +84,7 @@ const DEVICE_INDEXES: mongo.IndexDescription[] = [
   { key: { appId: 1, status: 1, lastSeenAt: 1 }, name: 'app_status_seen' },
 ];
 const USER_INDEXES: mongo.IndexDescription[] = [
+  { key: { appId: 1, userId: 1 }, name: 'app_user' },
   { key: { appId: 1, 'devices.reachableSeenAt': 1 }, name: 'app_reachable' },
   { key: { appId: 1, 'devices.platform': 1 }, name: 'app_platform' },
   { key: { appId: 1, 'devices.lastSeenAt': 1 }, name: 'app_device_seen' },
@@ -139,7 +140,9 @@ export class Generations {
       jobs.push(() => this.db.collection(layout.deviceCollectionName(p)).createIndexes(DEVICE_INDEXES));
       jobs.push(() => this.db.collection(layout.userCollectionName(p)).createIndexes(USER_INDEXES));
     }
-    await runLimited(jobs, 4);
+    // One at a time: FerretDB 1.x serialises collection creation on a registry lock anyway, and concurrent
+    // creates while other clients hold its PostgreSQL connections have been seen to wedge it.
+    await runLimited(jobs, 1);
     await this.meta().insertOne({ _id: `gen:${gen.id}`, id: gen.id, partitions, position: positionText(0n), createdAt: new Date().toISOString(), activatedAt: null });
     return gen;
   }
@@ -183,7 +186,7 @@ export class Generations {
   async drop(gen: Generation): Promise<void> {
     const layout = new Layout(this.db, gen);
     const jobs = [...layout.allDevices(), ...layout.allUsers()].map((c) => () => c.drop().catch(() => false));
-    await runLimited(jobs, 4);
+    await runLimited(jobs, 1);
     await this.meta().deleteOne({ _id: `gen:${gen.id}` });
   }
 }

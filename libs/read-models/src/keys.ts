@@ -1,8 +1,27 @@
-import type { JsonObject, JsonValue } from '@pushledger/contracts';
+import { parseStream, userStream, type JsonObject, type JsonValue } from '@pushledger/contracts';
 
 /** Document ids carry the app id, so one collection serves every tenant and ids never collide across apps. */
 export const deviceDocId = (appId: string, deviceId: string): string => `${appId}:${deviceId}`;
 export const userDocId = (appId: string, userId: string): string => `${appId}:${userId}`;
+
+/** The id part of a user stream's stored name, for a user id in clear (see UserDoc). */
+export type UserKeyResolver = (appId: string, userId: string) => Promise<string>;
+
+/** A store that pseudonymises user streams and shreds personal data and tokens on erasure (libs/privacy). */
+export const isShreddingStore = (store: unknown): boolean => typeof (store as { storedStreamName?: unknown } | undefined)?.storedStreamName === 'function';
+
+/**
+ * Resolves user keys through the store that names the streams: a pseudonymising store (libs/privacy,
+ * `storedStreamName`) gives the pseudonym, any other store the user id as `userStream` spells it.
+ */
+export function userKeysOf(store?: unknown): UserKeyResolver {
+  const named = store as { storedStreamName?: (stream: string) => Promise<string> } | undefined;
+  if (named && typeof named.storedStreamName === 'function') {
+    const storedName = named.storedStreamName.bind(named);
+    return async (appId, userId) => parseStream(await storedName(userStream(appId, userId)))!.id;
+  }
+  return async (appId, userId) => parseStream(userStream(appId, userId))!.id;
+}
 
 /**
  * Field names FerretDB (and MongoDB paths) cannot hold: '.' anywhere, '$' in front, and the empty name.

@@ -1,5 +1,6 @@
 import { DeviceEventTypes, UserEventTypes } from '@pushledger/contracts';
 import { PostgresEventStore, type StoredEvent } from '@pushledger/event-store';
+import { InMemoryKeyStore, PrivacyEventStore } from '@pushledger/privacy';
 import { createTestDatabase, createTestMongo } from '@pushledger/testing';
 import { deviceViewOf, userViewOf } from './documents';
 import { dbOf, Generations, Layout, type Db } from './generations';
@@ -125,6 +126,76 @@ describe('read-model projection on FerretDB', () => {
     const want = await expectedDocuments(store, APP);
     const reader = new ReadModels(db, { pointerTtlMs: 0 });
     for (const [, doc] of want.devices) expect(await reader.device(APP, doc.id)).toEqual(deviceViewOf(doc));
-    for (const [, doc] of want.users) expect(await reader.user(APP, doc.userId)).toEqual(userViewOf({ ...doc, v: '' }));
+    for (const [, doc] of want.users) if (doc.userId !== null) expect(await reader.user(APP, doc.userId)).toEqual(userViewOf({ ...doc, v: '' }));
+  });
+
+  it('pseudonymised user streams (libs/privacy): documents keyed by pseudonym, an erasure forgets the user everywhere, like a rebuild', async () => {
+    const PRIV = 'app_private';
+    const inner = await PostgresEventStore.connect({ connectionString: pg.url, schema: 'private_es' });
+    const priv = new PrivacyEventStore(inner, new InMemoryKeyStore());
+    try {
+      const d = new Driver(priv, PRIV, new Date('2025-03-01T00:00:00Z'));
+      await d.register('p1', 'tok-p1');
+      await d.device('p1', { type: 'Identify', userId: 'alice' });
+      await d.user('alice', { type: 'UpdateTraits', traits: { plan: 'pro' } });
+      await d.register('p2', 'tok-p2');
+      await d.device('p2', { type: 'Identify', userId: 'bob' });
+      await d.user('bob', { type: 'LinkDevice', deviceId: 'p2', deviceRevision: 2, lastSeenAt: d.now.toISOString(), knownLastSeen: {}, maxDevicesPerUser: 5 });
+      await d.user('bob', { type: 'UpdateTraits', traits: { plan: 'free', email: 'bob@example.com' } });
+      await d.register('p3', 'tok-p3');
+      await d.device('p3', { type: 'Identify', userId: 'bob' }); // not linked on bob's stream yet: the read model knows it from the device
+
+      const gens = new Generations(db);
+      const live = await gens.create(2);
+      const projection = new Projection(new Layout(db, live), priv);
+      const before: StoredEvent[] = [];
+      for await (const e of priv.readAll({ filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES } })) before.push(e);
+      await projection.apply(before);
+      await projection.flush();
+
+      const reader = new ReadModels(db, { pointerTtlMs: 0, store: priv });
+      const alicePseudo = await priv.pseudonym(PRIV, 'alice');
+      const aliceDoc = await new Layout(db, live).usersFor(`${PRIV}:~${alicePseudo}`).findOne({ _id: `${PRIV}:~${alicePseudo}` });
+      expect(aliceDoc).toMatchObject({ userId: 'alice', traits: { plan: 'pro' }, deviceCount: 1 });
+
+      await d.user('bob', { type: 'EraseUser' });
+      const after: StoredEvent[] = [];
+      for await (const e of priv.readAll({ filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES }, afterPosition: before[before.length - 1].position })) after.push(e);
+      await projection.apply(after);
+      await projection.flush();
+
+      const a = await readGeneration(new Layout(db, live));
+      expect([...a.users.keys()].some((k) => k.endsWith(':alice') || k.endsWith(':bob'))).toBe(false);
+      expect(JSON.stringify([...a.users.values(), ...a.devices.values()])).not.toMatch(/bob/);
+      expect(a.devices.get(`${PRIV}:p2`)?.userId).toBeNull();
+      expect(a.devices.get(`${PRIV}:p3`)?.userId).toBeNull();
+
+      // Rebuilt from scratch (every fact of bob's now reads as nobody's), and folded by the domain: the same documents.
+      const rebuilt = await gens.create(2);
+      const fresh = new Projection(new Layout(db, rebuilt), priv, { authoritative: true });
+      await fresh.apply([...before, ...after]);
+      await fresh.flush();
+      const b = await readGeneration(new Layout(db, rebuilt));
+      const want = await expectedDocuments(priv, PRIV);
+      for (const [got, label] of [[b, 'rebuild'], [want, 'fold']] as const) {
+        expect([label, [...got.devices.keys()].sort()]).toEqual([label, [...a.devices.keys()].sort()]);
+        expect([label, [...got.users.keys()].sort()]).toEqual([label, [...a.users.keys()].sort()]);
+        for (const [id, doc] of a.devices) expect([label, canonical(got.devices.get(id))]).toEqual([label, canonical(doc)]);
+        for (const [id, doc] of a.users) expect([label, canonical(got.users.get(id))]).toEqual([label, canonical(doc)]);
+      }
+
+      // Readers name users in clear: with the store, one point read (an erased user included).
+      await gens.activate(live);
+      expect(await reader.user(PRIV, 'alice')).toMatchObject({ id: 'alice', traits: { plan: 'pro' }, erased: false });
+      expect((await reader.userDevices(PRIV, 'alice')).map((x) => x.id)).toEqual(['p1']);
+      expect(await reader.user(PRIV, 'bob')).toMatchObject({ id: 'bob', erased: true, traits: {}, deviceIds: [] });
+      expect(await reader.userDevices(PRIV, 'bob')).toEqual([]);
+      const blind = new ReadModels(db, { pointerTtlMs: 0 });
+      expect(await blind.user(PRIV, 'alice')).toMatchObject({ id: 'alice', traits: { plan: 'pro' } });
+      expect(await blind.user(PRIV, 'bob')).toBeNull();
+    } finally {
+      await priv.close();
+    }
   });
 });
+

@@ -1,24 +1,24 @@
 import { randomBytes } from 'crypto';
-import { parseStream, type DeviceEvent, type UserEvent } from '@pushledger/contracts';
-import { evolveDevice, evolveUser } from '@pushledger/domain';
+import { deviceStream, parseStream, type DeviceEvent, type UserEvent } from '@pushledger/contracts';
 import type { EventStore, StoredEvent } from '@pushledger/event-store';
 import type { mongo } from 'mongoose';
 import {
-  deviceDocOf,
   deviceStateOf,
   emptyUserDoc,
+  foldDeviceFact,
+  foldUserFact,
+  forgetOwner,
+  forgetToken,
   isEmptyUserDoc,
   removeDevice,
   summaryOf,
   upsertDevice,
-  userStateOf,
-  withUserState,
   type DeviceDoc,
   type DeviceSummary,
   type UserDoc,
 } from './documents';
 import { runLimited, type Layout } from './generations';
-import { deviceDocId, userDocId } from './keys';
+import { deviceDocId, isShreddingStore, userDocId, userKeysOf, type UserKeyResolver } from './keys';
 
 /** Streams the read models follow. */
 export const PROJECTED_STREAM_PREFIXES = ['device-', 'user-'];
@@ -35,6 +35,10 @@ export interface ProjectionOptions {
   authoritative?: boolean;
   /** Reads and bulk writes in flight. Default 8. */
   concurrency?: number;
+  /** The stored user-stream key of a user id (device facts name owners in clear). Default: `userKeysOf(store)`. */
+  userKey?: UserKeyResolver;
+  /** An erasure shreds (see forgetOwner); default: when the store is a shredding one (libs/privacy). */
+  erasureShreds?: boolean;
 }
 
 export interface ProjectionStats {
@@ -47,12 +51,15 @@ export interface ProjectionStats {
   userWrites: number;
 }
 
-type UserOp = { kind: 'fact'; stream: string; revision: number; event: UserEvent } | { kind: 'upsert'; summary: DeviceSummary } | { kind: 'remove'; deviceId: string; rev: number };
+type UserOp =
+  | { kind: 'fact'; stream: string; revision: number; event: UserEvent }
+  | { kind: 'upsert'; userId: string; summary: DeviceSummary; sameRevision?: boolean }
+  | { kind: 'remove'; userId: string; deviceId: string; rev: number };
 
 interface Slot<D> {
   id: string;
   appId: string;
-  /** Device or user id. */
+  /** Device id, or the user stream's stored key. */
   key: string;
   /** What the database holds, as far as we know (null: no document). */
   stored: D | null;
@@ -61,12 +68,6 @@ interface Slot<D> {
   dirty: boolean;
   /** Users only: changes since `stored`, replayed on a fresh read after a failed compare-and-set. */
   ops: UserOp[];
-}
-
-interface Derived {
-  appId: string;
-  userId: string;
-  op: UserOp;
 }
 
 const MAX_CONFLICT_ROUNDS = 20;
@@ -93,6 +94,8 @@ export class Projection {
   readonly stats: ProjectionStats = { events: 0, duplicates: 0, gapsRepaired: 0, conflicts: 0, loads: 0, deviceWrites: 0, userWrites: 0 };
   private readonly cacheSize: number;
   private readonly concurrency: number;
+  private readonly userKey: UserKeyResolver;
+  private readonly userKeys = new Map<string, string>();
 
   constructor(
     readonly layout: Layout,
@@ -101,6 +104,20 @@ export class Projection {
   ) {
     this.cacheSize = options.cacheSize ?? 100_000;
     this.concurrency = options.concurrency ?? 8;
+    this.userKey = options.userKey ?? userKeysOf(streams);
+    this.shreds = options.erasureShreds ?? isShreddingStore(streams);
+  }
+  private readonly shreds: boolean;
+
+  private async keyOf(appId: string, userId: string): Promise<string> {
+    const memo = `${appId}\u0000${userId}`;
+    let key = this.userKeys.get(memo);
+    if (key === undefined) {
+      if (this.userKeys.size > 100_000) this.userKeys.clear();
+      key = await this.userKey(appId, userId);
+      this.userKeys.set(memo, key);
+    }
+    return key;
   }
 
   /** Documents changed in memory and not yet written. */
@@ -111,35 +128,50 @@ export class Projection {
     return n;
   }
 
+  /**
+   * Folds the facts in store order. Everything they can touch is read first, in parallel: their devices and
+   * users, every owner those devices have or a fact names, and the devices an erasure covers.
+   */
   async apply(events: readonly StoredEvent[]): Promise<void> {
-    const deviceEvents = events.filter((e) => e.stream.startsWith('device-'));
-    const userEvents = events.filter((e) => e.stream.startsWith('user-'));
+    const facts = events.filter((e) => e.stream.startsWith('device-') || e.stream.startsWith('user-'));
+    const devices = new Map<string, string>();
+    const owners = new Map<string, { appId: string; userId: string }>();
+    const users = new Map<string, string>();
+    const owner = (appId: string, userId: string | null) => {
+      if (userId !== null) owners.set(`${appId}\u0000${userId}`, { appId, userId });
+    };
+    for (const e of facts) {
+      const { appId, id } = parseStream(e.stream)!;
+      if (e.stream.startsWith('device-')) {
+        devices.set(deviceDocId(appId, id), e.stream);
+        owner(appId, piiUserId(e.data));
+      } else {
+        users.set(userDocId(appId, id), e.stream);
+        if (this.shreds) for (const d of erasedDeviceIds(e)) devices.set(deviceDocId(appId, d), deviceStream(appId, d));
+      }
+    }
+    await this.prepare(this.devices, devices, (id) => this.layout.devicesFor(id));
+    for (const docId of devices.keys()) {
+      const slot = this.devices.get(docId)!;
+      owner(slot.appId, slot.doc?.userId ?? null);
+    }
+    for (const { appId, userId } of owners.values()) {
+      const key = await this.keyOf(appId, userId);
+      users.set(userDocId(appId, key), `user-${appId}-${key}`);
+    }
+    await this.prepare(this.users, users, (id) => this.layout.usersFor(id));
+    const summarised = new Map<string, string>();
+    for (const e of facts) {
+      if (!this.shreds || e.type !== 'UserErased' || !e.stream.startsWith('user-')) continue;
+      const { appId, id } = parseStream(e.stream)!;
+      for (const d of this.users.get(userDocId(appId, id))?.doc?.devices ?? []) summarised.set(deviceDocId(appId, d.id), deviceStream(appId, d.id));
+    }
+    await this.prepare(this.devices, summarised, (id) => this.layout.devicesFor(id));
 
-    // Always read (unless authoritative): a device document already past these facts must make them duplicates,
-    // else their summaries would be re-derived from an older state.
-    const deviceTargets = new Map<string, string>();
-    for (const e of deviceEvents) {
-      const { appId, id } = parseStream(e.stream)!;
-      deviceTargets.set(deviceDocId(appId, id), e.stream);
+    for (const e of facts) {
+      if (e.stream.startsWith('device-')) await this.applyDeviceFact(e);
+      else await this.applyUserFact(e);
     }
-    await this.prepare(this.devices, deviceTargets, (id) => this.layout.devicesFor(id));
-    const derived: Derived[] = [];
-    for (const e of deviceEvents) await this.applyDeviceFact(e, derived);
-
-    const userTargets = new Map<string, string>();
-    for (const e of userEvents) {
-      const { appId, id } = parseStream(e.stream)!;
-      userTargets.set(userDocId(appId, id), e.stream);
-    }
-    for (const d of derived) userTargets.set(userDocId(d.appId, d.userId), `user-${d.appId}-${d.userId}`);
-    await this.prepare(this.users, userTargets, (id) => this.layout.usersFor(id));
-    // User facts and device summaries touch disjoint fields of a user document, so their order does not matter.
-    for (const e of userEvents) {
-      const { appId, id } = parseStream(e.stream)!;
-      this.stats.events++;
-      await this.applyUserOp(this.users.get(userDocId(appId, id))!, { kind: 'fact', stream: e.stream, revision: Number(e.streamRevision) + 1, event: { type: e.type, data: e.data } as UserEvent }, true);
-    }
-    for (const d of derived) await this.applyUserOp(this.users.get(userDocId(d.appId, d.userId))!, d.op, true);
   }
 
   /** Writes every changed document (users, then devices). */
@@ -154,10 +186,10 @@ export class Projection {
 
   // ---------------------------------------------------------------- devices
 
-  private async applyDeviceFact(e: StoredEvent, derived: Derived[]): Promise<void> {
+  private async applyDeviceFact(e: StoredEvent): Promise<void> {
     this.stats.events++;
     const { appId, id } = parseStream(e.stream)!;
-    const slot = this.devices.get(deviceDocId(appId, id))!;
+    const slot = await this.slot(this.devices, deviceDocId(appId, id), e.stream, (x) => this.layout.devicesFor(x));
     const revision = Number(e.streamRevision) + 1;
     const current = slot.doc?.revision ?? 0;
     if (revision <= current) {
@@ -167,30 +199,32 @@ export class Projection {
     if (revision > current + 1) {
       this.stats.gapsRepaired++;
       const missing = await this.streams.readStream(e.stream, { fromRevision: BigInt(current), maxCount: revision - 1 - current });
-      for (const m of missing) this.foldDevice(slot, m, derived);
+      for (const m of missing) await this.foldDevice(slot, m);
       if ((slot.doc?.revision ?? 0) !== revision - 1) throw new Error(`${e.stream}: the store has no revision ${current} to ${revision - 2}`);
     }
-    this.foldDevice(slot, e, derived);
+    await this.foldDevice(slot, e);
   }
 
-  private foldDevice(slot: Slot<DeviceDoc>, e: StoredEvent, derived: Derived[]): void {
-    const before = slot.doc ? deviceStateOf(slot.doc) : null;
-    const evolved = evolveDevice(before, { type: e.type, data: e.data } as DeviceEvent);
-    if (!evolved) return;
-    // Pinned to the stream, so a fact type this code does not know still counts as folded.
-    const after = { ...evolved, revision: Number(e.streamRevision) + 1 };
-    slot.doc = deviceDocOf(after);
+  /** Folds one device fact, then puts the device's summary in its owner's document (and takes it out of the previous owner's). */
+  private async foldDevice(slot: Slot<DeviceDoc>, e: StoredEvent): Promise<void> {
+    const was = slot.doc?.userId ?? null;
+    const next = foldDeviceFact(slot.doc, { type: e.type, data: e.data } as DeviceEvent, Number(e.streamRevision) + 1, e.position);
+    if (!next || next === slot.doc) return;
+    slot.doc = next;
     slot.dirty = true;
-    const was = before?.userId ?? null;
-    if (after.userId !== null) derived.push({ appId: slot.appId, userId: after.userId, op: { kind: 'upsert', summary: summaryOf(after) } });
-    if (was !== null && was !== after.userId) derived.push({ appId: slot.appId, userId: was, op: { kind: 'remove', deviceId: slot.key, rev: after.revision } });
+    const after = deviceStateOf(next);
+    if (after.userId !== null) await this.applyUserOp(await this.ownerSlot(slot.appId, after.userId), { kind: 'upsert', userId: after.userId, summary: summaryOf(after) }, true);
+    if (was !== null && was !== after.userId) await this.applyUserOp(await this.ownerSlot(slot.appId, was), { kind: 'remove', userId: was, deviceId: slot.key, rev: after.revision }, true);
   }
 
   private async writeDevices(slots: Slot<DeviceDoc>[]): Promise<void> {
     await this.bulk(
       slots,
       (id) => this.layout.devicesFor(id),
-      (s) => (s.stored ? { replaceOne: { filter: { _id: s.id, revision: s.stored.revision }, replacement: s.doc! } } : { insertOne: { document: s.doc! } }),
+      (s) =>
+        s.stored
+          ? { replaceOne: { filter: { _id: s.id, revision: s.stored.revision, userId: s.stored.userId, token: s.stored.token }, replacement: s.doc! } }
+          : { insertOne: { document: s.doc! } },
       (s) => this.resolveDevice(s),
     );
     for (const s of slots) {
@@ -205,14 +239,16 @@ export class Projection {
     const coll = this.layout.devicesFor(s.id);
     for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
       const db = await coll.findOne({ _id: s.id });
-      if (db && db.revision >= s.doc!.revision) {
+      // At one revision the only difference can be an erasure's forgetting, which never goes back.
+      const forgotten = (x: DeviceDoc) => (x.userId === null || x.userId === s.doc!.userId) && (x.token === null || x.token === s.doc!.token);
+      if (db && (db.revision > s.doc!.revision || (db.revision === s.doc!.revision && forgotten(db)))) {
         if (db.revision > s.doc!.revision) this.stats.conflicts++;
         s.doc = db;
         return;
       }
       this.stats.conflicts++;
       try {
-        const res = db ? await coll.replaceOne({ _id: s.id, revision: db.revision }, s.doc!) : await coll.insertOne(s.doc!);
+        const res = db ? await coll.replaceOne({ _id: s.id, revision: db.revision, userId: db.userId, token: db.token }, s.doc!) : await coll.insertOne(s.doc!);
         if (!('matchedCount' in res) || res.matchedCount === 1) return;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
@@ -223,12 +259,42 @@ export class Projection {
 
   // ---------------------------------------------------------------- users
 
+  private async applyUserFact(e: StoredEvent): Promise<void> {
+    this.stats.events++;
+    const { appId, id } = parseStream(e.stream)!;
+    const slot = await this.slot(this.users, userDocId(appId, id), e.stream, (x) => this.layout.usersFor(x));
+    const covered = new Set([...erasedDeviceIds(e), ...(slot.doc?.devices ?? []).map((d) => d.id)]);
+    await this.applyUserOp(slot, { kind: 'fact', stream: e.stream, revision: Number(e.streamRevision) + 1, event: { type: e.type, data: e.data } as UserEvent }, true);
+    if (e.type !== 'UserErased' || !this.shreds) return;
+    // See forgetOwner. Also when the erasure is a duplicate: the device documents may be the part a crash left unwritten.
+    const listed = new Set(erasedDeviceIds(e));
+    for (const deviceId of covered) {
+      const device = await this.slot(this.devices, deviceDocId(appId, deviceId), deviceStream(appId, deviceId), (x) => this.layout.devicesFor(x));
+      if (!device.doc) continue;
+      let next = listed.has(deviceId) ? forgetToken(device.doc, e.position) : device.doc;
+      if (next.userId !== null && (await this.keyOf(appId, next.userId)) === id) next = forgetOwner(next, e.position);
+      if (next === device.doc) continue;
+      device.doc = next;
+      device.dirty = true;
+      // A listed device that moved to someone else keeps its owner but loses its token there too.
+      if (next.userId !== null) {
+        await this.applyUserOp(await this.ownerSlot(appId, next.userId), { kind: 'upsert', userId: next.userId, summary: summaryOf(deviceStateOf(next)), sameRevision: true }, true);
+      }
+    }
+  }
+
+  /** The document of a device's owner (named in clear by the device facts). */
+  private async ownerSlot(appId: string, userId: string): Promise<Slot<UserDoc>> {
+    const key = await this.keyOf(appId, userId);
+    return this.slot(this.users, userDocId(appId, key), `user-${appId}-${key}`, (x) => this.layout.usersFor(x));
+  }
+
   private async applyUserOp(slot: Slot<UserDoc>, op: UserOp, record: boolean): Promise<void> {
-    const doc = slot.doc ?? emptyUserDoc(slot.appId, slot.key);
+    const doc = slot.doc ?? emptyUserDoc(slot.appId, op.kind === 'fact' ? null : op.userId, slot.key);
     let next = doc;
     switch (op.kind) {
       case 'upsert':
-        next = upsertDevice(doc, op.summary);
+        next = upsertDevice(doc, op.summary, op.sameRevision);
         break;
       case 'remove':
         next = removeDevice(doc, op.deviceId, op.rev);
@@ -241,10 +307,10 @@ export class Projection {
         if (op.revision > doc.revision + 1) {
           this.stats.gapsRepaired++;
           const missing = await this.streams.readStream(op.stream, { fromRevision: BigInt(doc.revision), maxCount: op.revision - 1 - doc.revision });
-          for (const m of missing) next = foldUser(next, { type: m.type, data: m.data } as UserEvent, Number(m.streamRevision) + 1);
+          for (const m of missing) next = foldUserFact(next, { type: m.type, data: m.data } as UserEvent, Number(m.streamRevision) + 1, this.shreds);
           if (next.revision !== op.revision - 1) throw new Error(`${op.stream}: the store has no revision ${doc.revision} to ${op.revision - 2}`);
         }
-        next = foldUser(next, op.event, op.revision);
+        next = foldUserFact(next, op.event, op.revision, this.shreds);
         break;
       }
     }
@@ -319,7 +385,10 @@ export class Projection {
     collectionFor: (id: string) => mongo.Collection<D>,
     opFor: (s: Slot<D>) => mongo.AnyBulkWriteOperation<D>,
     resolve: (s: Slot<D>) => Promise<unknown>,
-    landed: (s: Slot<D>, db: D | null) => boolean = (s, db) => db !== null && (db as unknown as DeviceDoc).revision === (s.doc as unknown as DeviceDoc).revision,
+    landed: (s: Slot<D>, db: D | null) => boolean = (s, db) => {
+      const [a, b] = [db as unknown as DeviceDoc | null, s.doc as unknown as DeviceDoc];
+      return a !== null && a.revision === b.revision && a.userId === b.userId && a.token === b.token;
+    },
   ): Promise<void> {
     const groups = new Map<string, { coll: mongo.Collection<D>; slots: Slot<D>[] }>();
     for (const s of slots) {
@@ -348,6 +417,12 @@ export class Projection {
       }),
     );
     await runLimited(jobs, this.concurrency);
+  }
+
+  /** One slot, read now if it is not in memory (a fact the prefetch could not foresee: one read from the store's gap). */
+  private async slot<D extends { _id: string }>(map: Map<string, Slot<D>>, docId: string, stream: string, collectionFor: (id: string) => mongo.Collection<D>): Promise<Slot<D>> {
+    if (!map.has(docId)) await this.prepare(map, new Map([[docId, stream]]), collectionFor);
+    return map.get(docId)!;
   }
 
   /** Puts a slot for each wanted document in memory (docId → a stream of that document's app and id). */
@@ -389,12 +464,20 @@ export class Projection {
   }
 }
 
-function foldUser(doc: UserDoc, event: UserEvent, revision: number): UserDoc {
-  const state = { ...evolveUser(userStateOf(doc), event), revision };
-  return withUserState(doc, state);
+const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
+
+/** The user a fact's personal data names, when it opens. */
+function piiUserId(data: unknown): string | null {
+  const userId = (data as { pii?: { userId?: unknown } } | null)?.pii?.userId;
+  return typeof userId === 'string' ? userId : null;
 }
 
-const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
+/** The devices an erasure lists (outside its personal data, so they read after the erasure too). */
+function erasedDeviceIds(e: StoredEvent): string[] {
+  if (e.type !== 'UserErased') return [];
+  const ids = (e.data as { deviceIds?: unknown } | null)?.deviceIds;
+  return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+}
 
 function chunk<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];

@@ -4,7 +4,7 @@ import type { UserView } from '@pushledger/lifecycle';
 import type mongoose from 'mongoose';
 import { deviceViewOf, summaryView, userViewOf, type DeviceDoc, type UserDoc } from './documents';
 import { dbOf, Generations, Layout, runLimited, type Db } from './generations';
-import { deviceDocId, userDocId } from './keys';
+import { deviceDocId, userDocId, userKeysOf, type UserKeyResolver } from './keys';
 import { PROJECTED_STREAM_PREFIXES } from './projection';
 import { segmentFilter, type CompileContext } from './segments/compile-rules';
 import type { SegmentRule } from './segments/segment-rules';
@@ -13,6 +13,13 @@ import { targetStream, type AudienceTarget, type TargetOptions, type TargetStrea
 export interface ReadModelsOptions {
   /** How long the active-generation pointer is cached. Default 1000 ms. */
   pointerTtlMs?: number;
+  /**
+   * The event store the projector reads (the pseudonymising one under libs/privacy): user documents are
+   * keyed by the user stream's stored name, so with it a user is one point read. Without it (and without
+   * `userKey`) a user is found by its `userId` field, one query per partition, and an erased user not at all.
+   */
+  store?: unknown;
+  userKey?: UserKeyResolver;
 }
 
 export interface WaitOptions {
@@ -69,14 +76,17 @@ export class ReadModels {
 
   async userDoc(appId: string, userId: string): Promise<UserDoc | null> {
     const layout = await this.layout();
-    const id = userDocId(appId, userId);
-    return layout ? layout.usersFor(id).findOne({ _id: id }) : null;
+    return layout ? findUser(layout, this.userKey, appId, userId) : null;
+  }
+
+  private get userKey(): UserKeyResolver | null {
+    return this.options.userKey ?? (this.options.store ? userKeysOf(this.options.store) : null);
   }
 
   /** The user as the lifecycle's `toUserView` gives it over the user stream; null when the stream has no fact. */
   async user(appId: string, userId: string): Promise<UserView | null> {
     const doc = await this.userDoc(appId, userId);
-    return doc ? userViewOf(doc) : null;
+    return doc ? userViewOf(doc, userId) : null;
   }
 
   /** The devices that name this user as owner (device streams are the truth), by device id. */
@@ -120,7 +130,7 @@ export class ReadModels {
           .find(filter, { projection: { userId: 1 } })
           .limit(sampleSize - sample.length)
           .toArray();
-        sample.push(...docs.map((d) => d.userId));
+        for (const d of docs) if (d.userId !== null) sample.push(d.userId);
       }
       return sample;
     })();
@@ -133,7 +143,8 @@ export class ReadModels {
 
   /** The eligible (user, device) pairs for a send, streamed; see targeting.ts. */
   async targets(appId: string, target: AudienceTarget, options: TargetOptions): Promise<TargetStream> {
-    return targetStream(await this.layout(), appId, target, options);
+    const layout = await this.layout();
+    return targetStream(layout, appId, target, options, (id) => findUser(layout!, this.userKey, appId, id));
   }
 }
 
@@ -144,6 +155,16 @@ export class ReadModels {
 export async function lastProjectedPosition(store: EventStore): Promise<bigint> {
   for await (const e of store.readAll({ direction: 'backwards', maxCount: 1, filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES } })) return e.position;
   return 0n;
+}
+
+/** By key (one point read) when the key can be resolved, else by the `userId` field in every partition. */
+async function findUser(layout: Layout, userKey: UserKeyResolver | null, appId: string, userId: string): Promise<UserDoc | null> {
+  if (userKey) {
+    const id = userDocId(appId, await userKey(appId, userId));
+    return layout.usersFor(id).findOne({ _id: id });
+  }
+  const found = await Promise.all(layout.allUsers().map((c) => c.findOne({ appId, userId })));
+  return found.find((d) => d !== null) ?? null;
 }
 
 async function poll(check: () => Promise<boolean>, options: WaitOptions): Promise<boolean> {

@@ -72,7 +72,7 @@ describe('segments and targeting on FerretDB', () => {
     const projection = new Projection(new Layout(db, gen), store);
     await projection.apply(events);
     await projection.flush();
-    reader = new ReadModels(mongo.connection);
+    reader = new ReadModels(mongo.connection, { store });
   });
   afterAll(async () => {
     await store?.close();

@@ -3,7 +3,7 @@ import { eligibility, planSend, type DeviceView, type EligibilityUser, type Mess
 import { tokenHash } from '@pushledger/observability';
 import { deviceViewOf, summaryView, type DeviceDoc, type UserDoc } from './documents';
 import { runLimited, type Layout } from './generations';
-import { decodeTraits, deviceDocId, userDocId } from './keys';
+import { decodeTraits, deviceDocId } from './keys';
 import { segmentFilter } from './segments/compile-rules';
 import type { SegmentRule } from './segments/segment-rules';
 
@@ -49,22 +49,56 @@ export interface TargetStream extends AsyncIterable<TargetPair> {
 
 const CURSOR_BATCH = 500;
 const LOOKUP_CONCURRENCY = 8;
+/**
+ * Users read ahead per partition before any is handed out. FerretDB 1.x holds a PostgreSQL connection for
+ * every open cursor, so a cursor left open while a slow consumer sends (or after it was killed) pins one;
+ * a partition up to this size (all of them at a million devices over 32 partitions) is read in one go and
+ * its cursor closed before the first pair is yielded. Memory stays bounded by this, not by the audience.
+ */
+export const TARGET_READ_AHEAD = 20_000;
 
-export function targetStream(layout: Layout | null, appId: string, target: AudienceTarget, options: TargetOptions): TargetStream {
+/** The documents of one query, read ahead in chunks of `readAhead`; the cursor is closed as soon as it is drained. */
+async function* readAhead<T>(cursor: { next(): Promise<T | null>; close(): Promise<void> }, size: number): AsyncGenerator<T> {
+  try {
+    for (;;) {
+      const chunk: T[] = [];
+      while (chunk.length < size) {
+        const doc = await cursor.next();
+        if (doc === null) break;
+        chunk.push(doc);
+      }
+      const drained = chunk.length < size;
+      if (drained) await cursor.close();
+      yield* chunk;
+      if (drained) return;
+    }
+  } finally {
+    await cursor.close();
+  }
+}
+
+/** `findUser`: a user document by the user id in clear (see ReadModels.userDoc). */
+export function targetStream(layout: Layout | null, appId: string, target: AudienceTarget, options: TargetOptions, findUser: (userId: string) => Promise<UserDoc | null>): TargetStream {
   const stats: TargetStats = { users: 0, targeted: 0, skipped: {}, notFound: 0 };
   const ctx = { now: options.now, staleAfterDays: options.staleAfterDays };
   const skip = (reason: SkipReason, n = 1) => {
     if (n > 0) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
   };
-  const owner = (u: UserDoc): EligibilityUser => ({ userId: u.userId, unsubscribed: u.unsubscribed, erased: u.erased });
+  const owner = (u: UserDoc, userId: string): EligibilityUser => ({ userId, unsubscribed: u.unsubscribed, erased: u.erased });
 
-  function* planUser(u: UserDoc): Generator<TargetPair> {
+  /** `asked`: the id the target named; else the document's (unknown for an erased user until a readable fact names them again). */
+  function* planUser(u: UserDoc, asked?: string): Generator<TargetPair> {
     stats.users++;
-    const candidates = u.devices.map((d) => summaryView(u.appId, u.userId, d));
-    const message: Message = { to: { userId: u.userId }, transactional: options.transactional, devicePolicy: options.devicePolicy };
-    const plan = planSend(candidates, new Map([[u.userId, owner(u)]]), message, options.appPolicy, ctx);
+    const userId = asked ?? u.userId;
+    if (userId === null) {
+      skip('erased', u.devices.length);
+      return;
+    }
+    const candidates = u.devices.map((d) => summaryView(u.appId, userId, d));
+    const message: Message = { to: { userId }, transactional: options.transactional, devicePolicy: options.devicePolicy };
+    const plan = planSend(candidates, new Map([[userId, owner(u, userId)]]), message, options.appPolicy, ctx);
     for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
-    const user = { id: u.userId, traits: decodeTraits(u.traits) };
+    const user = { id: userId, traits: decodeTraits(u.traits) };
     for (const device of plan.targeted) {
       stats.targeted++;
       yield { device, user };
@@ -75,16 +109,16 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
     const owners = new Map<string, UserDoc>();
     for (const d of devices) {
       if (d.userId === null || owners.has(d.userId)) continue;
-      const u = await layout!.usersFor(userDocId(appId, d.userId)).findOne({ _id: userDocId(appId, d.userId) });
+      const u = await findUser(d.userId);
       if (u) owners.set(d.userId, u);
     }
-    const users = new Map([...owners].map(([id, u]) => [id, owner(u)]));
+    const users = new Map([...owners].map(([id, u]) => [id, owner(u, id)]));
     const plan = planSend(devices.map(deviceViewOf), users, { to, transactional: options.transactional, devicePolicy: null }, options.appPolicy, ctx);
     for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
     for (const device of plan.targeted) {
       stats.targeted++;
       const u = device.userId === null ? undefined : owners.get(device.userId);
-      yield { device, user: u ? { id: u.userId, traits: decodeTraits(u.traits) } : null };
+      yield { device, user: u && device.userId !== null ? { id: device.userId, traits: decodeTraits(u.traits) } : null };
     }
   }
 
@@ -99,7 +133,7 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
       case 'everyone': {
         const filter = segmentFilter(appId, target.kind === 'segment' ? target.rules : null, ctx);
         for (const coll of layout.allUsers()) {
-          for await (const u of coll.find(filter).batchSize(CURSOR_BATCH)) yield* planUser(u as UserDoc);
+          for await (const u of readAhead(coll.find(filter).batchSize(CURSOR_BATCH), TARGET_READ_AHEAD)) yield* planUser(u as UserDoc);
         }
         if (target.kind === 'everyone') await countAnonymous();
         return;
@@ -109,11 +143,12 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
         for (let i = 0; i < ids.length; i += CURSOR_BATCH) {
           const part = ids.slice(i, i + CURSOR_BATCH);
           const docs = await runLimited(
-            part.map((id) => () => layout.usersFor(userDocId(appId, id)).findOne({ _id: userDocId(appId, id) })),
+            part.map((id) => () => findUser(id)),
             LOOKUP_CONCURRENCY,
           );
-          for (const u of docs) {
-            if (u) yield* planUser(u);
+          for (let k = 0; k < part.length; k++) {
+            const u = docs[k];
+            if (u) yield* planUser(u, part[k]);
             else stats.notFound++;
           }
         }

@@ -53,7 +53,7 @@ export function gatewayModule(config: PushledgerConfig): Type<unknown> {
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
       { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
-      { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }) => new ReadModels(mongo.connection), inject: [MONGO] },
+      { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }, store: EventStore) => new ReadModels(mongo.connection, { store }), inject: [MONGO, EVENT_STORE] },
       { provide: APP_GUARD, useClass: AppKeyGuard },
     ],
   })

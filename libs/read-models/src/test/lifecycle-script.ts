@@ -3,11 +3,12 @@
  * type gets written, and folds the store back into the documents the read models must hold.
  */
 import { deviceStream, parseStream, userStream, type DeviceEvent, type UserEvent } from '@pushledger/contracts';
-import { deviceDecider, evolveDevice, evolveUser, userDecider, type DeviceCommand, type DeviceState, type UserCommand, type UserState } from '@pushledger/domain';
+import { deviceDecider, userDecider, type DeviceCommand, type UserCommand } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { randomUUID } from 'crypto';
-import { deviceDocOf, emptyUserDoc, summaryOf, upsertDevice, withUserState, type DeviceDoc, type UserDoc } from '../documents';
+import { deviceStateOf, emptyUserDoc, foldDeviceFact, foldUserFact, forgetOwner, forgetToken, summaryOf, upsertDevice, type DeviceDoc, type UserDoc } from '../documents';
+import { isShreddingStore, userKeysOf } from '../keys';
 import type { Layout } from '../generations';
 import { PROJECTED_STREAM_PREFIXES } from '../projection';
 
@@ -100,28 +101,36 @@ export async function writeEveryFactType(d: Driver): Promise<void> {
   await d.user('u5', { type: 'Unsubscribe' });
 }
 
-/** What the read models must hold, folded straight from the store. */
+/** What the read models must hold, folded straight from the store (user documents keyed as the projection keys them). */
 export async function expectedDocuments(store: EventStore, appId?: string): Promise<{ devices: Map<string, DeviceDoc>; users: Map<string, Omit<UserDoc, 'v'>> }> {
-  const deviceStates = new Map<string, DeviceState>();
-  const userStates = new Map<string, UserState>();
+  const userKey = userKeysOf(store);
+  const devices = new Map<string, DeviceDoc>();
+  const users = new Map<string, UserDoc>();
   for await (const e of store.readAll({ filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES } })) {
     const p = parseStream(e.stream)!;
     if (appId && p.appId !== appId) continue;
     const key = `${p.appId}:${p.id}`;
     if (p.category === 'device') {
-      const s = evolveDevice(deviceStates.get(key) ?? null, { type: e.type, data: e.data } as DeviceEvent);
-      if (s) deviceStates.set(key, s);
-    } else {
-      userStates.set(key, evolveUser(userStates.get(key) ?? null, { type: e.type, data: e.data } as UserEvent));
+      const d = foldDeviceFact(devices.get(key) ?? null, { type: e.type, data: e.data } as DeviceEvent, Number(e.streamRevision) + 1, e.position);
+      if (d) devices.set(key, d);
+      continue;
+    }
+    users.set(key, foldUserFact(users.get(key) ?? emptyUserDoc(p.appId, null, p.id), { type: e.type, data: e.data } as UserEvent, Number(e.streamRevision) + 1, isShreddingStore(store)));
+    if (e.type !== 'UserErased' || !isShreddingStore(store)) continue;
+    // The erased user's devices forget them (every device naming them at that point); listed devices lose their token.
+    const listed = new Set((e.data as { deviceIds: string[] }).deviceIds);
+    for (const [k, d] of devices) {
+      if (d.appId !== p.appId) continue;
+      let next = listed.has(d.id) ? forgetToken(d, e.position) : d;
+      if (next.userId !== null && (await userKey(d.appId, next.userId)) === p.id) next = forgetOwner(next, e.position);
+      devices.set(k, next);
     }
   }
-  const devices = new Map([...deviceStates].map(([k, s]) => [k, deviceDocOf(s)]));
-  const users = new Map<string, UserDoc>();
-  for (const [k, s] of userStates) users.set(k, withUserState(emptyUserDoc(s.appId, s.userId), s));
-  for (const s of deviceStates.values()) {
-    if (s.userId === null) continue;
-    const k = `${s.appId}:${s.userId}`;
-    users.set(k, upsertDevice(users.get(k) ?? emptyUserDoc(s.appId, s.userId), summaryOf(s)));
+  for (const d of devices.values()) {
+    if (d.userId === null) continue;
+    const userKeyOf = await userKey(d.appId, d.userId);
+    const k = `${d.appId}:${userKeyOf}`;
+    users.set(k, upsertDevice(users.get(k) ?? emptyUserDoc(d.appId, d.userId, userKeyOf), summaryOf(deviceStateOf(d))));
   }
   const stripped = new Map<string, Omit<UserDoc, 'v'>>();
   for (const [k, u] of users) {

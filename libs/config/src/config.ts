@@ -19,6 +19,8 @@ const schema = z.object({
   PUSHLEDGER_FCM_SIMULATOR_CA_FILE: z.string().optional(),
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
+  STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
+  STALE_TOKEN_JOB_DRY_RUN: z.enum(['true', 'false', '1', '0']).default('false'),
   PUSHLEDGER_DATA_DIR: z.string().optional(),
   PUSHLEDGER_SERVICE: z.string().optional(),
   SERVICE_PORT: z.coerce.number().int().min(0).optional(),
@@ -39,6 +41,8 @@ export interface PushledgerConfig {
   /** `endpoint`: all FCM traffic goes there. `simulator`: where apps without credentials send (npm start runs one). */
   fcm: { endpoint?: string; caFile?: string; simulator?: { url: string; caFile: string } };
   delivery: { maxAttempts: number; retryBaseMs: number };
+  /** `intervalMinutes` 0 turns the schedule off; `dryRun` reports what would expire and writes nothing. */
+  staleTokenJob: { intervalMinutes: number; dryRun: boolean };
   dataDir?: string;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -69,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       simulator: e.PUSHLEDGER_FCM_SIMULATOR_URL && e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE ? { url: e.PUSHLEDGER_FCM_SIMULATOR_URL, caFile: e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE } : undefined,
     },
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
+    staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: e.STALE_TOKEN_JOB_DRY_RUN === 'true' || e.STALE_TOKEN_JOB_DRY_RUN === '1' },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

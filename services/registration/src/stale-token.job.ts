@@ -74,9 +74,6 @@ export const STALE_TOKEN_JOB_OPTIONS = Symbol('STALE_TOKEN_JOB_OPTIONS');
 /** Session advisory lock: one instance runs at a time; a crashed holder's lock goes with its connection. */
 export const STALE_TOKEN_JOB_LOCK = 'pushledger.registration.stale-token-job';
 
-/** Until libs/config carries `staleTokenJob` (STALE_TOKEN_JOB_INTERVAL_MINUTES, STALE_TOKEN_JOB_DRY_RUN). */
-type WithStaleJobConfig = PushledgerConfig & { staleTokenJob?: { intervalMinutes?: number; dryRun?: boolean } };
-
 /**
  * Expires tokens not seen for the app's `staleAfterDays`: every `intervalMinutes`, on one instance at a
  * time (PostgreSQL advisory lock), it asks each candidate device to `ExpireToken` through DeviceFlows.
@@ -101,9 +98,8 @@ export class StaleTokenJob implements OnApplicationBootstrap, OnApplicationShutd
     private readonly logger: JsonLogger,
     @Optional() @Inject(STALE_TOKEN_JOB_OPTIONS) private readonly options: StaleTokenJobOptions = {},
   ) {
-    const configured = (config as WithStaleJobConfig).staleTokenJob ?? {};
-    this.intervalMinutes = options.intervalMinutes ?? configured.intervalMinutes ?? 60;
-    this.dryRun = options.dryRun ?? configured.dryRun ?? false;
+    this.intervalMinutes = options.intervalMinutes ?? config.staleTokenJob.intervalMinutes;
+    this.dryRun = options.dryRun ?? config.staleTokenJob.dryRun;
     this.clock = options.clock ?? (() => new Date());
     this.source = options.candidates ?? new HistoryStaleCandidates(store);
   }

@@ -1,17 +1,21 @@
+import { FcmSimulator } from '@pushledger/fcm';
 import { deviceIdFromToken } from '@pushledger/lifecycle';
-import { api, startStack, Stack, TestApp } from '@pushledger/testing';
+import { api, repoRoot, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
+import * as path from 'path';
 
 // The token of Twilio's examples (docs: "Device registration and sending to a User").
 const SEED_TOKEN = 'odJFCrnl2edlBDdz1C5Ja:APA91bu2RJtBRnlWmTSHf6pWkLUyifDLkDmWJ6UuVTAIjvFu7WICPhDeOZIiBOB-Y6sHrFH2ZUCr-lgotu2iXW7GboIRoL3u6aHwnMztVuaP_coUNEhEkk_iqq8vH2BzNZV45pFCiRcD';
 const SEED_USER = 'comms_user_01h9krwprkeee8fzqspvwy6nq8';
 
 describe('Twilio Comms Push API', () => {
+  let sim: FcmSimulator;
   let stack: Stack;
   let app: TestApp;
   let twilio: ReturnType<typeof api>;
   let server: ReturnType<typeof api>;
   beforeAll(async () => {
-    stack = await startStack();
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test') });
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile });
     app = await stack.createApp({}, 'test_app');
     // Twilio clients send `-u $ACCOUNT_SID:$AUTH_TOKEN`: here the app id and one of its keys.
     const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${app.id}:${key}`).toString('base64')}` });
@@ -30,6 +34,7 @@ describe('Twilio Comms Push API', () => {
   afterAll(async () => {
     if (process.env.DEBUG_STACK) console.log(stack?.logs());
     await stack?.stop();
+    await sim?.stop();
   });
 
   it('registers the seed device for an existing user, answers like Twilio (token masked), and GET shows it', async () => {
@@ -110,13 +115,43 @@ describe('Twilio Comms Push API', () => {
     expect((await server.delete(path)).status).toBe(204);
   });
 
-  it('POST /v1/PushNotifications validates the seed payload, then answers 501 until delivery exists', async () => {
-    const send = await server.post('/v1/PushNotifications', {
-      to: [{ userId: SEED_USER }],
-      content: { title: 'Welcome Back!', body: 'It looks like you have been away for a while. New offers are waiting for you.' },
-    });
-    expect(send.status).toBe(501);
-    expect(send.body.error.code).toBe('not_implemented');
+  it('POST /v1/PushNotifications sends the seed payload to each user\'s devices, once per Idempotency-Key', async () => {
+    const user = `comms_user_send${Date.now().toString(36)}`;
+    const tokens = [`fcm-send-a-${Date.now()}:APA91bExampleExample`, `fcm-send-b-${Date.now()}:APA91bExampleExample`];
+    for (const token of tokens) expect((await twilio.post('/v1/PushNotifications/DeviceRegistrations', { userId: user, token, appName: 'test_app', provider: 'FCM' })).status).toBe(201);
+    await waitFor(async () => (await server.get(`/v1/users/${user}`)).body?.deviceIds?.length === 2, { what: 'the user to have both devices' });
+
+    const payload = { to: [{ userId: user }, { userId: 'comms_user_nobody' }], content: { title: 'Welcome Back!', body: 'It looks like you have been away for a while. New offers are waiting for you.' } };
+    const headers = { 'idempotency-key': `op-${Date.now()}` };
+    const send = await api(stack.url).post('/v1/PushNotifications', payload, { ...headers, authorization: `Basic ${Buffer.from(`${app.id}:${app.serverKey}`).toString('base64')}` });
+    expect(send.status).toBe(202);
+    expect(send.body).toMatchObject({ id: expect.stringMatching(/^comms_operation_[0-9a-f]{32}$/), status: 'accepted' });
+    expect(send.body.messages).toEqual([
+      { userId: user, messageId: expect.any(String), targeted: 2, skipped: {} },
+      { userId: 'comms_user_nobody', messageId: expect.any(String), targeted: 0, skipped: expect.any(Object) },
+    ]);
+    const messageId = send.body.messages[0].messageId;
+    const outcomes = await waitFor(async () => {
+      const res = await server.get(`/v1/messages/${messageId}`);
+      return res.status === 200 && res.body.length === 2 ? (res.body as { outcome: string }[]) : undefined;
+    }, { what: 'two outcomes', timeoutMs: 60_000 });
+    expect(outcomes.map((o) => o.outcome)).toEqual(['sent', 'sent']);
+    for (const token of tokens) {
+      const got = sim.requestsFor(token);
+      expect(got).toHaveLength(1);
+      expect(JSON.stringify(got[0])).toContain('Welcome Back!');
+    }
+
+    // A retry with the same key is the same operation: same ids, nothing sent again.
+    const retry = await api(stack.url).post('/v1/PushNotifications', payload, { ...headers, authorization: `Basic ${Buffer.from(`${app.id}:${app.serverKey}`).toString('base64')}` });
+    expect(retry.status).toBe(202);
+    expect(retry.body.id).toBe(send.body.id);
+    expect(retry.body.messages.map((m: { messageId: string }) => m.messageId)).toEqual(send.body.messages.map((m: { messageId: string }) => m.messageId));
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const token of tokens) expect(sim.requestsFor(token)).toHaveLength(1);
+  });
+
+  it('POST /v1/PushNotifications rejects a malformed body field by field, and needs the server key', async () => {
     const invalid = await server.post('/v1/PushNotifications', { to: { userId: SEED_USER }, content: { title: 'x' } });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.code).toBe('validation_failed');

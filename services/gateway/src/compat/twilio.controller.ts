@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBasicAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { randomBytes } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import type { Response } from 'express';
 import type { DeviceView } from '@pushledger/domain';
-import { DeviceFlows, deviceIdFromToken } from '@pushledger/lifecycle';
+import { DeviceFlows, deterministicUuid, deviceIdFromToken } from '@pushledger/lifecycle';
 import { maskToken } from '@pushledger/observability';
 import { Access, Caller, CurrentCaller } from '../auth/access';
 import { ApiError } from '../http/api-error';
@@ -136,10 +136,34 @@ export class TwilioController {
 
   @Post()
   @Access('server')
-  @ApiOperation({ summary: 'Twilio: send a push to users (not implemented yet)', description: 'The body is validated; the answer is 501 `not_implemented` until delivery exists. Use `POST /v1/push` then.' })
-  send(@Body() dto: TwilioSendDto): never {
-    void dto;
-    throw new ApiError(501, 'not_implemented', 'sending through the Twilio-compatible API is not available yet');
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Twilio: send a push to users',
+    description:
+      'One transactional push per recipient (`SendPush` to `{userId}`), to each of the user\'s eligible devices under the app\'s device policy. ' +
+      'Answers once every push is accepted, with one message id per recipient (see `GET /v1/messages/{id}` for outcomes). With an `Idempotency-Key`, a retry sends nothing new.',
+  })
+  async send(@CurrentCaller() caller: Caller, @Body() dto: TwilioSendDto, @Headers('idempotency-key') key: string | undefined) {
+    const operationKey = key ?? randomUUID();
+    const recipients = [...new Set(dto.to.map((t) => t.userId))];
+    const messages = [];
+    for (const userId of recipients) {
+      // Per recipient, derived from the operation: a retried request names the same messages, and delivery sends each (message, device) once.
+      const messageId = deterministicUuid(`twilio-push:${caller.app.id}:${operationKey}:${userId}`);
+      const result = await this.registry.push({
+        type: 'SendPush',
+        commandId: messageId,
+        appId: caller.app.id,
+        issuedAt: new Date().toISOString(),
+        messageId,
+        to: { userId },
+        content: { title: dto.content.title, body: dto.content.body, imageUrl: null, data: {} },
+        transactional: true,
+        devicePolicy: null,
+      });
+      messages.push({ userId, messageId: result.messageId, targeted: result.targeted, skipped: result.skipped });
+    }
+    return { id: `comms_operation_${deterministicUuid(`twilio-op:${caller.app.id}:${operationKey}`).replace(/-/g, '')}`, status: 'accepted', messages };
   }
 
   private async registration(appId: string, id: string): Promise<DeviceView> {

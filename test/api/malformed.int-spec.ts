@@ -89,6 +89,7 @@ const ROUTES: WriteRoute[] = [
       'native: token too long': { token: long(5000), userId: 'u' },
       'native: traits as array': { deviceId: 'd1', userId: 'u', traits: [] },
       'native: traits too deep': deepIn({ deviceId: 'd1', userId: 'u' }, ['traits']),
+      'native: traits 40 levels deep': deepIn({ deviceId: 'd1', userId: 'u' }, ['traits'], 40),
       'segment: missing userId': {},
       'segment: userId as object': { userId: {} },
       'segment: userId too long': { userId: long(300) },

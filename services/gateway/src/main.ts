@@ -4,12 +4,14 @@ import { bootstrapService } from '@pushledger/platform';
 import { JsonLogger } from '@pushledger/observability';
 import { gatewayModule } from './gateway.module';
 import { ApiExceptionFilter } from './http/api-exception.filter';
+import { rejectDeepJson } from './http/json-depth';
 import { apiValidationPipe } from './http/validation';
 
 void bootstrapService('gateway', gatewayModule, (app, config) => {
   // 64 KiB is the API's body limit; `*/json` also accepts `text/plain` bodies some Segment SDKs send.
   app.use(json({ limit: '64kb', type: ['application/json', 'application/*+json', 'text/plain'] }));
   app.use(urlencoded({ extended: false, limit: '64kb' }));
+  app.use(rejectDeepJson);
   app.useGlobalFilters(new ApiExceptionFilter(new JsonLogger('gateway', config.logLevel)));
   app.useGlobalPipes(apiValidationPipe());
   const doc = SwaggerModule.createDocument(

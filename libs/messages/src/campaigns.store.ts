@@ -6,6 +6,8 @@ export interface CampaignSendDoc {
   appId: string;
   campaignId: string;
   messageId: string;
+  /** For a local-time broadcast, the due instant (ISO) of the wave this send is; null for a whole send. */
+  wave: string | null;
   status: 'scheduled' | 'sending' | 'sent';
   dueAt: Date;
   startedAt: Date | null;
@@ -40,11 +42,13 @@ const schema = new Schema<CampaignDoc>(
 schema.index({ appId: 1, kind: 1, active: 1 });
 
 const sendSchema = new Schema<CampaignSendDoc>(
-  { _id: String, appId: String, campaignId: String, messageId: String, status: String, dueAt: Date, startedAt: Date, finishedAt: Date, targeted: Number, skipped: Schema.Types.Mixed },
+  { _id: String, appId: String, campaignId: String, messageId: String, wave: { type: String, default: null }, status: String, dueAt: Date, startedAt: Date, finishedAt: Date, targeted: Number, skipped: Schema.Types.Mixed },
   { versionKey: false, minimize: false },
 );
 sendSchema.index({ status: 1, dueAt: 1 });
 sendSchema.index({ appId: 1, campaignId: 1 });
+
+const sendId = (appId: string, messageId: string, wave: string | null) => (wave === null ? `${appId}:${messageId}` : `${appId}:${messageId}@${wave}`);
 
 /** Campaign definitions and their sends; written by the campaign service, read by the gateway. */
 export class CampaignsStore {
@@ -76,23 +80,23 @@ export class CampaignsStore {
   }
 
   /** Records a send once per message id; false when it already exists (a redelivered command). */
-  async addSend(appId: string, campaignId: string, messageId: string, dueAt: Date, status: 'scheduled' | 'sending'): Promise<boolean> {
+  async addSend(appId: string, campaignId: string, messageId: string, dueAt: Date, status: 'scheduled' | 'sending', wave: string | null = null): Promise<boolean> {
     const res = await this.sends.updateOne(
-      { _id: `${appId}:${messageId}` },
-      { $setOnInsert: { appId, campaignId, messageId, status, dueAt, startedAt: status === 'sending' ? new Date() : null, finishedAt: null, targeted: 0, skipped: {} } },
+      { _id: sendId(appId, messageId, wave) },
+      { $setOnInsert: { appId, campaignId, messageId, wave, status, dueAt, startedAt: status === 'sending' ? new Date() : null, finishedAt: null, targeted: 0, skipped: {} } },
       { upsert: true },
     );
     return res.upsertedCount > 0;
   }
 
   /** Claims a due scheduled send: exactly one caller gets true. */
-  async claim(appId: string, messageId: string): Promise<boolean> {
-    const res = await this.sends.updateOne({ _id: `${appId}:${messageId}`, status: 'scheduled' }, { $set: { status: 'sending', startedAt: new Date() } });
+  async claim(send: Pick<CampaignSendDoc, '_id'>): Promise<boolean> {
+    const res = await this.sends.updateOne({ _id: send._id, status: 'scheduled' }, { $set: { status: 'sending', startedAt: new Date() } });
     return res.modifiedCount > 0;
   }
 
-  async finishSend(appId: string, messageId: string, targeted: number, skipped: Record<string, number>): Promise<void> {
-    await this.sends.updateOne({ _id: `${appId}:${messageId}` }, { $set: { status: 'sent', finishedAt: new Date(), targeted, skipped } });
+  async finishSend(appId: string, messageId: string, wave: string | null, targeted: number, skipped: Record<string, number>): Promise<void> {
+    await this.sends.updateOne({ _id: sendId(appId, messageId, wave) }, { $set: { status: 'sent', finishedAt: new Date(), targeted, skipped } });
   }
 
   async sendsOf(appId: string, campaignId: string): Promise<CampaignSendDoc[]> {

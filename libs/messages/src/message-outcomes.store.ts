@@ -74,6 +74,18 @@ export class MessageOutcomesStore {
     await this.messages.updateOne({ _id: `${doc.appId}:${doc.messageId}` }, { $setOnInsert: { ...doc, createdAt: new Date() } }, { upsert: true });
   }
 
+  /**
+   * One wave of a local-time broadcast: targeted adds up over the waves; `skipped` (the whole audience's,
+   * which every wave scans) is set by the wave that carries it.
+   */
+  async recordWave(doc: Omit<MessageDoc, '_id' | 'createdAt' | 'targeted' | 'skipped'>, targeted: number, skipped: Record<string, number> | null): Promise<void> {
+    await this.messages.updateOne(
+      { _id: `${doc.appId}:${doc.messageId}` },
+      { $setOnInsert: { ...doc, createdAt: new Date() }, $inc: { targeted }, ...(skipped ? { $set: { skipped } } : {}) },
+      { upsert: true },
+    );
+  }
+
   async applyOutcomes(outcomes: DeliveryOutcomeV1[]): Promise<void> {
     if (!outcomes.length) return;
     await this.outcomes.bulkWrite(

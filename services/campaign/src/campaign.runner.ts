@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs';
 import { AppRecord, CampaignDefinitionV1, DeliveryRequestV1, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
 import { DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
-import { CampaignDoc, CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessageOutcomesStore, type LocalTimeWave } from '@pushledger/messages';
 import { TOPICS } from '@pushledger/platform';
 import { randomUUID } from 'crypto';
 import { AUDIENCE_SOURCE, AudienceSource } from './audience';
@@ -48,6 +48,12 @@ export class CampaignRunner {
         if (!to) throw new CampaignError('validation_failed', 'to: a transactional campaign needs a target (userId, deviceId or token)');
         return this.sendTo(app, campaign, messageId, to, { event: { name: campaign.name, properties } }, now);
       case 'broadcast': {
+        if (campaign.schedule?.localTime) {
+          // Every wave is recorded now; the scheduler runs each when due (at once for those already past).
+          const waves = localTimeWaves(new Date(campaign.schedule.at));
+          for (const w of waves) await this.campaigns.addSend(app.id, campaign.id, messageId, new Date(w.dueAt), 'scheduled', w.dueAt);
+          return { messageId, targeted: 0, skipped: {}, scheduledFor: waves[0].dueAt };
+        }
         const due = campaign.schedule ? new Date(campaign.schedule.at) : now;
         if (due > now) {
           await this.campaigns.addSend(app.id, campaign.id, messageId, due, 'scheduled');
@@ -98,8 +104,11 @@ export class CampaignRunner {
     };
   }
 
-  /** Streams the audience into delivery requests of at most 500 targets, in bounded memory. */
-  async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now = new Date()): Promise<SendPushResultV1> {
+  /**
+   * Streams the audience into delivery requests of at most 500 targets, in bounded memory. A local-time
+   * wave sends only to the devices whose time zone it covers.
+   */
+  async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now = new Date(), wave?: LocalTimeWave): Promise<SendPushResultV1> {
     const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, now });
     let chunk: DeliveryRequestV1['targets'] = [];
     let targeted = 0;
@@ -113,6 +122,7 @@ export class CampaignRunner {
     };
     const personal = usesPlaceholders(campaign.content) || Object.keys(campaign.content.locales).length > 0;
     for await (const pair of plan.pairs) {
+      if (wave && !inWave(wave, pair.device.timezone)) continue;
       chunk.push({
         deviceId: pair.device.id,
         token: pair.device.token!,
@@ -124,8 +134,10 @@ export class CampaignRunner {
     }
     await flush();
     const skipped = plan.skipped();
-    await this.outcomes.recordMessage({ appId: app.id, messageId, campaignId: campaign.id, transactional: campaign.transactional, targeted, skipped });
-    await this.campaigns.finishSend(app.id, messageId, targeted, skipped);
+    const message = { appId: app.id, messageId, campaignId: campaign.id, transactional: campaign.transactional };
+    if (wave) await this.outcomes.recordWave(message, targeted, wave.fallback ? skipped : null);
+    else await this.outcomes.recordMessage({ ...message, targeted, skipped });
+    await this.campaigns.finishSend(app.id, messageId, wave?.dueAt ?? null, targeted, skipped);
     return { messageId, targeted, skipped };
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppRegistry } from '@pushledger/apps';
-import { CampaignsStore } from '@pushledger/messages';
+import { CampaignsStore, localTimeWaves } from '@pushledger/messages';
 import { JsonLogger } from '@pushledger/observability';
 import { CampaignRunner } from './campaign.runner';
 
@@ -26,11 +26,16 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
     this.running = true;
     try {
       for (const send of await this.campaigns.dueSends(now)) {
-        if (!(await this.campaigns.claim(send.appId, send.messageId))) continue;
+        if (!(await this.campaigns.claim(send))) continue;
         const app = await this.apps.get(send.appId);
         const campaign = await this.campaigns.get(send.appId, send.campaignId);
         if (!app || !campaign) continue;
-        await this.runner.broadcast(app, campaign, send.messageId, now);
+        const wave = send.wave && campaign.schedule ? localTimeWaves(new Date(campaign.schedule.at)).find((w) => w.dueAt === send.wave) : undefined;
+        if (send.wave && !wave) {
+          this.logger.error('scheduled wave not found in the time-zone database; it stays claimed', { messageId: send.messageId, wave: send.wave });
+          continue;
+        }
+        await this.runner.broadcast(app, campaign, send.messageId, now, wave);
       }
     } catch (err) {
       this.logger.error('scheduled send failed; it stays claimed for an operator to retry', { error: (err as Error).message });

@@ -22,7 +22,8 @@ export class ReadModelsAudience implements AudienceSource {
   }
 
   private async target(appId: string, audience: CampaignDefinitionV1['audience']): Promise<AudienceTarget> {
-    if (audience === null) return { kind: 'everyone' };
+    // A stored null can come back as a missing field.
+    if (audience === null || audience === undefined) return { kind: 'everyone' };
     if ('segmentId' in audience) {
       const segment = await this.segments.get(appId, audience.segmentId);
       if (!segment) throw new CampaignError('not_found', `segment ${audience.segmentId} not found`);

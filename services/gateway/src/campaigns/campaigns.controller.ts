@@ -80,7 +80,7 @@ export class CampaignsController {
     const sends = await this.campaigns.sendsOf(caller.app.id, id);
     return {
       ...present(campaign),
-      sends: sends.map((s) => ({ messageId: s.messageId, status: s.status, dueAt: s.dueAt, targeted: s.targeted, skipped: s.skipped })),
+      sends: sends.map((s) => ({ messageId: s.messageId, ...(s.wave ? { wave: s.wave } : {}), status: s.status, dueAt: s.dueAt, targeted: s.targeted, skipped: s.skipped })),
       stats: { messages: messages.length, targeted, skipped, sent: outcomes.sent, bounced: outcomes.bounced, invalidated: outcomes.invalidated, failed: outcomes.failed, delivered: outcomes.delivered, opened: outcomes.opened },
     };
   }

@@ -93,8 +93,9 @@ parse_config() {
   PG_DB="$(urldecode "${BASH_REMATCH[10]:-pushledger}")"
   [[ -n "$PG_DB" ]] || PG_DB=pushledger
   PG_FERRET_DB=ferretdb
-  # FerretDB keeps a pooled connection per open cursor and never times cursors out: its default pool of 50 runs dry.
-  PG_FERRET_URL="postgres://${BASH_REMATCH[3]:-pushledger}:${BASH_REMATCH[5]:-pushledger}@${PG_HOST}:${PG_PORT}/${PG_FERRET_DB}?pool_max_conns=200"
+  # FerretDB keeps a pooled connection per open cursor and per statement of an update command until the command
+  # ends (see libs/read-models/src/bounded-bulk-write.ts): its default pool of 50 runs dry.
+  PG_FERRET_URL="postgres://${BASH_REMATCH[3]:-pushledger}:${BASH_REMATCH[5]:-pushledger}@${PG_HOST}:${PG_PORT}/${PG_FERRET_DB}?pool_max_conns=400"
 
   # MONGODB_URI: mongodb://[cred@]host[:port][,more]/db
   [[ "$MONGODB_URI" =~ ^mongodb://([^@/]*@)?([^:,/?]+)(:([0-9]+))? ]] || die "MONGODB_URI: cannot parse '$MONGODB_URI'"

@@ -1,4 +1,5 @@
-import mongoose, { Schema } from 'mongoose';
+import mongoose, { Schema, type mongo } from 'mongoose';
+import { boundedBulkWrite } from '@pushledger/read-models';
 import type { DeliveryOutcomeKind, DeliveryOutcomeV1, ReceiptV1 } from '@pushledger/contracts';
 
 export interface MessageDoc {
@@ -88,15 +89,22 @@ export class MessageOutcomesStore {
 
   async applyOutcomes(outcomes: DeliveryOutcomeV1[]): Promise<void> {
     if (!outcomes.length) return;
-    await this.outcomes.bulkWrite(
-      outcomes.map((o) => {
+    const coll = this.outcomes.collection as unknown as mongo.Collection<OutcomeDoc>;
+    const ops = outcomes.map((o): mongo.AnyBulkWriteOperation<OutcomeDoc> => {
         const fields = { appId: o.appId, messageId: o.messageId, campaignId: o.campaignId, deviceId: o.deviceId, userId: o.userId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, at: new Date(o.at) };
         return o.outcome === 'skipped'
           ? { updateOne: { filter: { _id: pairId(o.appId, o.messageId, o.deviceId) }, update: { $setOnInsert: { ...fields, deliveredAt: null, openedAt: null } }, upsert: true } }
           : { updateOne: { filter: { _id: pairId(o.appId, o.messageId, o.deviceId) }, update: { $set: fields, $setOnInsert: { deliveredAt: null, openedAt: null } }, upsert: true } };
-      }),
-      { ordered: false },
-    );
+    });
+    const res = await boundedBulkWrite(coll, ops);
+    // Two upserts of one pair racing: the loser's retry finds the document and updates it.
+    const retry = res.writeErrors.filter((w) => w.code === 11000).map((w) => ops[w.index]);
+    const other = res.writeErrors.find((w) => w.code !== 11000);
+    if (other) throw new Error(`message outcomes write failed: ${other.errmsg ?? `code ${other.code}`}`);
+    if (retry.length) {
+      const again = await boundedBulkWrite(coll, retry);
+      if (again.writeErrors.length) throw new Error(`message outcomes write failed: ${again.writeErrors[0].errmsg ?? `code ${again.writeErrors[0].code}`}`);
+    }
   }
 
   async applyReceipt(r: ReceiptV1): Promise<boolean> {

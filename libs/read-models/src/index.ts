@@ -9,3 +9,4 @@ export * from './targeting';
 export * from './segments/segment-rules';
 export * from './segments/compile-rules';
 export * from './segments/segment-store';
+export * from './bounded-bulk-write';

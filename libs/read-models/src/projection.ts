@@ -17,6 +17,7 @@ import {
   type DeviceSummary,
   type UserDoc,
 } from './documents';
+import { boundedBulkWrite } from './bounded-bulk-write';
 import { runLimited, type Layout } from './generations';
 import { deviceDocId, isShreddingStore, userDocId, userKeysOf, type UserKeyResolver } from './keys';
 
@@ -400,16 +401,10 @@ export class Projection {
     const jobs = [...groups.values()].flatMap(({ coll, slots: all }) =>
       chunk(all, 1000).map((part) => async () => {
         const ops = part.map(opFor);
-        let clean: boolean;
-        try {
-          const res = await coll.bulkWrite(ops, { ordered: false });
-          clean = res.insertedCount + res.matchedCount + res.deletedCount === ops.length;
-        } catch (err) {
-          const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-          if (!writeErrors || writeErrors.some((w) => w.code !== 11000)) throw err;
-          clean = false;
-        }
-        if (clean) return;
+        const res = await boundedBulkWrite(coll, ops);
+        const other = res.writeErrors.find((w) => w.code !== 11000);
+        if (other) throw new Error(`read-model write failed: ${other.errmsg ?? `code ${other.code}`}`);
+        if (!res.writeErrors.length && res.insertedCount + res.matchedCount + res.deletedCount === ops.length) return;
         for (const s of part) {
           const db = await coll.findOne({ _id: s.id } as mongo.Filter<D>);
           if (!landed(s, db as D | null)) await resolve(s);

@@ -5,7 +5,7 @@ import { deviceStream, groupFor, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
-import { ReadModels } from '@pushledger/read-models';
+import { lastProjectedPosition, ReadModels } from '@pushledger/read-models';
 import { api, repoRoot, startStack, Stack, testKafka, TestApp, waitFor } from '@pushledger/testing';
 import * as path from 'path';
 
@@ -13,7 +13,7 @@ const DEVICES = Number(process.env.PUSHLEDGER_BROADCAST_DEVICES ?? 20000);
 const KILLS = 3;
 // Seeding, projection, three kill-restarts (each waits out the dead consumer's Kafka session) and the tail, on a shared 2-core machine.
 const BROADCAST_TIMEOUT_MS = 1_200_000;
-const SEED_CONCURRENCY = 12;
+const SEED_CONCURRENCY = 32;
 
 describe('broadcast campaigns through the read models, the delivery service and the FCM simulator', () => {
   let sim: FcmSimulator;
@@ -32,7 +32,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
     server = api(stack.url, app.serverKey);
     mongo = await mongoose.createConnection(stack.env.MONGODB_URI).asPromise();
     // The registration service's own store and lifecycle code: facts written here are what POST /v1/devices would write.
-    store = await createPrivateEventStore({ eventStore: { kind: 'postgres', postgresUrl: stack.env.POSTGRES_URL } }, { poolSize: SEED_CONCURRENCY });
+    store = await createPrivateEventStore({ eventStore: { kind: 'postgres', postgresUrl: stack.env.POSTGRES_URL } }, { poolSize: SEED_CONCURRENCY / 2 });
     pg = new Client({ connectionString: stack.env.POSTGRES_URL });
     await pg.connect();
   });
@@ -101,18 +101,23 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const seededMs = Date.now() - seedStart;
       console.log(`seeded ${DEVICES} devices in ${seededMs} ms`);
       // The identity service links the users from the relayed facts; the projector folds both into the read models.
+      // Polled in the store (one indexed count) and by the projector's checkpoint, not by scanning the read models.
       await waitFor(
-        async () => {
-          const layout = await readModels().layout();
-          if (!layout) return false;
-          const count = async (colls: { countDocuments(f: object): Promise<number> }[]) => (await Promise.all(colls.map((c) => c.countDocuments({ appId: app.id, userId: { $ne: null } })))).reduce((a, b) => a + b, 0);
-          if ((await count(layout.allDevices())) !== DEVICES || (await count(layout.allUsers())) !== DEVICES / 2) return false;
-          let linked = 0;
-          for (const coll of layout.allUsers()) for (const u of await coll.find({ appId: app.id }, { projection: { devices: 1 } }).toArray()) linked += u.devices.length;
-          return linked === DEVICES;
-        },
-        { what: `${DEVICES / 2} users with two devices each in the read models`, timeoutMs: 900000, intervalMs: 5000 },
+        async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM event_store.events WHERE type = 'UserDeviceLinked' AND metadata->>'appId' = $1", [app.id])).rows[0].n === DEVICES,
+        { what: `the identity service to link ${DEVICES} devices`, timeoutMs: 900000, intervalMs: 2000 },
       );
+      const head = await lastProjectedPosition(store);
+      await waitFor(async () => (await readModels().position()) >= head, { what: 'the projector to reach the store head', timeoutMs: 900000, intervalMs: 2000 });
+      const layout = (await readModels().layout())!;
+      let users = 0;
+      let linked = 0;
+      for (const coll of layout.allUsers()) {
+        for (const u of await coll.find({ appId: app.id }, { projection: { userId: 1, devices: 1 } }).toArray()) {
+          if (u.userId !== null) users++;
+          linked += u.devices.length;
+        }
+      }
+      expect({ users, linked }).toEqual({ users: DEVICES / 2, linked: DEVICES });
       const projectedMs = Date.now() - seedStart;
       console.log(`read models complete ${projectedMs} ms after the seeding began`);
 

@@ -103,7 +103,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
       // The identity service links the users from the relayed facts; the projector folds both into the read models.
       // Polled in the store (one indexed count) and by the projector's checkpoint, not by scanning the read models.
       await waitFor(
-        async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM event_store.events WHERE type = 'UserDeviceLinked' AND metadata->>'appId' = $1", [app.id])).rows[0].n === DEVICES,
+        async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM event_store.events WHERE type = 'UserDeviceLinked' AND metadata->>'appId' = $1", [app.id])).rows[0].n >= DEVICES,
         { what: `the identity service to link ${DEVICES} devices`, timeoutMs: 900000, intervalMs: 2000 },
       );
       const head = await lastProjectedPosition(store);
@@ -171,7 +171,8 @@ describe('broadcast campaigns through the read models, the delivery service and 
       expect(inFlight.every((s) => s.size > 0)).toBe(true);
       const sent = await sending;
       expect(sent.status).toBe(202);
-      expect(sent.body).toMatchObject({ targeted: DEVICES, skipped: {} });
+      expect(sent.body).toMatchObject({ targeted: DEVICES });
+      expect(sent.body.skipped).toEqual({});
       const messageId = sent.body.messageId as string;
 
       await waitFor(async () => (await doneCount()) === DEVICES, { what: 'every pair to be done', timeoutMs: 600000, intervalMs: 500 });

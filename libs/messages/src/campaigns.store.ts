@@ -49,6 +49,10 @@ sendSchema.index({ status: 1, dueAt: 1 });
 sendSchema.index({ appId: 1, campaignId: 1 });
 
 const sendId = (appId: string, messageId: string, wave: string | null) => (wave === null ? `${appId}:${messageId}` : `${appId}:${messageId}@${wave}`);
+/** FerretDB 1.x drops null fields of an upsert's $setOnInsert, and lean reads apply no defaults: absent means null. */
+function withNulls(doc: CampaignDoc): CampaignDoc {
+  return { ...doc, audience: doc.audience ?? null, trigger: doc.trigger ?? null, devicePolicy: doc.devicePolicy ?? null, schedule: doc.schedule ?? null };
+}
 
 /** Campaign definitions and their sends; written by the campaign service, read by the gateway. */
 export class CampaignsStore {
@@ -72,11 +76,12 @@ export class CampaignsStore {
   }
 
   async get(appId: string, id: string): Promise<CampaignDoc | null> {
-    return this.model.findById(`${appId}:${id}`).lean();
+    const doc = await this.model.findById(`${appId}:${id}`).lean();
+    return doc && withNulls(doc);
   }
 
   async triggered(appId: string, event: string): Promise<CampaignDoc[]> {
-    return this.model.find({ appId, kind: 'triggered', active: true, 'trigger.event': event }).lean();
+    return (await this.model.find({ appId, kind: 'triggered', active: true, 'trigger.event': event }).lean()).map(withNulls);
   }
 
   /** Records a send once per message id; false when it already exists (a redelivered command). */

@@ -1,0 +1,223 @@
+import { randomUUID } from 'crypto';
+import { Client } from 'pg';
+import mongoose from 'mongoose';
+import { deviceStream, groupFor, topicsFor } from '@pushledger/contracts';
+import { FcmSimulator } from '@pushledger/fcm';
+import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
+import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
+import { lastProjectedPosition, ReadModels } from '@pushledger/read-models';
+import { api, repoRoot, startStack, Stack, testKafka, TestApp, waitFor } from '@pushledger/testing';
+import * as path from 'path';
+
+const DEVICES = Number(process.env.PUSHLEDGER_BROADCAST_DEVICES ?? 20000);
+const KILLS = 3;
+// Seeding, projection, three kill-restarts (each waits out the dead consumer's Kafka session) and the tail, on a shared 2-core machine.
+const BROADCAST_TIMEOUT_MS = 1_200_000;
+const SEED_CONCURRENCY = 32;
+
+describe('broadcast campaigns through the read models, the delivery service and the FCM simulator', () => {
+  let sim: FcmSimulator;
+  let stack: Stack;
+  let app: TestApp;
+  let server: ReturnType<typeof api>;
+  let mongo: mongoose.Connection;
+  let store: PrivacyEventStore;
+  let pg: Client;
+  const readModels = () => new ReadModels(mongo, { pointerTtlMs: 0, store });
+
+  beforeAll(async () => {
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test'), latencyMs: 40 });
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'projector', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile, DELIVERY_RETRY_BASE_MS: '100' });
+    app = await stack.createApp({ rateLimitPerSecond: 100000 });
+    server = api(stack.url, app.serverKey);
+    mongo = await mongoose.createConnection(stack.env.MONGODB_URI).asPromise();
+    // The registration service's own store and lifecycle code: facts written here are what POST /v1/devices would write.
+    store = await createPrivateEventStore({ eventStore: { kind: 'postgres', postgresUrl: stack.env.POSTGRES_URL } }, { poolSize: SEED_CONCURRENCY / 2 });
+    pg = new Client({ connectionString: stack.env.POSTGRES_URL });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    if (process.env.DEBUG_STACK) console.log(stack?.logs());
+    await pg?.end();
+    await store?.close();
+    await mongo?.close();
+    await stack?.stop();
+    await sim?.stop();
+  });
+
+  it('a marketing broadcast skips an unsubscribed user and counts them', async () => {
+    const other = await stack.createApp();
+    const w = api(stack.url, other.writeKey);
+    const s = api(stack.url, other.serverKey);
+    await w.post('/v1/devices', { deviceId: 'u1-phone', token: 'ok:bcast-u1-aaaaaaaaaaaaaaaaaaaa', provider: 'fcm', platform: 'ios', userId: 'u1' });
+    await w.post('/v1/devices', { deviceId: 'u2-phone', token: 'ok:bcast-u2-aaaaaaaaaaaaaaaaaaaa', provider: 'fcm', platform: 'ios', userId: 'u2' });
+    await w.post('/v1/devices', { deviceId: 'anon-phone', token: 'ok:bcast-anon-aaaaaaaaaaaaaaaaaa', provider: 'fcm', platform: 'ios' });
+    expect((await s.patch('/v1/users/u2', { unsubscribed: true })).status).toBe(200);
+    const c = await s.post('/v1/campaigns', { name: 'promo', kind: 'broadcast', content: { title: 'Promo', body: 'Now' } });
+    expect(c.status).toBe(201);
+    // The read models follow the store: wait until they show both users with their phone, u2 unsubscribed.
+    await waitFor(
+      async () => (await readModels().user(other.id, 'u2'))?.unsubscribed === true && (await readModels().userDevices(other.id, 'u1')).length === 1 && (await readModels().userDevices(other.id, 'u2')).length === 1,
+      { what: 'the read models to catch up' },
+    );
+    const sent = await s.post(`/v1/campaigns/${c.body.id}/send`, {});
+    expect(sent.status).toBe(202);
+    expect(sent.body).toMatchObject({ targeted: 1, skipped: { unsubscribed: 1 } });
+    await waitFor(async () => sim.requestsFor('ok:bcast-u1-aaaaaaaaaaaaaaaaaaaa').length === 1, { what: 'the push to u1' });
+    const stats = await waitFor(async () => {
+      const got = await s.get(`/v1/campaigns/${c.body.id}`);
+      return got.body?.stats?.sent === 1 ? got.body.stats : undefined;
+    }, { what: 'campaign stats' });
+    expect(stats).toMatchObject({ targeted: 1, sent: 1, skipped: { unsubscribed: 1 } });
+    expect(sim.requestsFor('ok:bcast-u2-aaaaaaaaaaaaaaaaaaaa')).toHaveLength(0);
+    expect(sim.requestsFor('ok:bcast-anon-aaaaaaaaaaaaaaaaaa')).toHaveLength(0);
+  });
+
+  it(
+    `SIGKILL of the delivery service ${KILLS} times during a ${DEVICES}-device broadcast: at least once, at most twice, every duplicate was in flight at a kill`,
+    async () => {
+      // Two devices per user; every 100th token is scripted UNREGISTERED by its prefix.
+      const devices = Array.from({ length: DEVICES }, (_, j) => {
+        const dead = j % 100 === 7;
+        return { id: `dev-${j}`, userId: `user-${Math.floor(j / 2)}`, token: `${dead ? 'unregistered' : 'ok'}:bc${j}-${'z'.repeat(24)}`, dead };
+      });
+      const deviceOfToken = new Map(devices.map((d) => [d.token, d.id]));
+
+      const seedStart = Date.now();
+      const flows = new DeviceFlows(new StreamExecutor(store));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: SEED_CONCURRENCY }, async () => {
+          for (let j = next++; j < DEVICES; j = next++) {
+            const d = devices[j];
+            const at = new Date();
+            await flows.handle(
+              { type: 'RegisterToken', commandId: randomUUID(), appId: app.id, issuedAt: at.toISOString(), deviceId: d.id, token: d.token, provider: 'fcm', platform: j % 2 ? 'ios' : 'android', attributes: {}, pushEnabled: true, userId: d.userId },
+              at,
+            );
+          }
+        }),
+      );
+      const seededMs = Date.now() - seedStart;
+      console.log(`seeded ${DEVICES} devices in ${seededMs} ms`);
+      // The identity service links the users from the relayed facts; the projector folds both into the read models.
+      // Polled in the store (one indexed count) and by the projector's checkpoint, not by scanning the read models.
+      await waitFor(
+        async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM event_store.events WHERE type = 'UserDeviceLinked' AND metadata->>'appId' = $1", [app.id])).rows[0].n >= DEVICES,
+        { what: `the identity service to link ${DEVICES} devices`, timeoutMs: 900000, intervalMs: 2000 },
+      );
+      const head = await lastProjectedPosition(store);
+      await waitFor(async () => (await readModels().position()) >= head, { what: 'the projector to reach the store head', timeoutMs: 900000, intervalMs: 2000 });
+      const layout = (await readModels().layout())!;
+      let users = 0;
+      let linked = 0;
+      for (const coll of layout.allUsers()) {
+        for (const u of await coll.find({ appId: app.id }, { projection: { userId: 1, devices: 1 } }).toArray()) {
+          if (u.userId !== null) users++;
+          linked += u.devices.length;
+        }
+      }
+      expect({ users, linked }).toEqual({ users: DEVICES / 2, linked: DEVICES });
+      const projectedMs = Date.now() - seedStart;
+      console.log(`read models complete ${projectedMs} ms after the seeding began`);
+
+      const ours = () => sim.requests().filter((r) => deviceOfToken.has(r.token));
+      const distinctSeen = () => new Set(ours().map((r) => r.token)).size;
+      // The app has this one message, so the ledger is read by app while the send is still being answered.
+      /** Pairs whose send the ledger counted (written before each FCM call) but that are not yet done, with their send counts. */
+      const startedNotDone = async () => {
+        const { rows } = await pg.query<{ device_id: string; sends: number }>("SELECT device_id, sends FROM delivery.pairs WHERE app_id = $1 AND state = 'pending' AND sends > 0", [app.id]);
+        return new Map(rows.map((r) => [r.device_id, r.sends]));
+      };
+      const doneCount = async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND state = 'done'", [app.id])).rows[0].n;
+
+      const c = await server.post('/v1/campaigns', { name: 'big', kind: 'broadcast', content: { title: 'Big', body: 'news' } });
+      expect(c.status).toBe(201);
+      const broadcastStart = Date.now();
+      // Targeting 20,000 devices can outlast the gateway's reply wait (503, "retry with the same Idempotency-Key"):
+      // then wait for the campaign's send to finish and ask again with the same key, which answers from the record.
+      const sending = (async () => {
+        const send = () => server.post(`/v1/campaigns/${c.body.id}/send`, {}, { 'idempotency-key': 'big-broadcast' });
+        const first = await send();
+        if (first.status !== 503) return first;
+        await waitFor(async () => (await server.get(`/v1/campaigns/${c.body.id}`)).body?.sends?.[0]?.status === 'sent', { what: 'the broadcast to be planned', timeoutMs: 600000, intervalMs: 1000 });
+        return send();
+      })();
+      sending.catch(() => undefined);
+
+      // In flight at kill k: the pairs whose send the killed process started (sends grew since the previous kill) and did not finish.
+      const inFlight: Set<string>[] = [];
+      const simSeenNotDone: number[] = [];
+      let before = new Map<string, number>();
+      for (let k = 1; k <= KILLS; k++) {
+        const requestsBefore = ours().length;
+        // A pair in flight at every kill would be sent once per kill, whatever the service does: each kill waits
+        // until the restarted process has finished what was in flight at the previous one, and made progress.
+        const previous = [...(inFlight[k - 2] ?? [])];
+        await waitFor(
+          async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'", [app.id, previous])).rows[0].n === 0,
+          { what: `the pairs in flight at kill ${k - 1} to be done`, timeoutMs: 300000, intervalMs: 200 },
+        );
+        await waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 });
+        const proc = stack.procs.get('delivery')!;
+        proc.kill('SIGKILL');
+        await proc.exited;
+        const started = await startedNotDone();
+        inFlight.push(new Set([...started].filter(([id, sends]) => sends > (before.get(id) ?? 0)).map(([id]) => id)));
+        simSeenNotDone.push(distinctSeen() - (await doneCount()));
+        before = started;
+        await stack.restart('delivery');
+      }
+      expect(inFlight.every((s) => s.size > 0)).toBe(true);
+      const sent = await sending;
+      expect(sent.status).toBe(202);
+      expect(sent.body).toMatchObject({ targeted: DEVICES });
+      expect(sent.body.skipped).toEqual({});
+      const messageId = sent.body.messageId as string;
+
+      await waitFor(async () => (await doneCount()) === DEVICES, { what: 'every pair to be done', timeoutMs: 600000, intervalMs: 500 });
+      const broadcastMs = Date.now() - broadcastStart;
+
+      const perDevice = new Map<string, number>();
+      for (const r of ours()) perDevice.set(deviceOfToken.get(r.token)!, (perDevice.get(deviceOfToken.get(r.token)!) ?? 0) + 1);
+      const duplicated = [...perDevice].filter(([, n]) => n > 1).map(([id]) => id);
+      const duplicates = [...perDevice.values()].reduce((a, n) => a + n - 1, 0);
+      const inFlightTotal = inFlight.reduce((a, s) => a + s.size, 0);
+      console.log(
+        `broadcast of ${DEVICES}: seeded in ${seededMs} ms, projected after ${projectedMs} ms, delivered in ${broadcastMs} ms; ` +
+          `in flight at the kills (ledger) ${inFlight.map((s) => s.size).join(', ')} (sim-seen minus done: ${simSeenNotDone.join(', ')}); duplicate sends ${duplicates}`,
+      );
+      expect(perDevice.size).toBe(DEVICES);
+      expect(Math.max(...perDevice.values())).toBeLessThanOrEqual(2);
+      expect(duplicates).toBeLessThanOrEqual(inFlightTotal);
+      // Stronger than the count: every device sent twice was in flight at one of the kills.
+      const inFlightAny = new Set(inFlight.flatMap((s) => [...s]));
+      expect(duplicated.filter((id) => !inFlightAny.has(id))).toEqual([]);
+      // The ledger's count is taken before each send, so it never undercounts what FCM received.
+      const { rows } = await pg.query<{ device_id: string; sends: number }>('SELECT device_id, sends FROM delivery.pairs WHERE message_id = $1', [messageId]);
+      expect(rows).toHaveLength(DEVICES);
+      expect(rows.filter((r) => (perDevice.get(r.device_id) ?? 0) > r.sends)).toEqual([]);
+
+      // Every device effect was on Kafka before its pair was marked done; once the registration service has
+      // consumed all of them (duplicates included), the store holds every TokenInvalidated there will be.
+      const admin = testKafka().admin();
+      await admin.connect();
+      const commandsTopic = topicsFor(stack.suffix).registrationCommands;
+      await waitFor(
+        async () => {
+          const ends = await admin.fetchTopicOffsets(commandsTopic);
+          const [committed] = await admin.fetchOffsets({ groupId: groupFor('pushledger-registration', stack.suffix), topics: [commandsTopic] });
+          return ends.every((e) => Number(e.high) === 0 || Number(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= Number(e.high));
+        },
+        { what: 'the registration service to consume every delivery effect', timeoutMs: 300000, intervalMs: 1000 },
+      );
+      await admin.disconnect();
+      const dead = devices.filter((d) => d.dead).map((d) => deviceStream(app.id, d.id));
+      const invalidatedPerStream = new Map<string, number>();
+      for await (const e of store.readAll({ filter: { eventTypes: ['TokenInvalidated'], streamPrefixes: [`device-${app.id}-`] } })) invalidatedPerStream.set(e.stream, (invalidatedPerStream.get(e.stream) ?? 0) + 1);
+      expect([...invalidatedPerStream.keys()].sort()).toEqual([...dead].sort());
+      expect([...invalidatedPerStream.values()].every((n) => n === 1)).toBe(true);
+    },
+    BROADCAST_TIMEOUT_MS,
+  );
+});

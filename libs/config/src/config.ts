@@ -19,6 +19,7 @@ const schema = z.object({
   PUSHLEDGER_FCM_SIMULATOR_CA_FILE: z.string().optional(),
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
+  READ_MODEL_MAX_WAIT_MS: intFrom(5000, 0),
   PUSHLEDGER_DATA_DIR: z.string().optional(),
   PUSHLEDGER_SERVICE: z.string().optional(),
   SERVICE_PORT: z.coerce.number().int().min(0).optional(),
@@ -39,6 +40,8 @@ export interface PushledgerConfig {
   /** `endpoint`: all FCM traffic goes there. `simulator`: where apps without credentials send (npm start runs one). */
   fcm: { endpoint?: string; caFile?: string; simulator?: { url: string; caFile: string } };
   delivery: { maxAttempts: number; retryBaseMs: number };
+  /** Longest a gateway read waits for the read models to reach a written position before it folds the store instead. */
+  reads: { maxWaitMs: number };
   dataDir?: string;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -69,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       simulator: e.PUSHLEDGER_FCM_SIMULATOR_URL && e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE ? { url: e.PUSHLEDGER_FCM_SIMULATOR_URL, caFile: e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE } : undefined,
     },
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
+    reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

@@ -70,6 +70,10 @@ describe('gateway reads from the read models, with read-your-writes', () => {
     // A read that asks for nothing in particular does not wait, and reads carry no write position.
     expect(got.headers.get(POSITION)).toBeNull();
     expect((await server.get('/v1/devices/ryw-1?minPosition=abc')).status).toBe(400);
+
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/pushledger_gateway_reads_total\{[^}]*source="read-model"[^}]*\} [3-9]/);
+    expect(metrics).not.toMatch(/source="event-store/);
   });
 
   it('a GET asking for a position the projector has not reached waits for it, then answers from the read models', async () => {

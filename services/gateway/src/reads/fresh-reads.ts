@@ -1,7 +1,8 @@
 import { createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { PushledgerConfig } from '@pushledger/config';
-import { CONFIG } from '@pushledger/platform';
+import { CONFIG, metricsRegistry } from '@pushledger/platform';
+import { Counter } from 'prom-client';
 import { ReadModels } from '@pushledger/read-models';
 import { ApiError } from '../http/api-error';
 import { WritePositions } from './write-positions';
@@ -18,6 +19,9 @@ export interface Freshness {
 
 export const FRESHNESS_DESCRIPTION =
   'Served from the read models (MongoDB). Read-your-writes: the read first waits (at most 5 s, `READ_MODEL_MAX_WAIT_MS`; less with `Prefer: wait=<seconds>`) until the read models hold the position in `X-Pushledger-Min-Position` (header, or `minPosition` query parameter; a write answers it in `X-Pushledger-Position`) and the last position this gateway wrote for the app. If they do not get there in time, or hold nothing for this id yet, the answer is folded from the event store instead. `X-Pushledger-Read-Source` says which: `read-model` or `event-store`.';
+
+/** `source`: read-model, or event-store because the read models were behind or held no document (missing). */
+const reads = new Counter({ name: 'pushledger_gateway_reads_total', help: 'Device and user reads by where they were served from', labelNames: ['source'], registers: [metricsRegistry] });
 
 const POSITION = /^\d{1,19}$/;
 const PREFER_WAIT = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i;
@@ -52,13 +56,16 @@ export class FreshReads {
   ) {}
 
   async read<T>(appId: string, want: Freshness, res: Response, fromModels: (models: ReadModels) => Promise<T | null>, fromStore: () => Promise<T>): Promise<T> {
-    if (await this.caughtUp(appId, want)) {
+    const fresh = await this.caughtUp(appId, want);
+    if (fresh) {
       const view = await fromModels(this.models);
       if (view !== null) {
+        reads.inc({ source: 'read-model' });
         res.setHeader(READ_SOURCE_HEADER, 'read-model');
         return view;
       }
     }
+    reads.inc({ source: fresh ? 'event-store-missing' : 'event-store-behind' });
     res.setHeader(READ_SOURCE_HEADER, 'event-store');
     return fromStore();
   }

@@ -12,7 +12,7 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
 
   beforeAll(async () => {
     sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test') });
-    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile, DELIVERY_RETRY_BASE_MS: '100' });
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'projector', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile, DELIVERY_RETRY_BASE_MS: '100' });
   });
   afterAll(async () => {
     await stack?.stop();

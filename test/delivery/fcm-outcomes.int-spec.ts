@@ -14,7 +14,7 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
 
   beforeAll(async () => {
     sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test'), quotaRetryAfterSeconds: 1, unavailableRetryAfterSeconds: 1 });
-    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'campaign', 'delivery'], {
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'projector', 'campaign', 'delivery'], {
       FCM_ENDPOINT: sim.url,
       FCM_CA_FILE: sim.caFile,
       DELIVERY_MAX_ATTEMPTS: '3',

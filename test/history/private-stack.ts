@@ -30,7 +30,7 @@ function relayProcessIsPrivate(): boolean {
  */
 export async function startPrivateStack(): Promise<PrivateStack> {
   const ownRelay = !relayProcessIsPrivate();
-  const stack = await startStack(ownRelay ? ['gateway', 'registration', 'identity'] : undefined);
+  const stack = await startStack(ownRelay ? ['gateway', 'registration', 'identity', 'projector'] : undefined);
   const config = testConfig({ POSTGRES_URL: stack.env.POSTGRES_URL });
   const store = await createPrivateEventStore(config, { poolSize: 4 });
   const lifecycleTopic = topicsFor(stack.suffix).deviceLifecycle;

@@ -12,7 +12,8 @@ export interface CommandEnvelope<T = unknown> {
   payload: T;
 }
 
-export type CommandReply<R = unknown> = { commandId: string; ok: true; result: R } | { commandId: string; ok: false; error: { code: string; message: string; details?: unknown } };
+/** `position`: where the store holds the facts the answer reflects (decimal), for read-your-writes. */
+export type CommandReply<R = unknown> = { commandId: string; ok: true; result: R; position?: string } | { commandId: string; ok: false; error: { code: string; message: string; details?: unknown } };
 
 export class CommandTimeoutError extends Error {}
 

@@ -29,18 +29,22 @@ type Ctx = Omit<StepContext, 'step'>;
 export class DeviceFlows {
   constructor(private readonly exec: StreamExecutor) {}
 
-  /** `created`: this command wrote the device's first fact (201 rather than 200 at the API). */
-  async handleWithOutcome(command: RegistrationCommand, now: Date): Promise<{ view: DeviceView; created: boolean }> {
-    if (command.type !== 'RegisterToken') return { view: await this.handle(command, now), created: false };
+  /**
+   * `created`: this command wrote the device's first fact (201 rather than 200 at the API). `position`: the
+   * store position the answer reflects (see StepContext.reached), 0 when no step touched a stream.
+   */
+  async handleWithOutcome(command: RegistrationCommand, now: Date): Promise<{ view: DeviceView; created: boolean; position: bigint }> {
+    const reached = { position: 0n };
+    if (command.type !== 'RegisterToken') return { view: await this.handle(command, now, reached), created: false, position: reached.position };
     const deviceId = command.deviceId ?? deviceIdFromToken(command.token);
     const causation = `${command.commandId}:register`;
-    const view = await this.register(command, { appId: command.appId, commandId: command.commandId, now });
+    const view = await this.register(command, { appId: command.appId, commandId: command.commandId, now, reached });
     const stored = await this.exec.readStream(deviceStream(command.appId, deviceId), 1);
-    return { view, created: stored[0]?.metadata?.causationId === causation };
+    return { view, created: stored[0]?.metadata?.causationId === causation, position: reached.position };
   }
 
-  async handle(command: RegistrationCommand, now: Date): Promise<DeviceView> {
-    const ctx: Ctx = { appId: command.appId, commandId: command.commandId, now };
+  async handle(command: RegistrationCommand, now: Date, reached?: { position: bigint }): Promise<DeviceView> {
+    const ctx: Ctx = { appId: command.appId, commandId: command.commandId, now, reached };
     switch (command.type) {
       case 'RegisterToken':
         return this.register(command, ctx);

@@ -9,6 +9,11 @@ export interface StepContext {
   /** Names the step within the flow; `${commandId}:${step}` is the causation id that makes the step idempotent. */
   step: string;
   now: Date;
+  /**
+   * Raised to the store position of the last fact each step wrote or decided on (an already-run or no-op
+   * step stands on the facts it read): once the read models reach it, they show what the flow answered.
+   */
+  reached?: { position: bigint };
 }
 
 export interface StepResult<S, E> {
@@ -54,6 +59,7 @@ export class StreamExecutor {
     const causationId = `${ctx.commandId}:${ctx.step}`;
     for (let attempt = 0; ; attempt++) {
       const { state, stored } = await this.load<S, E>(decider, stream);
+      if (stored.length) reach(ctx, stored[stored.length - 1].position);
       if (stored.some((e) => e.metadata?.causationId === causationId)) return { events: [], state, revisionBefore: stored.length, replayed: true };
       const events = decider.decide(command, state, ctx.now);
       if (events.length === 0) return { events, state, revisionBefore: stored.length, replayed: false };
@@ -64,7 +70,7 @@ export class StreamExecutor {
         metadata: { appId: ctx.appId, correlationId: ctx.commandId, causationId, occurredAt: occurredAt(e, ctx.now), schemaVersion: 1 },
       }));
       try {
-        await this.store.appendToStream(stream, toAppend, { expectedRevision: stored.length ? BigInt(stored.length - 1) : 'no_stream' });
+        reach(ctx, (await this.store.appendToStream(stream, toAppend, { expectedRevision: stored.length ? BigInt(stored.length - 1) : 'no_stream' })).position);
       } catch (err) {
         if (err instanceof WrongExpectedVersionError && attempt < this.maxConflictRetries) {
           await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
@@ -75,6 +81,10 @@ export class StreamExecutor {
       return { events, state: events.reduce(decider.evolve, state), revisionBefore: stored.length, replayed: false };
     }
   }
+}
+
+function reach(ctx: StepContext, position: bigint): void {
+  if (ctx.reached && position > ctx.reached.position) ctx.reached.position = position;
 }
 
 function occurredAt(e: { data: unknown }, now: Date): string {

@@ -23,8 +23,9 @@ export type DeviceDispatch = DetachDeviceCommand | AnonymiseDeviceCommand;
 export class UserFlows {
   constructor(private readonly exec: StreamExecutor) {}
 
-  async handle(command: IdentityCommand, now: Date): Promise<{ view: UserView; dispatch: DeviceDispatch[] }> {
-    const ctx: StepContext = { appId: command.appId, commandId: command.commandId, now, step: 'user' };
+  /** `position`: the store position the answer reflects (see StepContext.reached). */
+  async handle(command: IdentityCommand, now: Date): Promise<{ view: UserView; dispatch: DeviceDispatch[]; position: bigint }> {
+    const ctx: StepContext = { appId: command.appId, commandId: command.commandId, now, step: 'user', reached: { position: 0n } };
     const base = { appId: command.appId, userId: command.userId };
     let userCommand: UserCommand;
     switch (command.type) {
@@ -55,7 +56,7 @@ export class UserFlows {
       }
     }
     const result = await this.exec.execute(userDecider, userStream(command.appId, command.userId), userCommand, ctx);
-    return { view: toUserView(result.state!), dispatch: this.dispatchFor(deviceFollowUps(result.events), command.commandId, now) };
+    return { view: toUserView(result.state!), dispatch: this.dispatchFor(deviceFollowUps(result.events), command.commandId, now), position: ctx.reached!.position };
   }
 
   /**

@@ -30,7 +30,10 @@ const HEALTH_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'campa
  * A whole Pushledger for one suite: its own event-store database, read-model database, Kafka topic
  * namespace and ports, running the compiled services as real processes.
  */
-export async function startStack(parts: StackPart[] = ['gateway', 'registration', 'identity', 'relay'], extraEnv: Record<string, string> = {}): Promise<Stack> {
+/** The default parts: the gateway's device and user reads are served from the read models, so the projector runs too. */
+export const DEFAULT_STACK_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'relay', 'projector'];
+
+export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extraEnv: Record<string, string> = {}): Promise<Stack> {
   const db = await createTestDatabase('stack');
   const suffix = uniqueName('s');
   const mongo = new URL(testConfig().mongodbUri);
@@ -50,7 +53,8 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
   const procs = new Map<StackPart, RunningProcess>();
   const launch = async (part: StackPart) => {
     if (part === 'relay' || part === 'projector') {
-      procs.set(part, startProcess(part, `tools/${part}/main.js`, env));
+      // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
+      procs.set(part, startProcess(part, `tools/${part}/main.js`, env, part === 'projector' ? ['--partitions', '2'] : []));
       return;
     }
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Type } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { EventStore } from '@pushledger/event-store';
 import { AppRegistry } from '@pushledger/apps';
@@ -23,6 +23,8 @@ import { StatsController } from './stats/stats.controller';
 import { EVENT_STORE as GATEWAY_EVENT_STORE } from './gateway.tokens';
 import { ReadModels, SegmentStore } from '@pushledger/read-models';
 import { SegmentsController } from './segments/segments.controller';
+import { FreshReads } from './reads/fresh-reads';
+import { WritePositionInterceptor, WritePositions } from './reads/write-positions';
 
 @Injectable()
 class AppRegistryLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -54,7 +56,10 @@ export function gatewayModule(config: PushledgerConfig): Type<unknown> {
       { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
       { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
       { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }, store: EventStore) => new ReadModels(mongo.connection, { store }), inject: [MONGO, EVENT_STORE] },
+      WritePositions,
+      FreshReads,
       { provide: APP_GUARD, useClass: AppKeyGuard },
+      { provide: APP_INTERCEPTOR, useClass: WritePositionInterceptor },
     ],
   })
   class GatewayModule {}

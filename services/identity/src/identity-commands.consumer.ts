@@ -42,9 +42,9 @@ export class IdentityCommandsConsumer implements OnApplicationBootstrap, OnAppli
         const command = envelope as unknown as IdentityCommand;
         if (!(IDENTITY_COMMAND_TYPES as readonly string[]).includes(command.type) || !command.appId || !command.userId) throw new PoisonMessageError('unknown_command', `unknown command type ${command.type}`);
         try {
-          const { view, dispatch } = await this.flows.handle(command, new Date());
+          const { view, dispatch, position } = await this.flows.handle(command, new Date());
           await dispatchToRegistration(this.producer!, this.topics.registrationCommands, dispatch);
-          return { commandId: command.commandId, ok: true, result: view };
+          return { commandId: command.commandId, ok: true, result: view, position: position.toString() };
         } catch (err) {
           if (err instanceof DomainError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
           throw err;

@@ -33,8 +33,8 @@ export class RegistrationCommandsConsumer implements OnApplicationBootstrap, OnA
         const command = envelope as unknown as RegistrationCommand;
         if (!(REGISTRATION_COMMAND_TYPES as readonly string[]).includes(command.type) || !command.appId) throw new PoisonMessageError('unknown_command', `unknown command type ${command.type}`);
         try {
-          const outcome = await this.flows.handleWithOutcome(command, new Date());
-          return { commandId: command.commandId, ok: true, result: outcome };
+          const { view, created, position } = await this.flows.handleWithOutcome(command, new Date());
+          return { commandId: command.commandId, ok: true, result: { view, created }, position: position.toString() };
         } catch (err) {
           if (err instanceof DomainError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
           throw err;

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBody, ApiExtraModels, ApiOperation, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { deviceStream } from '@pushledger/contracts';
 import { DeviceNotFoundError, DeviceView } from '@pushledger/domain';
@@ -8,6 +8,7 @@ import { Access, Caller, CurrentCaller } from '../auth/access';
 import { validateBody } from '../compat/compat-common';
 import { publishSegment } from '../compat/segment-ingest';
 import { ApiError } from '../http/api-error';
+import { FRESHNESS_DESCRIPTION, FreshReads, Freshness, MIN_POSITION_HEADER, ReadFreshness } from '../reads/fresh-reads';
 import { deviceAsOf, parseAsOf } from '../stats/history';
 import { IdempotencyStore } from '../registry/idempotency.store';
 import { presentDevice, presentEvent } from '../registry/present';
@@ -33,6 +34,7 @@ export class DevicesController {
     private readonly idempotency: IdempotencyStore,
     private readonly reads: DeviceFlows,
     private readonly exec: StreamExecutor,
+    private readonly fresh: FreshReads,
   ) {}
 
   @Post('devices')
@@ -63,9 +65,29 @@ export class DevicesController {
 
   @Get('devices/:deviceId')
   @Access('server')
+  @ApiOperation({ summary: 'The device', description: `${FRESHNESS_DESCRIPTION} With \`asOf\`, always folded from the store.` })
   @ApiQuery({ name: 'asOf', required: false, description: 'ISO time: the device as it was then, rebuilt from its history (404 if it did not exist yet)' })
-  async get(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string, @Query('asOf') asOf?: string) {
-    if (asOf === undefined) return presentDevice(await this.view(caller.app.id, deviceId));
+  @ApiQuery({ name: 'minPosition', required: false, description: 'Read-your-writes: wait until the read models hold this store position (see X-Pushledger-Position)' })
+  @ApiHeader({ name: MIN_POSITION_HEADER, required: false, description: 'Same as `minPosition`' })
+  async get(
+    @CurrentCaller() caller: Caller,
+    @Param('deviceId') deviceId: string,
+    @ReadFreshness() freshness: Freshness,
+    @Res({ passthrough: true }) res: Response,
+    @Query('asOf') asOf?: string,
+  ) {
+    const appId = caller.app.id;
+    if (asOf === undefined) {
+      return presentDevice(
+        await this.fresh.read(
+          appId,
+          freshness,
+          res,
+          (models) => models.device(appId, deviceId),
+          () => this.view(appId, deviceId),
+        ),
+      );
+    }
     const then = await deviceAsOf(this.exec, caller.app.id, deviceId, parseAsOf(asOf));
     if (!then) throw ApiError.notFound('device');
     return presentDevice(then);

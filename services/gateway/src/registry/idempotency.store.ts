@@ -4,16 +4,19 @@ import mongoose, { Schema } from 'mongoose';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { MONGO } from '@pushledger/platform';
 import { ApiError } from '../http/api-error';
+import { WritePositions } from '../reads/write-positions';
 
 interface Remembered {
   _id: string;
   requestHash: string;
   status: number;
   body: unknown;
+  /** The store position the first answer reflected (decimal), so a retry gets the same X-Pushledger-Position. */
+  position?: string;
   createdAt: Date;
 }
 
-const schema = new Schema<Remembered>({ _id: String, requestHash: String, status: Number, body: Schema.Types.Mixed, createdAt: Date }, { versionKey: false, minimize: false });
+const schema = new Schema<Remembered>({ _id: String, requestHash: String, status: Number, body: Schema.Types.Mixed, position: String, createdAt: Date }, { versionKey: false, minimize: false });
 
 /**
  * Idempotency-Key on native writes: a retried request gets the first answer and stores nothing new
@@ -22,7 +25,10 @@ const schema = new Schema<Remembered>({ _id: String, requestHash: String, status
  */
 @Injectable()
 export class IdempotencyStore {
-  constructor(@Inject(MONGO) private readonly mongo: { connection?: mongoose.Connection }) {}
+  constructor(
+    @Inject(MONGO) private readonly mongo: { connection?: mongoose.Connection },
+    private readonly positions: WritePositions,
+  ) {}
 
   private model() {
     const conn = this.mongo.connection!;
@@ -38,10 +44,12 @@ export class IdempotencyStore {
     const seen = await model.findById(id).lean();
     if (seen) {
       if (seen.requestHash !== requestHash) throw ApiError.unprocessable('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      if (seen.position) this.positions.wrote(appId, BigInt(seen.position));
       return { status: seen.status, body: seen.body };
     }
     const result = await execute(deterministicUuid(`idempotency:${id}`));
-    await model.create({ _id: id, requestHash, status: result.status, body: result.body, createdAt: new Date() }).catch((err: { code?: number }) => {
+    const position = this.positions.ofRequest();
+    await model.create({ _id: id, requestHash, status: result.status, body: result.body, ...(position === null ? {} : { position: position.toString() }), createdAt: new Date() }).catch((err: { code?: number }) => {
       if (err.code !== 11000) throw err;
     });
     return result;

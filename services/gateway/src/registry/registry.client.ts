@@ -7,6 +7,7 @@ import type { UserView } from '@pushledger/lifecycle';
 import { JsonLogger } from '@pushledger/observability';
 import { KAFKA, TOPICS } from '@pushledger/platform';
 import { ApiError } from '../http/api-error';
+import { WritePositions } from '../reads/write-positions';
 
 const DOMAIN_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, device_not_found: 404, not_found: 404, invalid_command: 422, invalid_campaign_kind: 409, validation_failed: 400, not_implemented: 501 };
 
@@ -19,6 +20,7 @@ export class RegistryClient implements OnModuleInit, OnApplicationShutdown {
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPICS) readonly topics: TopicMap,
     private readonly logger: JsonLogger,
+    private readonly positions: WritePositions,
   ) {}
 
   async onModuleInit() {
@@ -28,11 +30,11 @@ export class RegistryClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   async device(command: RegistrationCommand, key: string): Promise<{ view: DeviceView; created: boolean }> {
-    return this.unwrap(await this.send(this.topics.registrationCommands, key, command));
+    return this.unwrap(await this.send(this.topics.registrationCommands, key, command), command.appId);
   }
 
   async user(command: IdentityCommand): Promise<UserView> {
-    return this.unwrap(await this.send(this.topics.identityCommands, command.userId, command));
+    return this.unwrap(await this.send(this.topics.identityCommands, command.userId, command), command.appId);
   }
 
   async push(command: SendPushCommand): Promise<SendPushResultV1> {
@@ -57,7 +59,8 @@ export class RegistryClient implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private unwrap<R>(reply: CommandReply): R {
+  private unwrap<R>(reply: CommandReply, appId?: string): R {
+    if (reply.ok && appId !== undefined && reply.position !== undefined) this.positions.wrote(appId, BigInt(reply.position));
     if (reply.ok) return reply.result as R;
     throw new ApiError(DOMAIN_STATUS[reply.error.code] ?? 422, reply.error.code, reply.error.message);
   }

@@ -1,20 +1,17 @@
-import { api, startProcess, startStack, waitFor, type RunningProcess, type Stack, type TestApp } from '@pushledger/testing';
+import { api, startStack, waitFor, type Stack, type TestApp } from '@pushledger/testing';
 
 describe('segments over HTTP: store, version, preview from the read models', () => {
   let stack: Stack;
   let app: TestApp;
   let other: TestApp;
-  let projector: RunningProcess;
 
   beforeAll(async () => {
     stack = await startStack();
-    projector = startProcess('projector', 'tools/projector/main.js', stack.env, ['--partitions', '2']);
     app = await stack.createApp();
     other = await stack.createApp({}, 'other');
   });
   afterAll(async () => {
-    if (process.env.DEBUG_STACK) console.log(stack?.logs(), projector?.logs());
-    await projector?.stop();
+    if (process.env.DEBUG_STACK) console.log(stack?.logs());
     await stack?.stop();
   });
 

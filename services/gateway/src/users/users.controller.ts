@@ -1,14 +1,17 @@
-import { Body, Controller, Delete, Get, Headers, Param, Patch, Query } from '@nestjs/common';
-import { ApiQuery } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, Param, Patch, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiQuery } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { IsBoolean, IsObject, IsOptional } from 'class-validator';
 import { deviceStream, userStream } from '@pushledger/contracts';
 import { DeviceFlows, StreamExecutor, UserFlows, UserView } from '@pushledger/lifecycle';
 import { Access, Caller, CurrentCaller } from '../auth/access';
 import { ApiError } from '../http/api-error';
+import { FRESHNESS_DESCRIPTION, FreshReads, Freshness, MIN_POSITION_HEADER, ReadFreshness } from '../reads/fresh-reads';
 import { deviceFactsFor, exportDeviceIds, parseAsOf, userAsOf } from '../stats/history';
 import { IdempotencyStore } from '../registry/idempotency.store';
 import { presentDevice, presentEvent, presentUser } from '../registry/present';
 import { RegistryClient } from '../registry/registry.client';
+import { summaryView } from '@pushledger/read-models';
 
 export class PatchUserDto {
   @IsOptional()
@@ -29,22 +32,54 @@ export class UsersController {
     private readonly users: UserFlows,
     private readonly devices: DeviceFlows,
     private readonly exec: StreamExecutor,
+    private readonly fresh: FreshReads,
   ) {}
 
   @Get(':userId')
+  @ApiOperation({ summary: 'The user', description: `${FRESHNESS_DESCRIPTION} With \`asOf\`, always folded from the store.` })
   @ApiQuery({ name: 'asOf', required: false, description: 'ISO time: the user as they were then, rebuilt from their history (404 if unknown then); erased data stays erased' })
-  async get(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @Query('asOf') asOf?: string) {
-    if (asOf === undefined) return presentUser(await this.user(caller.app.id, userId));
-    const then = await userAsOf(this.exec, caller.app.id, userId, parseAsOf(asOf));
+  @ApiQuery({ name: 'minPosition', required: false, description: 'Read-your-writes: wait until the read models hold this store position (see X-Pushledger-Position)' })
+  @ApiHeader({ name: MIN_POSITION_HEADER, required: false, description: 'Same as `minPosition`' })
+  async get(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @ReadFreshness() freshness: Freshness, @Res({ passthrough: true }) res: Response, @Query('asOf') asOf?: string) {
+    const appId = caller.app.id;
+    if (asOf === undefined) {
+      return presentUser(
+        await this.fresh.read(
+          appId,
+          freshness,
+          res,
+          (models) => models.user(appId, userId),
+          () => this.user(appId, userId),
+        ),
+      );
+    }
+    const then = await userAsOf(this.exec, appId, userId, parseAsOf(asOf));
     if (!then) throw ApiError.notFound('user');
     return presentUser(then);
   }
 
+  /** The devices that name the user as owner (the device streams are the truth about ownership). */
   @Get(':userId/devices')
-  async listDevices(@CurrentCaller() caller: Caller, @Param('userId') userId: string) {
-    const user = await this.user(caller.app.id, userId);
-    const views = await Promise.all(user.deviceIds.map((id) => this.devices.device(caller.app.id, id)));
-    return views.filter((d) => d !== null && d.userId === userId).map((d) => presentDevice(this.devices.present(d!)));
+  @ApiOperation({ summary: "The user's devices", description: FRESHNESS_DESCRIPTION })
+  @ApiQuery({ name: 'minPosition', required: false, description: 'Read-your-writes: wait until the read models hold this store position (see X-Pushledger-Position)' })
+  @ApiHeader({ name: MIN_POSITION_HEADER, required: false, description: 'Same as `minPosition`' })
+  async listDevices(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @ReadFreshness() freshness: Freshness, @Res({ passthrough: true }) res: Response) {
+    const appId = caller.app.id;
+    const views = await this.fresh.read(
+      appId,
+      freshness,
+      res,
+      async (models) => {
+        const doc = await models.userDoc(appId, userId);
+        return doc && doc.revision > 0 ? doc.devices.map((d) => summaryView(appId, userId, d)) : null;
+      },
+      async () => {
+        const user = await this.user(appId, userId);
+        const states = await Promise.all(user.deviceIds.map((id) => this.devices.device(appId, id)));
+        return states.filter((d) => d !== null && d.userId === userId).map((d) => this.devices.present(d!));
+      },
+    );
+    return views.map(presentDevice);
   }
 
   @Patch(':userId')

@@ -22,7 +22,8 @@ export class ReadModelsAudience implements AudienceSource {
   }
 
   private async target(appId: string, audience: CampaignDefinitionV1['audience']): Promise<AudienceTarget> {
-    if (audience === null) return { kind: 'everyone' };
+    // A campaign stored without an audience comes back from Mongo with the field absent, not null.
+    if (audience == null) return { kind: 'everyone' };
     if ('segmentId' in audience) {
       const segment = await this.segments.get(appId, audience.segmentId);
       if (!segment) throw new CampaignError('not_found', `segment ${audience.segmentId} not found`);

@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -36,6 +37,7 @@ const HEADERS = { 'x-parse-application-id': 'bench', 'x-parse-client-key': 'benc
 
 const log = (message: string, fields: Record<string, unknown> = {}) => process.stderr.write(`${JSON.stringify({ t: new Date().toISOString().slice(11, 19), message, ...fields })}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const packageVersion = (name: string): string => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function post(agent: http.Agent, port: number, route: string, body: string, headers: Record<string, string>): Promise<{ status: number; ms: number; text: string }> {
@@ -100,8 +102,8 @@ async function main(): Promise<void> {
     }, { what: 'parse-server to be healthy', timeoutMs: 60000 });
     await pg.connect();
     const versions = {
-      parseServer: (require('parse-server/package.json') as { version: string }).version,
-      pushAdapter: (require('@parse/push-adapter/package.json') as { version: string }).version,
+      parseServer: packageVersion('parse-server'),
+      pushAdapter: packageVersion('@parse/push-adapter'),
       postgres: (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version,
     };
     log('parse-server up', { port, versions });

@@ -161,10 +161,14 @@ function main(): void {
 
   line('## Sizes scaled down from the issues (so `npm run bench` fits in 30 minutes on 2 cores)');
   line();
-  line('- fan-out: 100,000 devices at 0 and 40 ms; the 1,000,000-device broadcast is not run: at the measured rate it alone would take over 40 minutes (1,000,000 / pushes/s above); expected time to last send ≈ 10 × the 100,000 figure, since the rate was flat over the run. `BENCH_ARGS_FANOUT="--devices 100000,1000000"` runs it.');
-  line('- segments: 50,000 devices (FerretDB loads ~1,700 documents/s here; 1,000,000 devices = 1,500,000 documents ≈ 15 min to load alone); 1,000,000-device figures are extrapolated linearly in the segments section.');
-  line('- ingest: 6,000 requests per concurrency, capped at 45 s; Kafka ingest 10,000 messages.');
-  line('- Parse: 3,000 registrations at concurrency 32 (after 200 warm-up), push to every registered installation, 3 runs.');
+  const fanSizes = [...new Set((fanout?.runs ?? []).map((r: J) => r.devices as number))];
+  const best = Math.max(0, ...(fanout?.runs ?? []).map((r: J) => r.pushesPerSecond ?? 0));
+  line(
+    `- fan-out: run at ${fanSizes.map((x) => n(x)).join(', ') || '–'} devices (bench/run.sh default 100,000; lower when the machine is loaded, via BENCH_ARGS_FANOUT). The 1,000,000-device broadcast is not run: at the best measured rate (${n(best)} pushes/s) it would take ${best ? n(1_000_000 / best / 60) : '?'} minutes alone; extrapolated time to last send = 1,000,000 / pushes/s, since the rate is flat over a run (targeting streams in bounded memory and delivery keeps a steady number of batches in flight). \`BENCH_ARGS_FANOUT="--devices 100000,1000000"\` runs it.`,
+  );
+  line(`- segments: ${n(segments?.scale?.devices)} devices (FerretDB loaded ${n(segments?.load?.docsPerSecond)} documents/s in this run; 1,000,000 devices = 1,500,000 documents, ${segments?.load?.docsPerSecond ? n(1_500_000 / segments.load.docsPerSecond / 60) : '?'} min to load alone); 1,000,000-device figures are extrapolated linearly in the segments section.`);
+  line(`- ingest: ${n(ingest?.method?.requestsPerRun)} requests per concurrency, capped at ${ingest?.method?.maxSecondsPerRun} s; Kafka ingest ${n(ingest?.kafkaIngest?.messages)} messages.`);
+  line(`- Parse: ${n(parse?.registration?.requests)} registrations at concurrency ${parse?.registration?.concurrency} (after 200 warm-up), push to every registered installation, ${parse?.push?.runs?.length ?? '?'} runs.`);
   line();
   fs.writeFileSync(path.join(dir, 'summary.md'), out.join('\n'));
   process.stdout.write(`${path.join(dir, 'summary.md')}\n`);

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/build.sh
-bash deploy/local/infra.sh up >/dev/null
+[ "${PUSHLEDGER_INFRA_UP:-}" = 1 ] || bash deploy/local/infra.sh up >/dev/null
 exec node -r ./libs/event-store/src/testing/ts-register.js bench/replay/main.ts "$@"

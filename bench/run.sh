@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every benchmark scenario, one after another, then bench/results/summary.md.
+#
+#   npm run bench                  # all scenarios at the sizes below
+#   npm run bench -- fanout parse  # some of them (the summary is rebuilt from every results file)
+#
+# Sizes are chosen so the whole run fits in 30 minutes on a 2-core machine; override one scenario's
+# arguments with BENCH_ARGS_<NAME> (e.g. BENCH_ARGS_FANOUT="--devices 100000,1000000"). Scenario wall
+# times go to bench/results/run-times.json. PUSHLEDGER_INFRA_UP=1 skips starting the local engines.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+ALL=(event-store ingest segments fanout replay parse)
+SCENARIOS=("$@")
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL[@]}")
+
+declare -A ARGS=(
+  [event-store]="--runs 3 --seconds 1.5"
+  [ingest]="--requests 6000 --concurrency 32,128 --max-seconds 45 --warmup 500 --ingest 10000"
+  [segments]="--devices 50000 --rebuild-events 50000 --projector-events 5000"
+  [fanout]="--devices 100000 --latencies 0,40 --max-seconds 400"
+  [replay]="--events 1000000 --sealed 50000"
+  [parse]="--registrations 3000 --concurrency 32 --pushes 5000 --runs 3"
+)
+
+for s in "${SCENARIOS[@]}"; do
+  [ -n "${ARGS[$s]+x}" ] || { echo "unknown scenario: $s (one of: ${ALL[*]})" >&2; exit 2; }
+done
+
+set -e
+[ "${PUSHLEDGER_INFRA_UP:-}" = 1 ] || bash deploy/local/infra.sh up
+bash scripts/build.sh
+set +e
+
+times=bench/results/run-times.json
+mkdir -p bench/results
+[ -f "$times" ] || echo '{}' > "$times"
+failed=()
+start_all=$(date +%s)
+for s in "${SCENARIOS[@]}"; do
+  var="BENCH_ARGS_$(echo "$s" | tr 'a-z-' 'A-Z_')"
+  args="${!var:-${ARGS[$s]}}"
+  echo "=== bench $s $args" >&2
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  node -r ./libs/event-store/src/testing/ts-register.js "bench/$s/main.ts" $args
+  rc=$?
+  t1=$(date +%s)
+  echo "=== bench $s: exit $rc after $((t1 - t0)) s" >&2
+  [ $rc -eq 0 ] || failed+=("$s")
+  node -e '
+    const fs = require("fs"); const [file, name, secs, rc, args] = process.argv.slice(1);
+    const t = JSON.parse(fs.readFileSync(file, "utf8"));
+    t[name] = { seconds: Number(secs), exitCode: Number(rc), args, finishedAt: new Date().toISOString() };
+    fs.writeFileSync(file, JSON.stringify(t, null, 2) + "\n");' "$times" "$s" "$((t1 - t0))" "$rc" "$args"
+done
+echo "=== all: $(( $(date +%s) - start_all )) s" >&2
+node -r ./libs/event-store/src/testing/ts-register.js bench/summary.ts
+[ ${#failed[@]} -eq 0 ] || { echo "failed: ${failed[*]}" >&2; exit 1; }

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import mongoose from 'mongoose';
 import { deviceStream } from '@pushledger/contracts';
-import type { FcmSimulator } from '@pushledger/fcm';
+import { FcmSimulator } from '@pushledger/fcm';
 import type { StoredEvent } from '@pushledger/event-store';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { maskToken } from '@pushledger/observability';
@@ -491,4 +491,31 @@ export function expectSound(report: ChaosReport): void {
   // The load must have meant something: most operations acknowledged despite the faults.
   if (report.acked < report.ops * 0.8) throw new Error(`${report.scenario}: only ${report.acked} of ${report.ops} operations acknowledged (history ${report.historyFile})`);
   if (report.faults < 1) throw new Error(`${report.scenario}: no fault injected`);
+}
+
+/** One suite: a full stack with the FCM simulator, and for each part a load during which it is SIGKILLed. */
+export function describeKills(title: string, parts: StackPart[]): void {
+  describe(`chaos: ${title} killed mid-load (${CHAOS_FULL ? 'full' : 'shortened'})`, () => {
+    let sim: FcmSimulator;
+    let stack: Stack;
+    let app: TestApp;
+
+    beforeAll(async () => {
+      sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test'), unavailableRetryAfterSeconds: 1 });
+      ({ stack, app } = await startChaosStack(sim));
+    });
+    afterAll(async () => {
+      await stack?.stop();
+      await sim?.stop();
+    });
+
+    it.each(parts)('%s SIGKILLed: nothing acknowledged is lost, duplicated or reordered', async (part) => {
+      const h = new ChaosHarness(`kill-${part}`, stack, app, sim);
+      try {
+        expectSound(await killDuringLoad(h, part));
+      } finally {
+        await h.close();
+      }
+    }, CHAOS_FULL ? 900_000 : 170_000);
+  });
 }

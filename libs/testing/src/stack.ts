@@ -59,9 +59,11 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
   const healthy = async (part: StackPart) => {
     if (!HEALTH_PARTS.includes(part)) return;
     const p = procs.get(part)!;
+    // A process that exits while starting fails at once (waitFor would keep probing until its timeout).
+    let exited = false;
     await waitFor(
       async () => {
-        if (p.child.exitCode !== null) throw new Error(`${part} exited: ${p.logs().slice(-3000)}`);
+        if (p.child.exitCode !== null || p.child.signalCode !== null) return (exited = true);
         const res = await fetch(`http://127.0.0.1:${ports.get(part)}/health`).catch(() => null);
         return res?.status === 200;
       },
@@ -69,6 +71,7 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
     });
+    if (exited) throw new Error(`${part} exited while starting (code ${p.child.exitCode}, signal ${p.child.signalCode})\n--- ${part} output:\n${p.logs().slice(-4000)}`);
   };
   for (const part of parts) await launch(part);
   try {

@@ -56,7 +56,7 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());
     procs.set(part, startService(part, part === 'gateway' ? env : { ...env, SERVICE_PORT: String(ports.get(part)) }));
   };
-  const healthy = async (part: StackPart) => {
+  const healthy = async (part: StackPart, tries = 1): Promise<void> => {
     if (!HEALTH_PARTS.includes(part)) return;
     const p = procs.get(part)!;
     // A process that exits while starting fails at once (waitFor would keep probing until its timeout).
@@ -71,6 +71,12 @@ export async function startStack(parts: StackPart[] = ['gateway', 'registration'
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
     });
+    // A free port taken meanwhile by someone else's connection: start again on another one.
+    if (exited && part !== 'gateway' && tries < 3 && p.logs().includes('EADDRINUSE')) {
+      ports.delete(part);
+      await launch(part);
+      return healthy(part, tries + 1);
+    }
     if (exited) throw new Error(`${part} exited while starting (code ${p.child.exitCode}, signal ${p.child.signalCode})\n--- ${part} output:\n${p.logs().slice(-4000)}`);
   };
   for (const part of parts) await launch(part);

@@ -60,12 +60,14 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());
     procs.set(part, startService(part, part === 'gateway' ? env : { ...env, SERVICE_PORT: String(ports.get(part)) }));
   };
-  const healthy = async (part: StackPart) => {
+  const healthy = async (part: StackPart, tries = 1): Promise<void> => {
     if (!HEALTH_PARTS.includes(part)) return;
     const p = procs.get(part)!;
+    // A process that exits while starting fails at once (waitFor would keep probing until its timeout).
+    let exited = false;
     await waitFor(
       async () => {
-        if (p.child.exitCode !== null) throw new Error(`${part} exited: ${p.logs().slice(-3000)}`);
+        if (p.child.exitCode !== null || p.child.signalCode !== null) return (exited = true);
         const res = await fetch(`http://127.0.0.1:${ports.get(part)}/health`).catch(() => null);
         return res?.status === 200;
       },
@@ -73,6 +75,13 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
     });
+    // A free port taken meanwhile by someone else's connection: start again on another one.
+    if (exited && part !== 'gateway' && tries < 3 && p.logs().includes('EADDRINUSE')) {
+      ports.delete(part);
+      await launch(part);
+      return healthy(part, tries + 1);
+    }
+    if (exited) throw new Error(`${part} exited while starting (code ${p.child.exitCode}, signal ${p.child.signalCode})\n--- ${part} output:\n${p.logs().slice(-4000)}`);
   };
   for (const part of parts) await launch(part);
   try {

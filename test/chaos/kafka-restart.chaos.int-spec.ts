@@ -1,0 +1,4 @@
+// Chaos: Kafka SIGKILLed and restarted, on engines private to this suite (see engine-crash.ts).
+import { describeEngineCrash } from './engine-crash';
+
+describeEngineCrash('Kafka SIGKILLed and restarted', 'kafka');

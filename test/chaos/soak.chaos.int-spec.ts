@@ -1,0 +1,99 @@
+/**
+ * Soak (only with PUSHLEDGER_CHAOS_FULL=1, i.e. `npm run test:chaos`): 10 minutes of device traffic at half
+ * the registration throughput measured by bench/ingest, with a push in every device script (a steady
+ * fan-out); the resident memory of every process is sampled every 10 s into bench/results/soak.json and the
+ * suite fails if any keeps growing (least-squares slope over the second half above MAX_SLOPE_KB_PER_S).
+ * The usual checks (nothing lost, duplicated or reordered) run at the end.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { FcmSimulator } from '@pushledger/fcm';
+import { repoRoot, type Stack, type TestApp } from '@pushledger/testing';
+import { writeResults } from '../../bench/lib/results';
+import { ChaosHarness, CHAOS_FULL, expectSound, startChaosStack } from './chaos-harness';
+
+const DURATION_MS = 10 * 60_000;
+const SAMPLE_MS = 10_000;
+// 36 MB per 30 min of steady growth; a heap that settles has a slope near 0 over the second half.
+const MAX_SLOPE_KB_PER_S = 20;
+
+function measuredRegistrationsPerSecond(): number {
+  const file = path.join(repoRoot, 'bench/results/ingest.json');
+  const http = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')).http as { registrationsPerSecond: number }[]) : [];
+  return Math.max(...http.map((h) => h.registrationsPerSecond), 0) || 100;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const num = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
+  const den = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return den === 0 ? 0 : num / den;
+}
+
+const soak = CHAOS_FULL ? it : it.skip;
+
+describe(`soak: 10 minutes at half the measured registration throughput${CHAOS_FULL ? '' : ' (skipped: runs only with PUSHLEDGER_CHAOS_FULL=1, npm run test:chaos)'}`, () => {
+  let sim: FcmSimulator;
+  let stack: Stack;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    if (!CHAOS_FULL) return;
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test') });
+    ({ stack, app } = await startChaosStack(sim));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await sim?.stop();
+  });
+
+  soak('no process keeps growing, nothing acknowledged is lost, duplicated or reordered', async () => {
+    const rate = Math.round(measuredRegistrationsPerSecond() / 2);
+    const h = new ChaosHarness('soak', stack, app, sim);
+    const samples: { t: number; rss: Record<string, number> }[] = [];
+    const started = Date.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push({ t: Math.round((Date.now() - started) / 1000), rss: h.rss() });
+        h.record({ kind: 'rss', ...samples[samples.length - 1] });
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      }
+    })();
+    let report;
+    try {
+      h.startSupervisor();
+      // Six operations per device, one of them a push: about rate/6 pushes per second.
+      await h.runLoad('soak', { devices: Math.ceil((rate * DURATION_MS) / 1000 / 6) + 50, concurrency: 32, pushes: true, ratePerSec: rate, deadlineMs: DURATION_MS });
+      sampling = false;
+      await sampler;
+      await h.stopSupervisor();
+      report = await h.verify();
+    } finally {
+      sampling = false;
+      await h.close();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const parts = Object.keys(samples[0]?.rss ?? {});
+    const growth = Object.fromEntries(
+      parts.map((part) => {
+        const series = samples.filter((s) => s.rss[part] !== undefined).map((s) => [s.t, s.rss[part]] as [number, number]);
+        const half = series.filter(([t]) => t >= DURATION_MS / 2000);
+        const k = slope(half);
+        return [part, { firstKb: series[0]?.[1], lastKb: series[series.length - 1]?.[1], maxKb: Math.max(...series.map((p) => p[1])), secondHalfSlopeKbPerS: Math.round(k * 100) / 100, growing: k > MAX_SLOPE_KB_PER_S }];
+      }),
+    );
+    const file = writeResults('soak', {
+      method: { durationSeconds: DURATION_MS / 1000, targetOpsPerSecond: rate, basis: 'half of max(bench/results/ingest.json http[].registrationsPerSecond)', sampleSeconds: SAMPLE_MS / 1000, maxSlopeKbPerS: MAX_SLOPE_KB_PER_S, script: 'per device: register, identify, push, logout, register a new token, identify' },
+      achieved: { seconds: Math.round(seconds), ops: report.ops, acked: report.acked, opsPerSecond: Math.round((report.acked / (DURATION_MS / 1000)) * 10) / 10, pushes: report.pushes, pushesSent: report.pushesSent, problems: report.problems.length },
+      growth,
+      samples,
+    });
+    process.stderr.write(`soak: ${file}\n${JSON.stringify(growth)}\n`);
+    expectSound(report);
+    expect(Object.entries(growth).filter(([, g]) => g.growing).map(([p]) => p)).toEqual([]);
+  }, 40 * 60_000);
+});

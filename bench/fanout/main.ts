@@ -120,7 +120,11 @@ async function main(): Promise<void> {
       for (const latencyMs of LATENCIES) {
         sim.reset();
         sim.configure({ latencyMs, quota: null });
-        const c = await server.post('/v1/campaigns', { name: `fanout-${size}-${latencyMs}`, kind: 'broadcast', content: { title: 'Big news', body: 'Something for everyone' } });
+        // The campaign service answers commands one at a time per partition and the previous broadcast may still be
+        // streaming its audience: a 503 means "retry with the same Idempotency-Key".
+        const create = () => server.post('/v1/campaigns', { name: `fanout-${size}-${latencyMs}`, kind: 'broadcast', content: { title: 'Big news', body: 'Something for everyone' } }, { 'idempotency-key': `fanout-${size}-${latencyMs}-${app.id}` });
+        let c = await create();
+        for (let attempt = 0; c.status === 503 && attempt < 40; attempt++) c = await create();
         if (c.status !== 201) throw new Error(`create campaign: ${c.status} ${JSON.stringify(c.body)}`);
         await meter.start();
         const t0 = Date.now();

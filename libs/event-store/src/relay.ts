@@ -106,6 +106,18 @@ export async function ensureTopic(options: { brokers: string[]; clientId: string
     if (!existing.includes(options.topic)) {
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic: options.topic, numPartitions: options.numPartitions ?? -1, replicationFactor: -1 }] });
     }
+    // A topic another process just created (or a broker just started) can exist before its partitions have a
+    // leader; producing then fails with "This server does not host this topic-partition". Bounded wait.
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics: [options.topic] })
+        .then((m) => m.topics[0]?.partitions.length > 0 && m.topics[0].partitions.every((p) => p.leader >= 0))
+        .catch(() => false);
+      if (ready) break;
+      if (Date.now() > until) throw new Error(`topic ${options.topic} has no leader after 30 s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   } finally {
     await admin.disconnect();
   }

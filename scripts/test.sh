@@ -9,9 +9,27 @@ started_here=0
 if ! bash deploy/local/infra.sh status >/dev/null 2>&1; then started_here=1; fi
 bash deploy/local/infra.sh up || exit 1
 export PUSHLEDGER_INFRA_UP=1
-args=("$@")
-if [ "${1:-}" = "--chaos" ]; then args=(--selectProjects integration --testPathPatterns chaos); export PUSHLEDGER_CHAOS_FULL=1; fi
-node_modules/.bin/jest --ci "${args[@]}"
-rc=$?
+if [ "${1:-}" = "--chaos" ]; then
+  # Every fault scenario PUSHLEDGER_CHAOS_RUNS times in a row (default 3; stops at the first failing run),
+  # then the soak once. PUSHLEDGER_CHAOS_FULL=0 keeps the shortened load of `npm test`.
+  export PUSHLEDGER_CHAOS_FULL=${PUSHLEDGER_CHAOS_FULL:-1}
+  runs=${PUSHLEDGER_CHAOS_RUNS:-3}
+  mkdir -p .data/chaos
+  rc=0
+  for i in $(seq 1 "$runs"); do
+    echo "=== chaos run $i of $runs" >&2
+    node_modules/.bin/jest --ci --selectProjects integration --testPathPatterns 'chaos/.*\.chaos\.int-spec' --testPathIgnorePatterns soak --json --outputFile ".data/chaos/run-$i.json"
+    rc=$?
+    [ $rc -eq 0 ] || break
+  done
+  node scripts/chaos-runs.js "$runs" .data/chaos bench/results/chaos-runs.json || true
+  if [ $rc -eq 0 ] && [ "$PUSHLEDGER_CHAOS_FULL" = 1 ]; then
+    node_modules/.bin/jest --ci --selectProjects integration --testPathPatterns soak
+    rc=$?
+  fi
+else
+  node_modules/.bin/jest --ci "$@"
+  rc=$?
+fi
 if [ "$started_here" = 1 ] && [ -z "${PUSHLEDGER_KEEP_INFRA:-}" ]; then bash deploy/local/infra.sh down >/dev/null 2>&1 || true; fi
 exit $rc

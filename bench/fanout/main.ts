@@ -23,6 +23,7 @@ import { api, repoRoot, startStack, type StackPart } from '@pushledger/testing';
 import { machineInfo } from '../lib/machine';
 import { CpuMeter } from '../lib/process-cpu';
 import { writeResults } from '../lib/results';
+import { profilingEnv, toggleProfiles } from '../lib/profiles';
 import { round } from '../lib/stats';
 
 const argv = process.argv.slice(2);
@@ -35,6 +36,7 @@ const LATENCIES = (arg('latencies') ?? '0,40').split(',').map(Number);
 const MAX_SECONDS = Number(arg('max-seconds') ?? 900);
 const PARTITIONS = Number(arg('partitions') ?? 32);
 const PARTS: StackPart[] = ['gateway', 'campaign', 'delivery'];
+const PROFILE_DIR = arg('profile') ? path.resolve(arg('profile')!) : undefined;
 const FCM_QUOTA_PER_MINUTE = 60_000_000;
 
 const log = (message: string, fields: Record<string, unknown> = {}) => process.stderr.write(`${JSON.stringify({ t: new Date().toISOString().slice(11, 19), message, ...fields })}\n`);
@@ -94,7 +96,7 @@ async function seed(layout: Layout, appId: string, from: number, to: number): Pr
 async function main(): Promise<void> {
   const loadAtStart = machineInfo().loadAverage;
   const sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-bench'), maxRecords: Math.max(...SIZES) + 10_000 });
-  const stack = await startStack(PARTS, { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile });
+  const stack = await startStack(PARTS, { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile, ...profilingEnv(PROFILE_DIR) });
   const pg = new Client({ connectionString: stack.env.POSTGRES_URL });
   const conn = await mongoose.createConnection(stack.env.MONGODB_URI, { maxPoolSize: 8 }).asPromise();
   const runs: Record<string, unknown>[] = [];
@@ -120,13 +122,13 @@ async function main(): Promise<void> {
       for (const latencyMs of LATENCIES) {
         sim.reset();
         sim.configure({ latencyMs, quota: null });
-        // The campaign service answers commands one at a time per partition and the previous broadcast may still be
-        // streaming its audience: a 503 means "retry with the same Idempotency-Key".
+        // A 503 (the campaign service did not answer in time, e.g. while it starts) means "retry with the same Idempotency-Key".
         const create = () => server.post('/v1/campaigns', { name: `fanout-${size}-${latencyMs}`, kind: 'broadcast', content: { title: 'Big news', body: 'Something for everyone' } }, { 'idempotency-key': `fanout-${size}-${latencyMs}-${app.id}` });
         let c = await create();
         for (let attempt = 0; c.status === 503 && attempt < 40; attempt++) c = await create();
         if (c.status !== 201) throw new Error(`create campaign: ${c.status} ${JSON.stringify(c.body)}`);
         await meter.start();
+        await toggleProfiles(stack, PROFILE_DIR, (line) => log(line));
         const t0 = Date.now();
         let sendAnswer: { status: number; body: unknown; ms: number } | undefined;
         void server.post(`/v1/campaigns/${c.body.id}/send`, {}).then((r) => (sendAnswer = { status: r.status, body: r.body, ms: Date.now() - t0 }), (err: Error) => (sendAnswer = { status: 0, body: err.message, ms: Date.now() - t0 }));
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
             const g = await server.get(`/v1/campaigns/${c.body.id}`);
             const s = (g.body?.sends ?? [])[0] as { messageId: string; status: string; targeted: number } | undefined;
             messageId ??= s?.messageId;
-            if (s && s.status !== 'sending') targetingDoneMs = Date.now() - t0;
+            if (s?.status === 'sent') targetingDoneMs = Date.now() - t0;
           }
           if (messageId && lastSendMs !== undefined) {
             const { rows } = await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE message_id = $1 AND state = 'done'", [messageId]);
@@ -157,8 +159,8 @@ async function main(): Promise<void> {
           }
         }
         const cpu = await meter.stop();
+        await toggleProfiles(stack, PROFILE_DIR, (line) => log(line), `fanout-${size}-${latencyMs}ms`, ['campaign', 'delivery', 'gateway']);
         for (let i = 0; i < 100 && !sendAnswer; i++) await sleep(200);
-        if (targetingDoneMs === undefined && sendAnswer?.status === 202) targetingDoneMs = sendAnswer.ms;
         const received = sim.requests();
         const distinct = new Set(received.map((r) => r.token)).size;
         const firstSendMs = received.length ? received[0].time - t0 : null;
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
         log('run', run);
       }
     }
-    writeResults('fanout', {
+    writeResults(arg('name') ?? 'fanout', {
       loadAverage: { atStart: loadAtStart, atEnd: machineInfo().loadAverage },
       method: {
         path: 'POST /v1/campaigns/{id}/send (broadcast, audience everyone, marketing) -> campaign service streams the read models into delivery requests of 500 -> Kafka -> delivery service (8 partitions in flight, firebase-admin 13 sendEach over HTTP/2) -> FCM simulator (TLS, in the bench process)',

@@ -22,10 +22,10 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { groupFor, topicsFor } from '@pushledger/contracts';
 import { createProducer } from '@pushledger/kafka';
-import { Stack, startStack, StackPart, TestApp, testKafka, waitFor } from '@pushledger/testing';
+import { Stack, startStack, StackPart, TestApp, testKafka } from '@pushledger/testing';
 import { ActivityReport, samplePgActivity } from '../lib/pg-activity';
 import { CpuMeter } from '../lib/process-cpu';
-import { summarise } from '../lib/profile-summary';
+import { profilingEnv, toggleProfiles } from '../lib/profiles';
 import { writeResults } from '../lib/results';
 import { latencySummary, round } from '../lib/stats';
 
@@ -181,33 +181,6 @@ function pidFile(name: string): number[] {
   }
 }
 
-/** With --profile: starts the services' CPU profilers (no label) or stops them and collects the profiles as `<label>-<service>`. */
-async function toggleProfiles(stack: Stack, label?: string): Promise<void> {
-  if (!PROFILE_DIR) return;
-  const pids = new Map([...stack.procs].filter(([, p]) => p.child.pid).map(([part, p]) => [p.child.pid!, part]));
-  const before = new Set(fs.existsSync(PROFILE_DIR) ? fs.readdirSync(PROFILE_DIR) : []);
-  for (const pid of pids.keys()) process.kill(pid, 'SIGWINCH');
-  if (!label) return;
-  const written = await waitFor(
-    async () => {
-      const fresh = fs.readdirSync(PROFILE_DIR).filter((f) => !before.has(f) && f.startsWith('cpu-'));
-      return fresh.length >= pids.size ? fresh : undefined;
-    },
-    { timeoutMs: 30000, what: 'CPU profiles' },
-  ).catch(() => fs.readdirSync(PROFILE_DIR).filter((f) => !before.has(f) && f.startsWith('cpu-')));
-  for (const f of written) {
-    const pid = Number(/^cpu-(\d+)-/.exec(f)?.[1]);
-    const target = path.join(PROFILE_DIR, `${label}-${pids.get(pid) ?? pid}.cpuprofile`);
-    fs.renameSync(path.join(PROFILE_DIR, f), target);
-    const part = pids.get(pid);
-    if (part !== 'gateway' && part !== 'registration') continue;
-    const s = summarise(JSON.parse(fs.readFileSync(target, 'utf8')), 12);
-    log(`  profile ${label} ${part}: ${s.totalMs} ms on CPU -> ${path.relative(process.cwd(), target)}`);
-    log(`    modules:   ${s.byModule.map((m) => `${m.module} ${m.share}%`).join(', ')}`);
-    for (const fn of s.byFunction) log(`    ${String(fn.share).padStart(5)}%  ${fn.name}`);
-  }
-}
-
 interface Scenario {
   stack: Stack;
   app: TestApp;
@@ -237,12 +210,12 @@ async function withStack<T>(extraEnv: Record<string, string>, body: (s: Scenario
       app,
       async measure(label, run, successes) {
         await meter.start();
-        await toggleProfiles(stack);
+        await toggleProfiles(stack, PROFILE_DIR, log);
         const activity = samplePgActivity(pgSampler, statementKind);
         const result = await run();
         const cpu = await meter.stop();
         const pgActivity = await activity.stop();
-        await toggleProfiles(stack, label);
+        await toggleProfiles(stack, PROFILE_DIR, log, label, ['gateway', 'registration']);
         assertAlive(stack);
         const n = successes(result);
         const cpuMsPer1000 = Object.fromEntries(Object.entries(cpu).map(([k, ms]) => [k, ms === null || n === 0 ? null : round((ms / n) * 1000, 0)]));
@@ -259,10 +232,7 @@ async function withStack<T>(extraEnv: Record<string, string>, body: (s: Scenario
 
 async function main(): Promise<void> {
   const extraEnv: Record<string, string> = { LOG_LEVEL: 'warn' };
-  if (PROFILE_DIR) {
-    extraEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${path.join(repoRoot, 'bench/lib/cpu-profiler.preload.js')}`.trim();
-    extraEnv.PUSHLEDGER_CPU_PROFILE_DIR = PROFILE_DIR;
-  }
+  Object.assign(extraEnv, profilingEnv(PROFILE_DIR));
   log(`ingest bench: ${REQUESTS} registrations at concurrency ${CONCURRENCY.join(', ')} (max ${MAX_SECONDS} s each), ${INGEST} Kafka messages, a fresh stack each${PROFILE_DIR ? `, profiling into ${PROFILE_DIR}` : ''}`);
 
   const httpRuns: Record<string, unknown>[] = [];

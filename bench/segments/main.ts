@@ -372,7 +372,8 @@ async function main(): Promise<void> {
       },
       loadAverageAtEnd: machineInfo().loadAverage,
     };
-    const file = writeResults('segments', results);
+    const nameAt = process.argv.indexOf('--name');
+    const file = writeResults(nameAt >= 0 ? process.argv[nameAt + 1] : 'segments', results);
     log('written', { file });
   } finally {
     await store.close().catch(() => undefined);

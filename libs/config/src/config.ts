@@ -22,6 +22,7 @@ const schema = z.object({
   STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
   STALE_TOKEN_JOB_DRY_RUN: z.enum(['true', 'false', '1', '0']).default('false'),
   READ_MODEL_MAX_WAIT_MS: intFrom(5000, 0),
+  CAMPAIGN_SEND_LEASE_SECONDS: intFrom(60, 2),
   PUSHLEDGER_DATA_DIR: z.string().optional(),
   PUSHLEDGER_SERVICE: z.string().optional(),
   SERVICE_PORT: z.coerce.number().int().min(0).optional(),
@@ -46,6 +47,8 @@ export interface PushledgerConfig {
   staleTokenJob: { intervalMinutes: number; dryRun: boolean };
   /** Longest a gateway read waits for the read models to reach a written position before it folds the store instead. */
   reads: { maxWaitMs: number };
+  /** A broadcast being sent holds a lease it renews; a send whose lease lapsed (its runner died) is taken up again. */
+  campaigns: { sendLeaseMs: number };
   dataDir?: string;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -78,6 +81,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
     staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: e.STALE_TOKEN_JOB_DRY_RUN === 'true' || e.STALE_TOKEN_JOB_DRY_RUN === '1' },
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
+    campaigns: { sendLeaseMs: e.CAMPAIGN_SEND_LEASE_SECONDS * 1000 },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

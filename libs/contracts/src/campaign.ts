@@ -23,6 +23,19 @@ export interface SendPushResultV1 {
   skipped: Record<string, number>;
 }
 
+/**
+ * Answer to SendCampaign. A broadcast answers before its audience is streamed (`sending`, or `scheduled`
+ * with `scheduledFor`); its counts come later in the campaign's `sends`. A transactional send answers `sent`
+ * (handed to delivery) with its counts.
+ */
+export interface CampaignSendResultV1 {
+  messageId: string;
+  status: 'scheduled' | 'sending' | 'sent' | 'failed';
+  targeted: number | null;
+  skipped: Record<string, number> | null;
+  scheduledFor?: string;
+}
+
 /** `pushledger.receipts.v1`: the app reports that a push was delivered or opened. */
 export interface ReceiptV1 {
   appId: string;

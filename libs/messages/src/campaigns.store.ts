@@ -8,12 +8,18 @@ export interface CampaignSendDoc {
   messageId: string;
   /** For a local-time broadcast, the due instant (ISO) of the wave this send is; null for a whole send. */
   wave: string | null;
-  status: 'scheduled' | 'sending' | 'sent';
+  status: 'scheduled' | 'sending' | 'sent' | 'failed';
   dueAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** While sending: until when the runner that claimed it owns it. */
+  leaseUntil: Date | null;
+  /** How many times a runner took the send up (more than 1: it was resumed after a runner died). */
+  runs: number;
   targeted: number;
   skipped: Record<string, number>;
+  /** Why a failed send stopped being retried. */
+  error?: string;
 }
 
 export interface CampaignDoc extends CampaignDefinitionV1 {
@@ -42,7 +48,7 @@ const schema = new Schema<CampaignDoc>(
 schema.index({ appId: 1, kind: 1, active: 1 });
 
 const sendSchema = new Schema<CampaignSendDoc>(
-  { _id: String, appId: String, campaignId: String, messageId: String, wave: { type: String, default: null }, status: String, dueAt: Date, startedAt: Date, finishedAt: Date, targeted: Number, skipped: Schema.Types.Mixed },
+  { _id: String, appId: String, campaignId: String, messageId: String, wave: { type: String, default: null }, status: String, dueAt: Date, startedAt: Date, finishedAt: Date, leaseUntil: Date, runs: Number, targeted: Number, skipped: Schema.Types.Mixed, error: String },
   { versionKey: false, minimize: false },
 );
 sendSchema.index({ status: 1, dueAt: 1 });
@@ -58,9 +64,11 @@ function withNulls(doc: CampaignDoc): CampaignDoc {
 export class CampaignsStore {
   readonly model: mongoose.Model<CampaignDoc>;
   readonly sends: mongoose.Model<CampaignSendDoc>;
+  private readonly runClaims: mongoose.mongo.Collection<{ _id: string; at: Date }>;
 
   constructor(connection: mongoose.Connection) {
     this.model = (connection.models.Campaign as mongoose.Model<CampaignDoc>) ?? connection.model<CampaignDoc>('Campaign', schema, 'campaigns');
+    this.runClaims = connection.collection<{ _id: string; at: Date }>('campaign_send_runs');
     this.sends = (connection.models.CampaignSend as mongoose.Model<CampaignSendDoc>) ?? connection.model<CampaignSendDoc>('CampaignSend', sendSchema, 'campaign_sends');
   }
 
@@ -85,23 +93,54 @@ export class CampaignsStore {
   }
 
   /** Records a send once per message id; false when it already exists (a redelivered command). */
-  async addSend(appId: string, campaignId: string, messageId: string, dueAt: Date, status: 'scheduled' | 'sending', wave: string | null = null): Promise<boolean> {
-    const res = await this.sends.updateOne(
-      { _id: sendId(appId, messageId, wave) },
-      { $setOnInsert: { appId, campaignId, messageId, wave, status, dueAt, startedAt: status === 'sending' ? new Date() : null, finishedAt: null, targeted: 0, skipped: {} } },
-      { upsert: true },
-    );
-    return res.upsertedCount > 0;
+  /** Records a send to be run when due (now, for an immediate broadcast); false if it was already recorded. */
+  async addSend(appId: string, campaignId: string, messageId: string, dueAt: Date, wave: string | null = null): Promise<boolean> {
+    try {
+      const res = await this.sends.updateOne(
+        { _id: sendId(appId, messageId, wave) },
+        { $setOnInsert: { appId, campaignId, messageId, wave, status: 'scheduled', dueAt, startedAt: null, finishedAt: null, leaseUntil: null, runs: 0, targeted: 0, skipped: {} } },
+        { upsert: true },
+      );
+      return res.upsertedCount > 0;
+    } catch (err) {
+      // Two concurrent upserts of one id: the unique _id lets one insert; the other learns it exists.
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
   }
 
-  /** Claims a due scheduled send: exactly one caller gets true. */
-  async claim(send: Pick<CampaignSendDoc, '_id'>): Promise<boolean> {
-    const res = await this.sends.updateOne({ _id: send._id, status: 'scheduled' }, { $set: { status: 'sending', startedAt: new Date() } });
-    return res.modifiedCount > 0;
+  /**
+   * Claims a due send, or one whose runner's lease lapsed: exactly one caller gets true. FerretDB 1.x does
+   * not apply a conditional update atomically (concurrent `updateOne({_id, status})` all match), so the
+   * claim is the insert of a run document with a unique id: `<send>#<run>`, run = the runs the caller saw + 1.
+   */
+  async claim(send: Pick<CampaignSendDoc, '_id' | 'status' | 'runs'>, now: Date, leaseMs: number): Promise<boolean> {
+    const run = (send.runs ?? 0) + 1;
+    try {
+      await this.runClaims.insertOne({ _id: `${send._id}#${run}`, at: now });
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+    await this.sends.updateOne(
+      { _id: send._id, status: { $in: ['scheduled', 'sending'] } },
+      { $set: { status: 'sending', runs: run, leaseUntil: new Date(now.getTime() + leaseMs), ...(send.status === 'scheduled' ? { startedAt: now } : {}) } },
+    );
+    return true;
+  }
+
+  /** Extends run number `run`'s lease; false if the send finished or was taken up by a later run after a lapse. */
+  async renewLease(id: string, run: number, until: Date): Promise<boolean> {
+    const res = await this.sends.updateOne({ _id: id, status: 'sending', runs: run }, { $set: { leaseUntil: until } });
+    return res.matchedCount > 0;
   }
 
   async finishSend(appId: string, messageId: string, wave: string | null, targeted: number, skipped: Record<string, number>): Promise<void> {
-    await this.sends.updateOne({ _id: sendId(appId, messageId, wave) }, { $set: { status: 'sent', finishedAt: new Date(), targeted, skipped } });
+    await this.sends.updateOne({ _id: sendId(appId, messageId, wave) }, { $set: { status: 'sent', finishedAt: new Date(), leaseUntil: null, targeted, skipped } });
+  }
+
+  async failSend(id: string, run: number, error: string): Promise<void> {
+    await this.sends.updateOne({ _id: id, status: 'sending', runs: run }, { $set: { status: 'failed', finishedAt: new Date(), leaseUntil: null, error } });
   }
 
   async sendsOf(appId: string, campaignId: string): Promise<CampaignSendDoc[]> {
@@ -113,6 +152,10 @@ export class CampaignsStore {
   }
 
   async dueSends(now: Date): Promise<CampaignSendDoc[]> {
-    return this.sends.find({ status: 'scheduled', dueAt: { $lte: now } }).limit(100).lean();
+    return this.sends
+      .find({ $or: [{ status: 'scheduled', dueAt: { $lte: now } }, { status: 'sending', leaseUntil: { $lt: now } }] })
+      .sort({ dueAt: 1 })
+      .limit(100)
+      .lean();
   }
 }

@@ -158,3 +158,15 @@ export function api(base: string, key?: string) {
     call,
   };
 }
+
+/** A broadcast send answers before its audience is streamed: this waits for the send's record to be finished. */
+export async function finishedSend(server: ReturnType<typeof api>, campaignId: string, messageId: string, opts: { timeoutMs?: number; intervalMs?: number } = {}) {
+  return waitFor(
+    async () => {
+      const res = await server.get(`/v1/campaigns/${campaignId}`);
+      const send = (res.body?.sends as { messageId: string; wave?: string; status: string }[] | undefined)?.find((s) => s.messageId === messageId && !s.wave);
+      return send && (send.status === 'sent' || send.status === 'failed') ? (send as { messageId: string; status: string; targeted: number; skipped: Record<string, number>; runs: number; error?: string }) : undefined;
+    },
+    { what: `send ${messageId} of campaign ${campaignId} to finish`, timeoutMs: opts.timeoutMs ?? 60000, intervalMs: opts.intervalMs ?? 200 },
+  );
+}

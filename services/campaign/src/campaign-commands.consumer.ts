@@ -7,6 +7,7 @@ import { CommandReply, CommandServer, PoisonMessageError } from '@pushledger/kaf
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
 import { CampaignError, CampaignRunner } from './campaign.runner';
+import { CampaignScheduler } from './campaign.scheduler';
 import { PushSender } from './push.sender';
 
 /** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends. */
@@ -21,6 +22,7 @@ export class CampaignCommandsConsumer implements OnApplicationBootstrap, OnAppli
     private readonly apps: AppRegistry,
     private readonly pushes: PushSender,
     private readonly runner: CampaignRunner,
+    private readonly scheduler: CampaignScheduler,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -41,8 +43,11 @@ export class CampaignCommandsConsumer implements OnApplicationBootstrap, OnAppli
               return { commandId: command.commandId, ok: true, result: await this.pushes.send({ ...command, campaignId: null }, app) };
             case 'CreateCampaign':
               return { commandId: command.commandId, ok: true, result: await this.runner.create(command.campaign) };
-            case 'SendCampaign':
-              return { commandId: command.commandId, ok: true, result: await this.runner.send(app, command.campaignId, command.messageId, command.to, command.properties) };
+            case 'SendCampaign': {
+              const result = await this.runner.send(app, command.campaignId, command.messageId, command.to, command.properties);
+              if (result.status === 'sending') this.scheduler.kick();
+              return { commandId: command.commandId, ok: true, result };
+            }
             default: {
               const _exhaustive: never = command;
               throw new PoisonMessageError('unknown_command', `unknown command type ${(_exhaustive as { type: string }).type}`);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
-import { AppRecord, CampaignDefinitionV1, DeliveryRequestV1, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
+import { AppRecord, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
 import { DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessageOutcomesStore, type LocalTimeWave } from '@pushledger/messages';
@@ -38,7 +38,11 @@ export class CampaignRunner {
     return this.campaigns.create(def);
   }
 
-  async send(app: AppRecord, campaignId: string, messageId: string, to: PushTarget | null, properties: Record<string, unknown>, now = new Date()): Promise<SendPushResultV1 & { scheduledFor?: string }> {
+  /**
+   * A transactional campaign is sent at once and answers with its plan. A broadcast is only recorded here
+   * (due now, or at its schedule): the scheduler streams its audience, so the answer does not wait for it.
+   */
+  async send(app: AppRecord, campaignId: string, messageId: string, to: PushTarget | null, properties: Record<string, unknown>, now = new Date()): Promise<CampaignSendResultV1> {
     const campaign = await this.campaigns.get(app.id, campaignId);
     if (!campaign) throw new CampaignError('not_found', 'campaign not found');
     switch (campaign.kind) {
@@ -46,24 +50,20 @@ export class CampaignRunner {
         throw new CampaignError('invalid_campaign_kind', 'a triggered campaign sends when its event arrives; it cannot be sent by hand');
       case 'transactional':
         if (!to) throw new CampaignError('validation_failed', 'to: a transactional campaign needs a target (userId, deviceId or token)');
-        return this.sendTo(app, campaign, messageId, to, { event: { name: campaign.name, properties } }, now);
+        return { ...(await this.sendTo(app, campaign, messageId, to, { event: { name: campaign.name, properties } }, now)), status: 'sent' };
       case 'broadcast': {
         if (campaign.schedule?.localTime) {
-          // Every wave is recorded now; the scheduler runs each when due (at once for those already past).
           const waves = localTimeWaves(new Date(campaign.schedule.at));
-          for (const w of waves) await this.campaigns.addSend(app.id, campaign.id, messageId, new Date(w.dueAt), 'scheduled', w.dueAt);
-          return { messageId, targeted: 0, skipped: {}, scheduledFor: waves[0].dueAt };
+          for (const w of waves) await this.campaigns.addSend(app.id, campaign.id, messageId, new Date(w.dueAt), w.dueAt);
+          return { messageId, status: 'scheduled', targeted: null, skipped: null, scheduledFor: waves[0].dueAt };
         }
-        const due = campaign.schedule ? new Date(campaign.schedule.at) : now;
-        if (due > now) {
-          await this.campaigns.addSend(app.id, campaign.id, messageId, due, 'scheduled');
-          return { messageId, targeted: 0, skipped: {}, scheduledFor: due.toISOString() };
-        }
-        if (!(await this.campaigns.addSend(app.id, campaign.id, messageId, now, 'sending'))) {
-          const known = await this.campaigns.getSend(app.id, messageId);
-          return { messageId, targeted: known?.targeted ?? 0, skipped: known?.skipped ?? {} };
-        }
-        return this.broadcast(app, campaign, messageId, now);
+        const due = campaign.schedule && new Date(campaign.schedule.at) > now ? new Date(campaign.schedule.at) : now;
+        await this.campaigns.addSend(app.id, campaign.id, messageId, due);
+        if (due > now) return { messageId, status: 'scheduled', targeted: null, skipped: null, scheduledFor: due.toISOString() };
+        // A retried request (same idempotency key) learns how far the first one got.
+        const known = await this.campaigns.getSend(app.id, messageId);
+        if (known?.status === 'sent' || known?.status === 'failed') return { messageId, status: known.status, targeted: known.targeted, skipped: known.skipped };
+        return { messageId, status: 'sending', targeted: null, skipped: null };
       }
       default: {
         const _exhaustive: never = campaign.kind;

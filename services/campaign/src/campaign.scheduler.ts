@@ -1,50 +1,102 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { PushledgerConfig } from '@pushledger/config';
 import { AppRegistry } from '@pushledger/apps';
-import { CampaignsStore, localTimeWaves } from '@pushledger/messages';
+import { CampaignsStore, CampaignSendDoc, localTimeWaves } from '@pushledger/messages';
 import { JsonLogger } from '@pushledger/observability';
+import { CONFIG } from '@pushledger/platform';
 import { CampaignRunner } from './campaign.runner';
 
-/** Starts scheduled broadcasts when due; a conditional claim lets exactly one replica run each. */
+/** Broadcasts running at once in one campaign service; more wait for a slot (or run in another replica). */
+const MAX_CONCURRENT_SENDS = 4;
+/** A send whose runner died this many times is marked failed instead of being taken up again. */
+const MAX_RUNS = 5;
+
+/**
+ * Runs broadcast sends when due: immediate ones (recorded by `POST /v1/campaigns/{id}/send`, which answers
+ * before the audience is streamed), scheduled ones and local-time waves. A runner claims a send with a
+ * lease it keeps renewing; if the runner dies, the lease lapses and any replica takes the send up again.
+ * A re-run streams the whole audience again: the delivery ledger drops the pairs already sent.
+ */
 @Injectable()
 export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
-  private running = false;
+  private ticking = false;
+  private readonly active = new Map<string, Promise<void>>();
 
   constructor(
     private readonly campaigns: CampaignsStore,
     private readonly apps: AppRegistry,
     private readonly runner: CampaignRunner,
     private readonly logger: JsonLogger,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
   onApplicationBootstrap() {
     this.timer = setInterval(() => void this.tick(), 1000);
   }
 
+  /** Looks for due sends now rather than at the next second (after a send was recorded). */
+  kick(): void {
+    void this.tick();
+  }
+
   async tick(now = new Date()): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.ticking || this.active.size >= MAX_CONCURRENT_SENDS) return;
+    this.ticking = true;
     try {
       for (const send of await this.campaigns.dueSends(now)) {
-        if (!(await this.campaigns.claim(send))) continue;
-        const app = await this.apps.get(send.appId);
-        const campaign = await this.campaigns.get(send.appId, send.campaignId);
-        if (!app || !campaign) continue;
-        const wave = send.wave && campaign.schedule ? localTimeWaves(new Date(campaign.schedule.at)).find((w) => w.dueAt === send.wave) : undefined;
-        if (send.wave && !wave) {
-          this.logger.error('scheduled wave not found in the time-zone database; it stays claimed', { messageId: send.messageId, wave: send.wave });
-          continue;
-        }
-        await this.runner.broadcast(app, campaign, send.messageId, now, wave);
+        if (this.active.size >= MAX_CONCURRENT_SENDS) break;
+        if (this.active.has(send._id)) continue;
+        if (!(await this.campaigns.claim(send, now, this.config.campaigns.sendLeaseMs))) continue;
+        const run = (send.runs ?? 0) + 1;
+        this.active.set(
+          send._id,
+          this.run(send, run).finally(() => {
+            this.active.delete(send._id);
+            this.kick();
+          }),
+        );
       }
     } catch (err) {
-      this.logger.error('scheduled send failed; it stays claimed for an operator to retry', { error: (err as Error).message });
+      this.logger.error('looking for due sends failed; retried next second', { error: (err as Error).message });
     } finally {
-      this.running = false;
+      this.ticking = false;
     }
   }
 
-  onApplicationShutdown() {
+  private async run(send: CampaignSendDoc, run: number): Promise<void> {
+    const leaseMs = this.config.campaigns.sendLeaseMs;
+    const renew = setInterval(() => {
+      this.campaigns.renewLease(send._id, run, new Date(Date.now() + leaseMs)).catch((err: Error) => this.logger.warn('lease renewal failed', { send: send._id, error: err.message }));
+    }, Math.max(500, Math.floor(leaseMs / 3)));
+    try {
+      if (run > MAX_RUNS) {
+        await this.campaigns.failSend(send._id, run, `its runner stopped ${run - 1} times before finishing`);
+        this.logger.error('broadcast send given up', { send: send._id, runs: run - 1 });
+        return;
+      }
+      if (run > 1) this.logger.warn('resuming a broadcast send whose runner stopped', { send: send._id, run });
+      const app = await this.apps.get(send.appId);
+      const campaign = await this.campaigns.get(send.appId, send.campaignId);
+      if (!app || !campaign) {
+        await this.campaigns.failSend(send._id, run, !app ? 'app not found' : 'campaign not found');
+        return;
+      }
+      const wave = send.wave && campaign.schedule ? localTimeWaves(new Date(campaign.schedule.at)).find((w) => w.dueAt === send.wave) : undefined;
+      if (send.wave && !wave) {
+        await this.campaigns.failSend(send._id, run, 'its local-time wave is not in the time-zone database');
+        return;
+      }
+      await this.runner.broadcast(app, campaign, send.messageId, new Date(), wave);
+    } catch (err) {
+      // The lease lapses and the send is taken up again (bounded by MAX_RUNS).
+      this.logger.error('broadcast send failed; retried when its lease lapses', { send: send._id, run, error: (err as Error).message });
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  async onApplicationShutdown() {
     if (this.timer) clearInterval(this.timer);
   }
 }

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
 import type { CampaignDefinitionV1, PushTarget } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
@@ -51,9 +52,10 @@ export class CampaignsController {
     return present(created as CampaignDefinitionV1);
   }
 
+  /** 202 once the send is recorded; a broadcast's progress and counts are in `GET /v1/campaigns/{id}` (Location). */
   @Post(':id/send')
   @HttpCode(202)
-  async send(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body() dto: SendCampaignDto, @Headers('idempotency-key') header: string | undefined) {
+  async send(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body() dto: SendCampaignDto, @Headers('idempotency-key') header: string | undefined, @Res({ passthrough: true }) res: Response) {
     const key = dto.idempotencyKey ?? header;
     const messageId = key ? deterministicUuid(`campaign-send:${caller.app.id}:${id}:${key}`) : randomUUID();
     let to: PushTarget | null = null;
@@ -62,6 +64,7 @@ export class CampaignsController {
       if (named.length !== 1) throw ApiError.validation('to', 'name exactly one of userId, deviceId, token');
       to = { [named[0]]: dto.to[named[0]]! } as PushTarget;
     }
+    res.setHeader('Location', `/v1/campaigns/${encodeURIComponent(id)}`);
     return this.registry.campaign({ type: 'SendCampaign', commandId: messageId, appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId, to, properties: dto.properties ?? {} });
   }
 
@@ -80,7 +83,7 @@ export class CampaignsController {
     const sends = await this.campaigns.sendsOf(caller.app.id, id);
     return {
       ...present(campaign),
-      sends: sends.map((s) => ({ messageId: s.messageId, ...(s.wave ? { wave: s.wave } : {}), status: s.status, dueAt: s.dueAt, targeted: s.targeted, skipped: s.skipped })),
+      sends: sends.map((s) => ({ messageId: s.messageId, ...(s.wave ? { wave: s.wave } : {}), status: s.status, dueAt: s.dueAt, startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null, runs: s.runs ?? 0, targeted: s.targeted, skipped: s.skipped, ...(s.error ? { error: s.error } : {}) })),
       stats: { messages: messages.length, targeted, skipped, sent: outcomes.sent, bounced: outcomes.bounced, invalidated: outcomes.invalidated, failed: outcomes.failed, delivered: outcomes.delivered, opened: outcomes.opened },
     };
   }

@@ -39,6 +39,8 @@ function main(): void {
   const ingest = read('ingest');
   const segments = read('segments');
   const fanout = read('fanout');
+  const segments1m = read('segments-1m');
+  const fanout1m = read('fanout-1m');
   const replay = read('replay');
   const parse = read('parse');
   const times = read('run-times') ?? {};
@@ -89,11 +91,15 @@ function main(): void {
   } else line('No results.');
   line();
 
-  line('## Read models and segments (bench/segments)');
-  line();
-  if (segments) {
-    const s = segments;
-    line(`${n(s.scale?.devices)} devices, ${n(s.scale?.users)} users, ${s.scale?.partitions} partitions. Load ${n(s.load?.docsPerSecond)} docs/s (${n(s.load?.ms / 1000, 1)} s).`);
+  const segmentsSection = (s: J, title: string) => {
+    line(`## ${title}`);
+    line();
+    if (!s) {
+      line('No results.');
+      line();
+      return;
+    }
+    line(`${n(s.scale?.devices)} devices, ${n(s.scale?.users)} users, ${s.scale?.partitions} partitions, measured ${String(s.generatedAt ?? '').slice(0, 16)}. Load ${n(s.load?.docsPerSecond)} docs/s (${n(s.load?.ms / 1000, 1)} s).`);
     line();
     line('| query | result | time |');
     line('|---|---:|---:|');
@@ -105,21 +111,30 @@ function main(): void {
     line(`| rebuild from the event store | ${n(s.rebuild?.events)} events | ${n(s.rebuild?.eventsPerSecond)} events/s |`);
     line();
     const x = s.extrapolatedTo1M;
-    if (x) line(`Extrapolated to 1,000,000 devices (${x.method}): load ${n(x.loadSeconds)} s, targeting ${n(x.targetingSeconds)} s, previews ${(x.previewSeconds ?? []).map((p: J) => `${n(p.seconds)} s`).join(' / ')}, device by id p50 ${x.deviceByIdMsP50} ms.`);
-  } else line('No results.');
-  line();
+    if (x && s.scale?.devices < 1_000_000) line(`Extrapolated to 1,000,000 devices (${x.method}): load ${n(x.loadSeconds)} s, targeting ${n(x.targetingSeconds)} s, previews ${(x.previewSeconds ?? []).map((p: J) => `${n(p.seconds)} s`).join(' / ')}, device by id p50 ${x.deviceByIdMsP50} ms.`);
+    line();
+  };
+  segmentsSection(segments, 'Read models and segments (bench/segments)');
+  if (segments1m) segmentsSection(segments1m, 'Read models and segments at 1,000,000 devices (bench/segments, run on its own)');
 
-  line('## Broadcast fan-out (bench/fanout)');
-  line();
-  if (fanout) {
+  const fanoutSection = (f: J, title: string) => {
+    line(`## ${title}`);
+    line();
+    if (!f) {
+      line('No results.');
+      line();
+      return;
+    }
     line('| devices | FCM latency | pushes/s | time to first / last send | all outcomes recorded | CPU ms per 1,000 pushes |');
     line('|---:|---:|---:|---:|---:|---|');
-    for (const r of fanout.runs ?? [])
+    for (const r of f.runs ?? [])
       line(`| ${n(r.devices)} | ${r.latencyMs} ms | ${n(r.pushesPerSecond)}${r.completed ? '' : ' (incomplete)'} | ${r.timeToFirstSendSeconds} s / ${r.timeToLastSendSeconds ?? '–'} s | ${r.allOutcomesRecordedSeconds ?? '–'} s | ${cpu(r.cpuMsPer1000Pushes)} |`);
     line();
-    line(`Path: ${fanout.method?.path}. Seeding: ${fanout.method?.seeding}. One run per cell (a run at 100,000 takes minutes).`);
-  } else line('No results.');
-  line();
+    line(`Measured ${String(f.generatedAt ?? '').slice(0, 16)}. Path: ${f.method?.path}. Seeding: ${f.method?.seeding}. One run per cell.`);
+    line();
+  };
+  fanoutSection(fanout, 'Broadcast fan-out (bench/fanout)');
+  if (fanout1m) fanoutSection(fanout1m, 'Broadcast fan-out at 1,000,000 devices (bench/fanout, run on its own)');
 
   line('## Replay (bench/replay)');
   line();
@@ -164,9 +179,15 @@ function main(): void {
   const fanSizes = [...new Set((fanout?.runs ?? []).map((r: J) => r.devices as number))];
   const best = Math.max(0, ...(fanout?.runs ?? []).map((r: J) => r.pushesPerSecond ?? 0));
   line(
-    `- fan-out: run at ${fanSizes.map((x) => n(x)).join(', ') || '–'} devices (bench/run.sh default 100,000; lower when the machine is loaded, via BENCH_ARGS_FANOUT). The 1,000,000-device broadcast is not run: at the best measured rate (${n(best)} pushes/s) it would take ${best ? n(1_000_000 / best / 60) : '?'} minutes alone; extrapolated time to last send = 1,000,000 / pushes/s, since the rate is flat over a run (targeting streams in bounded memory and delivery keeps a steady number of batches in flight). \`BENCH_ARGS_FANOUT="--devices 100000,1000000"\` runs it.`,
+    fanout1m
+      ? `- fan-out: \`npm run bench\` runs ${fanSizes.map((x) => n(x)).join(', ') || '–'} devices; the 1,000,000-device runs are in their own section (\`BENCH_ARGS_FANOUT="--devices 1000000 --latencies 0,40 --name fanout-1m" npm run bench -- fanout\`, about ${n(((fanout1m.runs ?? []).reduce((a: number, r: J) => a + (r.allOutcomesRecordedSeconds ?? 0), 0) + (fanout1m.seeding ?? []).reduce((a: number, x: J) => a + (x.seconds ?? 0), 0)) / 60)} min).`
+      : `- fan-out: run at ${fanSizes.map((x) => n(x)).join(', ') || '–'} devices. At the best measured rate (${n(best)} pushes/s) 1,000,000 devices would take ${best ? n(1_000_000 / best / 60) : '?'} minutes alone. \`BENCH_ARGS_FANOUT="--devices 1000000 --name fanout-1m"\` runs it.`,
   );
-  line(`- segments: ${n(segments?.scale?.devices)} devices (FerretDB loaded ${n(segments?.load?.docsPerSecond)} documents/s in this run; 1,000,000 devices = 1,500,000 documents, ${segments?.load?.docsPerSecond ? n(1_500_000 / segments.load.docsPerSecond / 60) : '?'} min to load alone); 1,000,000-device figures are extrapolated linearly in the segments section.`);
+  line(
+    segments1m
+      ? `- segments: \`npm run bench\` loads ${n(segments?.scale?.devices)} devices; the 1,000,000-device run is in its own section (\`BENCH_ARGS_SEGMENTS="--devices 1000000 --name segments-1m" npm run bench -- segments\`).`
+      : `- segments: ${n(segments?.scale?.devices)} devices (FerretDB loaded ${n(segments?.load?.docsPerSecond)} documents/s in this run; 1,000,000 devices = 1,500,000 documents, ${segments?.load?.docsPerSecond ? n(1_500_000 / segments.load.docsPerSecond / 60) : '?'} min to load alone); 1,000,000-device figures are extrapolated linearly in the segments section.`,
+  );
   line(`- ingest: ${n(ingest?.method?.requestsPerRun)} requests per concurrency, capped at ${ingest?.method?.maxSecondsPerRun} s; Kafka ingest ${n(ingest?.kafkaIngest?.messages)} messages.`);
   line(`- Parse: ${n(parse?.registration?.requests)} registrations at concurrency ${parse?.registration?.concurrency} (after 200 warm-up), push to every registered installation, ${parse?.push?.runs?.length ?? '?'} runs.`);
   line();

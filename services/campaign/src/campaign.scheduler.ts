@@ -21,6 +21,7 @@ const MAX_RUNS = 5;
 export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private ticking = false;
+  private stopped = false;
   private readonly active = new Map<string, Promise<void>>();
 
   constructor(
@@ -41,7 +42,7 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
   }
 
   async tick(now = new Date()): Promise<void> {
-    if (this.ticking || this.active.size >= MAX_CONCURRENT_SENDS) return;
+    if (this.stopped || this.ticking || this.active.size >= MAX_CONCURRENT_SENDS) return;
     this.ticking = true;
     try {
       for (const send of await this.campaigns.dueSends(now)) {
@@ -97,6 +98,8 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
   }
 
   async onApplicationShutdown() {
+    // Running sends are abandoned, not finished: their leases lapse and a live replica takes them up.
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
   }
 }

@@ -39,8 +39,7 @@ function main(): void {
   const ingest = read('ingest');
   const segments = read('segments');
   const fanout = read('fanout');
-  const segments1m = read('segments-1m');
-  const fanout1m = read('fanout-1m');
+  const segmentsQuick = read('segments-50k');
   const replay = read('replay');
   const parse = read('parse');
   const times = read('run-times') ?? {};
@@ -114,8 +113,8 @@ function main(): void {
     if (x && s.scale?.devices < 1_000_000) line(`Extrapolated to 1,000,000 devices (${x.method}): load ${n(x.loadSeconds)} s, targeting ${n(x.targetingSeconds)} s, previews ${(x.previewSeconds ?? []).map((p: J) => `${n(p.seconds)} s`).join(' / ')}, device by id p50 ${x.deviceByIdMsP50} ms.`);
     line();
   };
-  segmentsSection(segments, 'Read models and segments (bench/segments)');
-  if (segments1m) segmentsSection(segments1m, 'Read models and segments at 1,000,000 devices (bench/segments, run on its own)');
+  segmentsSection(segments, 'Read models and segments (bench/segments; 1,000,000 devices, run on its own: about 25 minutes)');
+  segmentsSection(segmentsQuick, 'Read models and segments, quick run of `npm run bench` (bench/segments --name segments-50k)');
 
   const fanoutSection = (f: J, title: string) => {
     line(`## ${title}`);
@@ -125,16 +124,15 @@ function main(): void {
       line();
       return;
     }
-    line('| devices | FCM latency | pushes/s | time to first / last send | all outcomes recorded | CPU ms per 1,000 pushes |');
-    line('|---:|---:|---:|---:|---:|---|');
+    line('| devices | FCM latency | measured | pushes/s | time to first / last send | all outcomes recorded | CPU ms per 1,000 pushes |');
+    line('|---:|---:|---|---:|---:|---:|---|');
     for (const r of f.runs ?? [])
-      line(`| ${n(r.devices)} | ${r.latencyMs} ms | ${n(r.pushesPerSecond)}${r.completed ? '' : ' (incomplete)'} | ${r.timeToFirstSendSeconds} s / ${r.timeToLastSendSeconds ?? '–'} s | ${r.allOutcomesRecordedSeconds ?? '–'} s | ${cpu(r.cpuMsPer1000Pushes)} |`);
+      line(`| ${n(r.devices)} | ${r.latencyMs} ms | ${String(r.measuredAt ?? f.generatedAt ?? '').slice(0, 16)} | ${n(r.pushesPerSecond)}${r.completed ? '' : ' (incomplete)'} | ${r.timeToFirstSendSeconds} s / ${r.timeToLastSendSeconds ?? '–'} s | ${r.allOutcomesRecordedSeconds ?? '–'} s | ${cpu(r.cpuMsPer1000Pushes)} |`);
     line();
-    line(`Measured ${String(f.generatedAt ?? '').slice(0, 16)}. Path: ${f.method?.path}. Seeding: ${f.method?.seeding}. One run per cell.`);
+    line(`Path: ${f.method?.path}. Seeding: ${f.method?.seeding}. One run per cell.`);
     line();
   };
   fanoutSection(fanout, 'Broadcast fan-out (bench/fanout)');
-  if (fanout1m) fanoutSection(fanout1m, 'Broadcast fan-out at 1,000,000 devices (bench/fanout, run on its own)');
 
   line('## Replay (bench/replay)');
   line();
@@ -176,17 +174,12 @@ function main(): void {
 
   line('## Sizes scaled down from the issues (so `npm run bench` fits in 30 minutes on 2 cores)');
   line();
-  const fanSizes = [...new Set((fanout?.runs ?? []).map((r: J) => r.devices as number))];
-  const best = Math.max(0, ...(fanout?.runs ?? []).map((r: J) => r.pushesPerSecond ?? 0));
+  const big = (fanout?.runs ?? []).filter((r: J) => r.devices >= 1_000_000);
   line(
-    fanout1m
-      ? `- fan-out: \`npm run bench\` runs ${fanSizes.map((x) => n(x)).join(', ') || '–'} devices; the 1,000,000-device runs are in their own section (\`BENCH_ARGS_FANOUT="--devices 1000000 --latencies 0,40 --name fanout-1m" npm run bench -- fanout\`, about ${n(((fanout1m.runs ?? []).reduce((a: number, r: J) => a + (r.allOutcomesRecordedSeconds ?? 0), 0) + (fanout1m.seeding ?? []).reduce((a: number, x: J) => a + (x.seconds ?? 0), 0)) / 60)} min).`
-      : `- fan-out: run at ${fanSizes.map((x) => n(x)).join(', ') || '–'} devices. At the best measured rate (${n(best)} pushes/s) 1,000,000 devices would take ${best ? n(1_000_000 / best / 60) : '?'} minutes alone. \`BENCH_ARGS_FANOUT="--devices 1000000 --name fanout-1m"\` runs it.`,
+    `- fan-out: \`npm run bench\` runs 100,000 devices; fanout.json keeps runs of other sizes, measured on their own (1,000,000 devices at 0 and 40 ms: \`BENCH_ARGS_FANOUT="--devices 1000000 --latencies 0,40 --max-seconds 1500" npm run bench -- fanout\`${big.length ? `, about ${n(big.reduce((a: number, r: J) => a + (r.allOutcomesRecordedSeconds ?? 0), 0) / 60 + 4)} min` : ', not measured yet'}).`,
   );
   line(
-    segments1m
-      ? `- segments: \`npm run bench\` loads ${n(segments?.scale?.devices)} devices; the 1,000,000-device run is in its own section (\`BENCH_ARGS_SEGMENTS="--devices 1000000 --name segments-1m" npm run bench -- segments\`).`
-      : `- segments: ${n(segments?.scale?.devices)} devices (FerretDB loaded ${n(segments?.load?.docsPerSecond)} documents/s in this run; 1,000,000 devices = 1,500,000 documents, ${segments?.load?.docsPerSecond ? n(1_500_000 / segments.load.docsPerSecond / 60) : '?'} min to load alone); 1,000,000-device figures are extrapolated linearly in the segments section.`,
+    `- segments: \`npm run bench\` loads ${n(segmentsQuick?.scale?.devices ?? 50_000)} devices into segments-50k.json; segments.json is the 1,000,000-device run (\`BENCH_ARGS_SEGMENTS="--devices 1000000 --rebuild-events 200000 --projector-events 2000" npm run bench -- segments\`, ${segments?.load ? `${n(segments.load.ms / 60000 + 18)} min` : 'not measured yet'}).`,
   );
   line(`- ingest: ${n(ingest?.method?.requestsPerRun)} requests per concurrency, capped at ${ingest?.method?.maxSecondsPerRun} s; Kafka ingest ${n(ingest?.kafkaIngest?.messages)} messages.`);
   line(`- Parse: ${n(parse?.registration?.requests)} registrations at concurrency ${parse?.registration?.concurrency} (after 200 warm-up), push to every registered installation, ${parse?.push?.runs?.length ?? '?'} runs.`);

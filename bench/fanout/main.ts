@@ -22,7 +22,7 @@ import { dbOf, deviceDocOf, emptyUserDoc, Generations, Layout, positionText, run
 import { api, repoRoot, startStack, type StackPart } from '@pushledger/testing';
 import { machineInfo } from '../lib/machine';
 import { CpuMeter } from '../lib/process-cpu';
-import { writeResults } from '../lib/results';
+import { readResults, writeResults } from '../lib/results';
 import { profilingEnv, toggleProfiles } from '../lib/profiles';
 import { round } from '../lib/stats';
 
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
         const firstSendMs = received.length ? received[0].time - t0 : null;
         const per1000 = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v === null ? null : (v / Math.max(1, received.length)) * 1000, 0)]));
         const run = {
+          measuredAt: new Date().toISOString(),
           devices: size,
           latencyMs,
           completed: lastSendMs !== undefined && allDoneMs !== undefined,
@@ -187,7 +188,14 @@ async function main(): Promise<void> {
         log('run', run);
       }
     }
-    writeResults(arg('name') ?? 'fanout', {
+    // Runs of other sizes (a 1,000,000-device run takes half an hour, so it is run on its own) are kept.
+    const name = arg('name') ?? 'fanout';
+    const previous = readResults(name);
+    const cell = (r: Record<string, unknown>) => `${r.devices}@${r.latencyMs}`;
+    const fresh = new Set(runs.map(cell));
+    const kept = ((previous?.runs ?? []) as Record<string, unknown>[]).filter((r) => !fresh.has(cell(r))).map((r): Record<string, unknown> => ({ measuredAt: previous?.generatedAt, ...r }));
+    const keptSeeding = ((previous?.seeding ?? []) as Record<string, unknown>[]).filter((x) => !seeding.some((y) => y.to === x.to));
+    writeResults(name, {
       loadAverage: { atStart: loadAtStart, atEnd: machineInfo().loadAverage },
       method: {
         path: 'POST /v1/campaigns/{id}/send (broadcast, audience everyone, marketing) -> campaign service streams the read models into delivery requests of 500 -> Kafka -> delivery service (8 partitions in flight, firebase-admin 13 sendEach over HTTP/2) -> FCM simulator (TLS, in the bench process)',
@@ -197,8 +205,8 @@ async function main(): Promise<void> {
         appSettings: { fcmQuotaPerMinute: FCM_QUOTA_PER_MINUTE, note: 'the app quota is lifted so the machine, not the token bucket, sets the pace (default 600,000/min = 10,000/s)' },
         cpu: 'utime+stime from /proc per 1,000 pushes received by the simulator; benchAndSimulator = this process, which hosts the simulator',
       },
-      seeding,
-      runs,
+      seeding: [...keptSeeding, ...seeding],
+      runs: [...kept, ...runs].sort((a, b) => Number(a.devices) - Number(b.devices) || Number(a.latencyMs) - Number(b.latencyMs)),
     });
   } finally {
     await pg.end().catch(() => undefined);

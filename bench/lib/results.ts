@@ -10,3 +10,9 @@ export function writeResults(name: string, results: Record<string, unknown>): st
   fs.writeFileSync(file, JSON.stringify(output, null, 2) + '\n');
   return file;
 }
+
+/** A results file written earlier, or null. */
+export function readResults(name: string): Record<string, any> | null {
+  const file = path.resolve(__dirname, '../results', `${name}.json`);
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+}

@@ -144,9 +144,10 @@ async function main(): Promise<void> {
           if (lastSendMs === undefined && received >= size) lastSendMs = sim.requests()[size - 1].time - t0;
           if (targetingDoneMs === undefined && Date.now() - lastPoll >= 1000) {
             lastPoll = Date.now();
-            const g = await server.get(`/v1/campaigns/${c.body.id}`);
-            const s = (g.body?.sends ?? [])[0] as { messageId: string; status: string; targeted: number } | undefined;
-            messageId ??= s?.messageId;
+            // The send's record itself: GET /v1/campaigns/{id} also counts the outcomes, a scan of up to 1,000,000
+            // documents on FerretDB, which would load the machine the broadcast runs on.
+            const s = await conn.collection<{ messageId: string; status: string }>('campaign_sends').findOne({ appId: app.id, campaignId: c.body.id });
+            messageId ??= s?.messageId ?? (sendAnswer?.body as { messageId?: string } | undefined)?.messageId;
             if (s?.status === 'sent') targetingDoneMs = Date.now() - t0;
           }
           if (messageId && lastSendMs !== undefined) {

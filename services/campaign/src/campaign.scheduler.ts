@@ -23,6 +23,7 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
   private ticking = false;
   private stopped = false;
   private readonly active = new Map<string, Promise<void>>();
+  private readonly messagesActive = new Set<string>();
 
   constructor(
     private readonly campaigns: CampaignsStore,
@@ -47,13 +48,18 @@ export class CampaignScheduler implements OnApplicationBootstrap, OnApplicationS
     try {
       for (const send of await this.campaigns.dueSends(now)) {
         if (this.active.size >= MAX_CONCURRENT_SENDS) break;
-        if (this.active.has(send._id)) continue;
+        // Waves of one local-time message add to one counter, and FerretDB 1.x loses one of two concurrent
+        // updates of a document: one wave of a message at a time.
+        const message = `${send.appId}:${send.messageId}`;
+        if (this.active.has(send._id) || this.messagesActive.has(message)) continue;
         if (!(await this.campaigns.claim(send, now, this.config.campaigns.sendLeaseMs))) continue;
         const run = (send.runs ?? 0) + 1;
+        this.messagesActive.add(message);
         this.active.set(
           send._id,
           this.run(send, run).finally(() => {
             this.active.delete(send._id);
+            this.messagesActive.delete(message);
             this.kick();
           }),
         );

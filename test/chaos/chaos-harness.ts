@@ -195,7 +195,13 @@ export class ChaosHarness {
   rss(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [part, proc] of this.stack.procs) {
-      const status = proc.child.pid ? fs.readFileSync(`/proc/${proc.child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/) : null;
+      // A process that just exited (the supervisor restarts it) has no /proc entry: no sample for it this time.
+      let status: RegExpMatchArray | null = null;
+      try {
+        status = proc.child.pid ? fs.readFileSync(`/proc/${proc.child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/) : null;
+      } catch {
+        status = null;
+      }
       if (status) out[part] = Number(status[1]);
     }
     return out;

@@ -90,14 +90,15 @@ function main(): void {
   } else line('No results.');
   line();
 
-  const segmentsSection = (s: J, title: string) => {
+  /** A `## title` section: `render` when there are results, else "No results.". */
+  const section = (title: string, results: J, render: (r: J) => void) => {
     line(`## ${title}`);
     line();
-    if (!s) {
-      line('No results.');
-      line();
-      return;
-    }
+    if (results) render(results);
+    else line('No results.');
+    line();
+  };
+  const segmentsSection = (s: J) => {
     line(`${n(s.scale?.devices)} devices, ${n(s.scale?.users)} users, ${s.scale?.partitions} partitions, measured ${String(s.generatedAt ?? '').slice(0, 16)}. Load ${n(s.load?.docsPerSecond)} docs/s (${n(s.load?.ms / 1000, 1)} s).`);
     line();
     line('| query | result | time |');
@@ -111,28 +112,19 @@ function main(): void {
     line();
     const x = s.extrapolatedTo1M;
     if (x && s.scale?.devices < 1_000_000) line(`Extrapolated to 1,000,000 devices (${x.method}): load ${n(x.loadSeconds)} s, targeting ${n(x.targetingSeconds)} s, previews ${(x.previewSeconds ?? []).map((p: J) => `${n(p.seconds)} s`).join(' / ')}, device by id p50 ${x.deviceByIdMsP50} ms.`);
-    line();
   };
-  segmentsSection(segments, 'Read models and segments (bench/segments; 1,000,000 devices, run on its own: about 25 minutes)');
-  segmentsSection(segmentsQuick, 'Read models and segments, quick run of `npm run bench` (bench/segments --name segments-50k)');
+  section('Read models and segments (bench/segments; 1,000,000 devices, run on its own: about 25 minutes)', segments, segmentsSection);
+  section('Read models and segments, quick run of `npm run bench` (bench/segments --name segments-50k)', segmentsQuick, segmentsSection);
 
-  const fanoutSection = (f: J, title: string) => {
-    line(`## ${title}`);
-    line();
-    if (!f) {
-      line('No results.');
-      line();
-      return;
-    }
+  const fanoutSection = (f: J) => {
     line('| devices | FCM latency | measured | pushes/s | time to first / last send | all outcomes recorded | CPU ms per 1,000 pushes |');
     line('|---:|---:|---|---:|---:|---:|---|');
     for (const r of f.runs ?? [])
       line(`| ${n(r.devices)} | ${r.latencyMs} ms | ${String(r.measuredAt ?? f.generatedAt ?? '').slice(0, 16)} | ${n(r.pushesPerSecond)}${r.completed ? '' : ' (incomplete)'} | ${r.timeToFirstSendSeconds} s / ${r.timeToLastSendSeconds ?? '–'} s | ${r.allOutcomesRecordedSeconds ?? '–'} s | ${cpu(r.cpuMsPer1000Pushes)} |`);
     line();
     line(`Path: ${f.method?.path}. Seeding: ${f.method?.seeding}. One run per cell.`);
-    line();
   };
-  fanoutSection(fanout, 'Broadcast fan-out (bench/fanout)');
+  section('Broadcast fan-out (bench/fanout)', fanout, fanoutSection);
 
   line('## Replay (bench/replay)');
   line();

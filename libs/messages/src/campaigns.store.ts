@@ -54,6 +54,7 @@ const sendSchema = new Schema<CampaignSendDoc>(
 sendSchema.index({ status: 1, dueAt: 1 });
 sendSchema.index({ appId: 1, campaignId: 1 });
 
+const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
 const sendId = (appId: string, messageId: string, wave: string | null) => (wave === null ? `${appId}:${messageId}` : `${appId}:${messageId}@${wave}`);
 /** FerretDB 1.x drops null fields of an upsert's $setOnInsert, and lean reads apply no defaults: absent means null. */
 function withNulls(doc: CampaignDoc): CampaignDoc {
@@ -104,7 +105,7 @@ export class CampaignsStore {
       return res.upsertedCount > 0;
     } catch (err) {
       // Two concurrent upserts of one id: the unique _id lets one insert; the other learns it exists.
-      if ((err as { code?: number }).code === 11000) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
   }
@@ -119,7 +120,7 @@ export class CampaignsStore {
     try {
       await this.runClaims.insertOne({ _id: `${send._id}#${run}`, at: now });
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
     await this.sends.updateOne(

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { newEvent } from './event-store.contract';
 import { InMemoryEventStore } from './in-memory-event-store';
-import { Relay, toRelayMessage, type RelayMessage, type RelayPublisher } from './relay';
+import { KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
+import { isRetriable, Relay, toRelayMessage, type RelayMessage, type RelayPublisher } from './relay';
 
 class FakePublisher implements RelayPublisher {
   readonly sent: RelayMessage[] = [];
@@ -66,5 +67,20 @@ describe('Relay', () => {
   it('writes bigints as strings', () => {
     const m = toRelayMessage({ ...newEvent('X'), stream: 'device-app_a-d', streamRevision: 2n ** 60n, position: 2n ** 62n });
     expect(JSON.parse(m.value)).toMatchObject({ streamRevision: String(2n ** 60n), position: String(2n ** 62n) });
+  });
+});
+
+describe('isRetriable', () => {
+  const notHosted = new KafkaJSProtocolError({ message: 'This server does not host this topic-partition', type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true } as never);
+  it('retries a broker that does not host the partition yet, also once kafkajs gave up on it', () => {
+    expect(isRetriable(notHosted)).toBe(true);
+    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(notHosted, { retryCount: 5, retryTime: 4000 } as never))).toBe(true);
+  });
+  it('does not retry what the broker will refuse again', () => {
+    const tooLarge = new KafkaJSProtocolError({ message: 'The request included a message larger than the max message size the server will accept', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false } as never);
+    expect(isRetriable(tooLarge)).toBe(false);
+    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(tooLarge, { retryCount: 5, retryTime: 4000 } as never))).toBe(false);
+    expect(isRetriable(new KafkaJSNonRetriableError('closed'))).toBe(false);
+    expect(isRetriable(new Error('plain'))).toBe(false);
   });
 });

@@ -64,6 +64,8 @@ export interface KafkaRelayPublisherOptions {
   logLevel?: logLevel;
   /** Messages per produce request. */
   maxBatchMessages?: number;
+  /** How long one chunk is retried on retriable broker errors before publish fails. */
+  retryForMs?: number;
 }
 
 export class KafkaRelayPublisher implements RelayPublisher {
@@ -71,6 +73,7 @@ export class KafkaRelayPublisher implements RelayPublisher {
     private readonly producer: Producer,
     private readonly topic: string,
     private readonly maxBatchMessages: number,
+    private readonly retryForMs: number,
   ) {}
 
   static async connect(options: KafkaRelayPublisherOptions): Promise<KafkaRelayPublisher> {
@@ -82,19 +85,45 @@ export class KafkaRelayPublisher implements RelayPublisher {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
-    return new KafkaRelayPublisher(producer, options.topic ?? Topics.deviceLifecycle, options.maxBatchMessages ?? 1000);
+    return new KafkaRelayPublisher(producer, options.topic ?? Topics.deviceLifecycle, options.maxBatchMessages ?? 1000, options.retryForMs ?? 60_000);
   }
 
   async publish(messages: RelayMessage[]): Promise<void> {
     // Sequential, awaited sends: a later chunk never races an earlier one for the same key.
     for (let i = 0; i < messages.length; i += this.maxBatchMessages) {
-      await this.producer.send({ topic: this.topic, acks: -1, messages: messages.slice(i, i + this.maxBatchMessages) });
+      await this.sendChunk(messages.slice(i, i + this.maxBatchMessages));
+    }
+  }
+
+  /**
+   * A broker that has just started can list a partition leader before it hosts the partition, and answers
+   * "This server does not host this topic-partition" for longer than kafkajs' own retries last. Such errors
+   * are retriable: the chunk is sent again (at least once, as everywhere in the relay) for a bounded time.
+   */
+  private async sendChunk(chunk: RelayMessage[]): Promise<void> {
+    const until = Date.now() + this.retryForMs;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
+        return;
+      } catch (err) {
+        if (!isRetriable(err) || Date.now() + wait > until) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
     }
   }
 
   async close(): Promise<void> {
     await this.producer.disconnect();
   }
+}
+
+/** kafkajs marks retriable errors; "retries exceeded" wraps the last one. */
+export function isRetriable(err: unknown): boolean {
+  const e = err as { retriable?: boolean; name?: string; cause?: unknown } | null;
+  if (!e) return false;
+  if (e.retriable === true) return true;
+  return e.name === 'KafkaJSNumberOfRetriesExceeded' && isRetriable(e.cause);
 }
 
 /** Creates the topic if it is missing (broker defaults for partitions and replication). */

@@ -133,7 +133,11 @@ export async function ensureTopic(options: { brokers: string[]; clientId: string
   try {
     const existing = await admin.listTopics();
     if (!existing.includes(options.topic)) {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: options.topic, numPartitions: options.numPartitions ?? -1, replicationFactor: -1 }] });
+      // kafkajs' own wait for leaders fails with "does not host this topic-partition" on a broker that has just
+      // started or a topic another process has just created; the loop below waits instead.
+      await admin.createTopics({ waitForLeaders: false, topics: [{ topic: options.topic, numPartitions: options.numPartitions ?? -1, replicationFactor: -1 }] }).catch((err: Error & { type?: string }) => {
+        if (err.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(err.message)) throw err;
+      });
     }
     // A topic another process just created (or a broker just started) can exist before its partitions have a
     // leader; producing then fails with "This server does not host this topic-partition". Bounded wait.

@@ -370,6 +370,14 @@ SQL
   say "postgres: up in $(($(now) - t0))s (pid $pid, $PG_HOST:$PG_PORT, data $PGDATA_DIR)"
 }
 
+ferretdb_pg_indexes() { # see ferretdb-id-index.sql: the _id index FerretDB 1.x's own queries can use
+  local t0
+  t0=$(now)
+  pg_admin_sql -v fdb="$PG_FERRET_DB" >/dev/null <"$SCRIPT_DIR/ferretdb-id-index.sql" ||
+    die "postgres: installing the _id index trigger in database $PG_FERRET_DB failed"
+  say "postgres: _id index trigger in database $PG_FERRET_DB ($(($(now) - t0))s)"
+}
+
 pg_down() {
   local pid
   PG_BIN="${PG_BIN:-$(find_pg_bin || true)}"
@@ -611,7 +619,7 @@ cmd_up() {
   # Kafka in parallel with PostgreSQL -> FerretDB (which needs PostgreSQL).
   (kafka_up) 9>&- &
   kjob=$!
-  (pg_up && ferretdb_up) 9>&- || rc_p=$?
+  (pg_up && ferretdb_pg_indexes && ferretdb_up) 9>&- || rc_p=$?
   wait "$kjob" || rc_k=$?
   if ((rc_p != 0 || rc_k != 0)); then
     die "up failed (see above); 'bash deploy/local/infra.sh down' stops whatever did start"

@@ -8,7 +8,7 @@ import { deterministicUuid } from '@pushledger/lifecycle';
 import { maskToken } from '@pushledger/observability';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { lastProjectedPosition, ReadModels } from '@pushledger/read-models';
-import { repoRoot, startStack, testConfig, waitFor, type Stack, type StackPart, type TestApp } from '@pushledger/testing';
+import { repoRoot, startStack, testConfig, waitFor, type Stack, type StackPart, type TestApp, type ToolArgs } from '@pushledger/testing';
 
 /** `npm run test:chaos` sets it: long loads, several faults per scenario. Without it (`npm test`) every scenario runs shortened. */
 export const CHAOS_FULL = process.env.PUSHLEDGER_CHAOS_FULL === '1';
@@ -49,6 +49,11 @@ export interface LoadOptions {
   concurrency: number;
   /** Push to each device once it is identified (needs the campaign and delivery parts). */
   pushes?: boolean;
+  /**
+   * Only every n-th device (the first included) runs the whole script; the others only register. Default 1:
+   * every device runs it.
+   */
+  wholeScriptEvery?: number;
   /** Operations started per second across all workers; unlimited when absent. */
   ratePerSec?: number;
   /** No new operation starts after this; operations in flight still finish (bounded by opDeadlineMs). */
@@ -61,6 +66,7 @@ export interface ChaosReport {
   historyFile: string;
   ops: number;
   acked: number;
+  ackedByKind: Partial<Record<OpKind, number>>;
   abandoned: number;
   rejected: number;
   attempts: number;
@@ -216,12 +222,15 @@ export class ChaosHarness {
     const ids = Array.from({ length: opts.devices }, (_, i) => `${prefix}-${i}`);
     let next = 0;
     const worker = async () => {
-      while (next < ids.length && Date.now() < deadline) await this.device(ids[next++], opts, deadline);
+      while (next < ids.length && Date.now() < deadline) {
+      const i = next++;
+      await this.device(ids[i], opts, deadline, i % (opts.wholeScriptEvery ?? 1) === 0);
+    }
     };
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
   }
 
-  private async device(deviceId: string, opts: LoadOptions, deadline: number): Promise<void> {
+  private async device(deviceId: string, opts: LoadOptions, deadline: number, wholeScript: boolean): Promise<void> {
     const run: DeviceRun = { deviceId, ops: [], tokens: [] };
     this.devices.push(run);
     const token = (n: number) => `chaos-${deviceId}-${n}-${Date.now().toString(36)}-${'x'.repeat(32)}`;
@@ -235,7 +244,7 @@ export class ChaosHarness {
       ['register', { deviceId, token: t1, provider: 'fcm', platform: 'android', appVersion: '1.0.1' }, { token: t1 }],
       ['identify', { deviceId, userId: uB }, { userId: uB }],
     ];
-    for (const [kind, body, extra] of steps) {
+    for (const [kind, body, extra] of wholeScript ? steps : steps.slice(0, 1)) {
       if (Date.now() >= deadline) return;
       const op = await this.execute(run, kind, body, extra, opts);
       if (!op.acked) return;
@@ -405,6 +414,7 @@ export class ChaosHarness {
       historyFile: path.relative(repoRoot, this.historyFile),
       ops: ops.length,
       acked: ops.filter((o) => o.acked).length,
+      ackedByKind: ops.filter((o) => o.acked).reduce<Partial<Record<OpKind, number>>>((m, o) => ({ ...m, [o.kind]: (m[o.kind] ?? 0) + 1 }), {}),
       abandoned: ops.filter((o) => o.abandoned).length,
       rejected: ops.filter((o) => !o.acked && !o.abandoned).length,
       attempts: ops.reduce((n, o) => n + o.attempts, 0),
@@ -464,13 +474,17 @@ export const FULL_STACK: StackPart[] = ['gateway', 'registration', 'identity', '
 export const LOAD = CHAOS_FULL ? { devices: 400, concurrency: 8, faults: 3, deadlineMs: 300_000 } : { devices: 16, concurrency: 6, faults: 1, deadlineMs: 90_000 };
 
 /** A suite's stack with the FCM simulator (optionally behind `fcmPort`, a proxy) and one app. */
-export async function startChaosStack(sim: FcmSimulator, fcmPort?: number, env: Record<string, string> = {}): Promise<{ stack: Stack; app: TestApp }> {
-  const stack = await startStack(FULL_STACK, {
-    FCM_ENDPOINT: fcmPort ? `https://127.0.0.1:${fcmPort}` : sim.url,
-    FCM_CA_FILE: sim.caFile,
-    DELIVERY_RETRY_BASE_MS: '300',
-    ...env,
-  });
+export async function startChaosStack(sim: FcmSimulator, fcmPort?: number, env: Record<string, string> = {}, toolArgs: ToolArgs = {}): Promise<{ stack: Stack; app: TestApp }> {
+  const stack = await startStack(
+    FULL_STACK,
+    {
+      FCM_ENDPOINT: fcmPort ? `https://127.0.0.1:${fcmPort}` : sim.url,
+      FCM_CA_FILE: sim.caFile,
+      DELIVERY_RETRY_BASE_MS: '300',
+      ...env,
+    },
+    toolArgs,
+  );
   return { stack, app: await stack.createApp({}, 'chaos') };
 }
 
@@ -492,11 +506,12 @@ export async function killDuringLoad(h: ChaosHarness, part: StackPart, faults = 
 }
 
 /** What every scenario asserts of its report. */
-export function expectSound(report: ChaosReport): void {
+/** `faults: false` for a run without injected faults (the soak). */
+export function expectSound(report: ChaosReport, opts: { faults?: boolean } = {}): void {
   if (report.problems.length) throw new Error(`${report.scenario}: ${report.problems.length} problem(s) (history ${report.historyFile}):\n${report.problems.join('\n')}`);
   // The load must have meant something: most operations acknowledged despite the faults.
   if (report.acked < report.ops * 0.8) throw new Error(`${report.scenario}: only ${report.acked} of ${report.ops} operations acknowledged (history ${report.historyFile})`);
-  if (report.faults < 1) throw new Error(`${report.scenario}: no fault injected`);
+  if (opts.faults !== false && report.faults < 1) throw new Error(`${report.scenario}: no fault injected`);
 }
 
 /** One suite: a full stack with the FCM simulator, and for each part a load during which it is SIGKILLed. */

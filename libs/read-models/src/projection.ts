@@ -27,7 +27,7 @@ export const PROJECTED_STREAM_PREFIXES = ['device-', 'user-'];
 export type StreamReader = Pick<EventStore, 'readStream'>;
 
 export interface ProjectionOptions {
-  /** Documents kept in memory between batches (clean ones are evicted beyond this). Default 100,000. */
+  /** Documents kept in memory between batches (clean ones are evicted beyond this), and user keys remembered. Default 100,000. */
   cacheSize?: number;
   /**
    * The collections are fresh and this is their only writer (a rebuild): a document not in memory and
@@ -114,7 +114,7 @@ export class Projection {
     const memo = `${appId}\u0000${userId}`;
     let key = this.userKeys.get(memo);
     if (key === undefined) {
-      if (this.userKeys.size > 100_000) this.userKeys.clear();
+      if (this.userKeys.size > this.cacheSize) this.userKeys.clear();
       key = await this.userKey(appId, userId);
       this.userKeys.set(memo, key);
     }

@@ -33,7 +33,10 @@ const HEALTH_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'campa
 /** The default parts: the gateway's device and user reads are served from the read models, so the projector runs too. */
 export const DEFAULT_STACK_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'relay', 'projector'];
 
-export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extraEnv: Record<string, string> = {}): Promise<Stack> {
+/** Extra command-line arguments of the relay or the projector (e.g. the projector's `--cache`). */
+export type ToolArgs = Partial<Record<'relay' | 'projector', string[]>>;
+
+export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extraEnv: Record<string, string> = {}, toolArgs: ToolArgs = {}): Promise<Stack> {
   const db = await createTestDatabase('stack');
   const suffix = uniqueName('s');
   const mongo = new URL(testConfig().mongodbUri);
@@ -54,7 +57,7 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
   const launch = async (part: StackPart) => {
     if (part === 'relay' || part === 'projector') {
       // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
-      procs.set(part, startProcess(part, `tools/${part}/main.js`, env, part === 'projector' ? ['--partitions', '2'] : []));
+      procs.set(part, startProcess(part, `tools/${part}/main.js`, env, [...(part === 'projector' ? ['--partitions', '2'] : []), ...(toolArgs[part] ?? [])]));
       return;
     }
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());

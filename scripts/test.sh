@@ -15,6 +15,7 @@ if [ "${1:-}" = "--chaos" ]; then
   export PUSHLEDGER_CHAOS_FULL=${PUSHLEDGER_CHAOS_FULL:-1}
   runs=${PUSHLEDGER_CHAOS_RUNS:-3}
   mkdir -p .data/chaos
+  rm -f .data/chaos/run-*.json
   rc=0
   for i in $(seq 1 "$runs"); do
     echo "=== chaos run $i of $runs" >&2

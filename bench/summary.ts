@@ -164,6 +164,26 @@ function main(): void {
   } else line('No results.');
   line();
 
+  const chaos = read('chaos-runs');
+  const chaosSection = (c: J) => {
+    line(`\`npm run test:chaos\` (${c.form} form), ${c.passedInARow} of ${c.runsPlanned} runs passed in a row; generated ${String(c.generatedAt).slice(0, 16)}.`);
+    line();
+    line('| run | started | passed | seconds | scenario: acknowledged / operations, faults, max receipts per message |');
+    line('|---:|---|---|---:|---|');
+    for (const r of c.runs ?? [])
+      line(`| ${r.run} | ${String(r.startedAt ?? '').slice(0, 16)} | ${r.passed ? 'yes' : 'no'} | ${n(r.seconds)} | ${(r.reports ?? []).map((x: J) => `${x.scenario}: ${n(x.acked)}/${n(x.ops)}, ${x.faults}, ${x.maxReceiptsPerMessage}`).join('; ')} |`);
+  };
+  section('Fault injection (test/chaos, bench/results/chaos-runs.json)', chaos, chaosSection);
+  const soakSection = (k: J) => {
+    const a = k.achieved ?? {};
+    line(`${k.method?.durationSeconds} s; target ${k.method?.targetRegistrationsPerSecond ?? '–'} registrations/s (${k.method?.basis}); reached ${n(a.registrationsPerSecond, 1)} registrations/s, ${n(a.opsPerSecond, 1)} operations/s; ${n(a.acked)} of ${n(a.ops)} operations acknowledged, ${n(a.pushesSent)} of ${n(a.pushes)} pushes sent, ${a.problems} problems. Script: ${k.method?.script}.`);
+    line();
+    line(`| process | first RSS MB | last RSS MB | max RSS MB | second-half slope of per-minute floors, KB/s (limit ${k.method?.maxSlopeKbPerS}) |`);
+    line('|---|---:|---:|---:|---:|');
+    for (const [part, g] of Object.entries<J>(k.growth ?? {})) line(`| ${part} | ${n(g.firstKb / 1024)} | ${n(g.lastKb / 1024)} | ${n(g.maxKb / 1024)} | ${n(g.secondHalfFloorSlopeKbPerS, 2)}${g.growing ? ' (growing)' : ''} |`);
+  };
+  section('Soak (test/chaos/soak, bench/results/soak.json)', read('soak'), soakSection);
+
   line('## Sizes scaled down from the issues (so `npm run bench` fits in 30 minutes on 2 cores)');
   line();
   const big = (fanout?.runs ?? []).filter((r: J) => r.devices >= 1_000_000);

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { freePort, repoRoot } from '@pushledger/testing';
+import { repoRoot } from '@pushledger/testing';
 
 const run = promisify(execFile);
 
@@ -35,6 +35,30 @@ function builtEnginesDir(): string {
   return found;
 }
 
+/**
+ * `count` consecutive ports that can be listened on, below the kernel's ephemeral range (32768-60999 here):
+ * a port picked inside that range can be handed to some outgoing connection before the engine binds it (or
+ * binds it again after a crash), and Kafka then fails with "Address already in use". Kafka's controller
+ * takes the port after the broker's.
+ */
+async function listenablePorts(count: number): Promise<number[]> {
+  const net = await import('net');
+  const canListen = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (32_000 - 20_000 - count));
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    let free = true;
+    for (const p of ports) if (!(free = await canListen(p))) break;
+    if (free) return ports;
+  }
+  throw new Error(`no ${count} consecutive free ports between 20000 and 32000`);
+}
+
 export async function startPrivateEngines(): Promise<PrivateEngines> {
   const built = builtEnginesDir();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushledger-chaos-'));
@@ -44,11 +68,7 @@ export async function startPrivateEngines(): Promise<PrivateEngines> {
   fs.symlinkSync(path.join(built, 'kafka/libs'), path.join(dataDir, 'kafka/libs'));
   for (const f of ['pushledger-ferretdb', 'pushledger-ferretdb.sha256']) fs.symlinkSync(path.join(built, 'bin', f), path.join(dataDir, 'bin', f));
 
-  // Kafka takes port+1 for its controller.
-  let kafkaPort = await freePort();
-  while (kafkaPort > 65000) kafkaPort = await freePort();
-  const pgPort = await freePort();
-  const mongoPort = await freePort();
+  const [kafkaPort, , pgPort, mongoPort] = await listenablePorts(4);
   const env = {
     KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
     POSTGRES_URL: `postgres://pushledger:pushledger@127.0.0.1:${pgPort}/pushledger`,
@@ -77,7 +97,14 @@ export async function startPrivateEngines(): Promise<PrivateEngines> {
     for (let i = 0; i < 300 && fs.existsSync(`/proc/${p}`); i++) await new Promise((r) => setTimeout(r, 100));
   };
 
-  await infra('up');
+  try {
+    await infra('up');
+  } catch (err) {
+    // Nobody gets a handle to destroy: stop whatever did start here.
+    await infra('down').catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     env,
     dataDir,

@@ -514,8 +514,11 @@ kafka_up() {
       -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
       -Dkafka.logs.dir="$KAFKA_LOGS" -Dlog4j.configuration="file:$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*")
     if [[ ! -f "$KAFKA_DATA/meta.properties" ]]; then
-      [[ -s "$KAFKA_ROOT/cluster.id" ]] ||
+      # A random UUID in base64url; one in 64 starts with '-', which the storage tool's argument parser
+      # takes for an option ("--cluster-id: expected one argument"): draw again.
+      while [[ ! -s "$KAFKA_ROOT/cluster.id" || "$(cat "$KAFKA_ROOT/cluster.id")" == -* ]]; do
         head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$KAFKA_ROOT/cluster.id"
+      done
       say "kafka: formatting storage (cluster id $(cat "$KAFKA_ROOT/cluster.id"))"
       "${jvm[@]}" kafka.tools.StorageTool format -t "$(cat "$KAFKA_ROOT/cluster.id")" -c "$KAFKA_PROPS" \
         --ignore-formatted >"$KAFKA_LOGS/format.log" 2>&1 || { show_log "$KAFKA_LOGS/format.log"; die "kafka: storage format failed"; }

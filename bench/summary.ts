@@ -111,7 +111,7 @@ function main(): void {
     line(`| rebuild from the event store | ${n(s.rebuild?.events)} events | ${n(s.rebuild?.eventsPerSecond)} events/s |`);
     line();
     const x = s.extrapolatedTo1M;
-    if (x && s.scale?.devices < 1_000_000) line(`Extrapolated to 1,000,000 devices (${x.method}): load ${n(x.loadSeconds)} s, targeting ${n(x.targetingSeconds)} s, previews ${(x.previewSeconds ?? []).map((p: J) => `${n(p.seconds)} s`).join(' / ')}, device by id p50 ${x.deviceByIdMsP50} ms.`);
+    if (x && s.scale?.devices < 1_000_000) line(`Extrapolated to 1,000,000 devices (${x.method}): load ${n(x.loadSeconds)} s, targeting ${n(x.targetingSeconds)} s, previews ${(x.previewSeconds ?? []).map((p: J) => `${n(p.seconds)} s`).join(' / ')}${x.deviceByIdMsP50 === undefined ? '' : `, device by id p50 ${x.deviceByIdMsP50} ms`}.`);
   };
   section('Read models and segments (bench/segments; 1,000,000 devices, run on its own: about 25 minutes)', segments, segmentsSection);
   section('Read models and segments, quick run of `npm run bench` (bench/segments --name segments-50k)', segmentsQuick, segmentsSection);

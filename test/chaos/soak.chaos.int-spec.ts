@@ -1,8 +1,8 @@
 /**
  * Soak (only with PUSHLEDGER_CHAOS_FULL=1, i.e. `npm run test:chaos`): 10 minutes of registrations at half
  * the throughput measured by bench/ingest, with every tenth device running the whole lifecycle script, a
- * push included (a steady fan-out, and identify and logout traffic); the resident memory of every process is sampled every 10 s into bench/results/soak.json and the
- * suite fails if any keeps growing: the least-squares slope, over the second half, of each minute's lowest
+ * push included (a steady fan-out, and identify and logout traffic). The resident memory of every process is
+ * sampled every 10 s into bench/results/soak.json, and the suite fails if any keeps growing: the least-squares slope, over the second half, of each minute's lowest
  * sample (the floor a garbage collection returns to; a leak raises it, a GC sawtooth does not) above
  * MAX_SLOPE_KB_PER_S.
  *

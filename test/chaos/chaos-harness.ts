@@ -77,6 +77,8 @@ export interface ChaosReport {
   pushes: number;
   pushesSent: number;
   maxReceiptsPerMessage: number;
+  /** From the end of the load (and of deliveries) until the read models reached the store's head. */
+  projectorCatchUpSeconds?: number;
   faults: number;
   supervisorRestarts: number;
   problems: string[];
@@ -324,6 +326,7 @@ export class ChaosHarness {
     let pushes = 0;
     let pushesSent = 0;
     let maxReceipts = 0;
+    let projectorCatchUpSeconds: number | undefined;
     try {
       // Deliveries first: their facts (PushSent) land in the device streams the later checks read.
       if (this.sim) {
@@ -341,7 +344,7 @@ export class ChaosHarness {
             }
             return outcomes.size === acks.length;
           },
-          { timeoutMs: opts.catchUpMs ?? 180_000, intervalMs: 1000, what: 'an outcome for every acknowledged push' },
+          { timeoutMs: opts.catchUpMs ?? CATCH_UP_MS, intervalMs: 1000, what: 'an outcome for every acknowledged push' },
         ).catch(() => undefined);
         for (const op of acks) {
           const tag = op.messageId!.slice(0, 64);
@@ -358,7 +361,9 @@ export class ChaosHarness {
         }
       }
       const head = await lastProjectedPosition(store);
-      await waitFor(async () => (await reads.position()) >= head, { timeoutMs: opts.catchUpMs ?? 180_000, intervalMs: 250, what: `the projector to reach position ${head}` });
+      const catchUpFrom = Date.now();
+      await waitFor(async () => (await reads.position()) >= head, { timeoutMs: opts.catchUpMs ?? CATCH_UP_MS, intervalMs: 250, what: `the projector to reach position ${head}` });
+      projectorCatchUpSeconds = Math.round((Date.now() - catchUpFrom) / 100) / 10;
 
       // The whole store: no event id twice.
       const seen = new Set<string>();
@@ -425,6 +430,7 @@ export class ChaosHarness {
       pushes,
       pushesSent,
       maxReceiptsPerMessage: maxReceipts,
+      projectorCatchUpSeconds,
       faults: this.faults,
       supervisorRestarts: this.supervisorRestarts,
       problems: problems.slice(0, 50),
@@ -470,8 +476,14 @@ function expectedOwner(acked: Op[]): string | null {
 /** Parts of a full stack, with FCM traffic pointed at `fcm` (the simulator, or a proxy in front of it). */
 export const FULL_STACK: StackPart[] = ['gateway', 'registration', 'identity', 'relay', 'projector', 'campaign', 'delivery'];
 
+/** How long `verify` waits, at most, for deliveries and again for the projector to catch up. */
+export const CATCH_UP_MS = 180_000;
+
 /** Load sizes: a few hundred requests in the shortened form, several thousand in the full one. */
 export const LOAD = CHAOS_FULL ? { devices: 400, concurrency: 8, faults: 3, deadlineMs: 300_000 } : { devices: 16, concurrency: 6, faults: 1, deadlineMs: 90_000 };
+
+/** A shortened scenario's Jest timeout: its load, then both of verify's bounded waits, then the checks. */
+export const SHORTENED_TIMEOUT_MS = LOAD.deadlineMs + 2 * CATCH_UP_MS + 60_000;
 
 /** A suite's stack with the FCM simulator (optionally behind `fcmPort`, a proxy) and one app. */
 export async function startChaosStack(sim: FcmSimulator, fcmPort?: number, env: Record<string, string> = {}, toolArgs: ToolArgs = {}): Promise<{ stack: Stack; app: TestApp }> {
@@ -537,6 +549,6 @@ export function describeKills(title: string, parts: StackPart[]): void {
       } finally {
         await h.close();
       }
-    }, CHAOS_FULL ? 900_000 : 170_000);
+    }, CHAOS_FULL ? 900_000 : SHORTENED_TIMEOUT_MS);
   });
 }

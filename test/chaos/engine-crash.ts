@@ -8,7 +8,7 @@
 import { FcmSimulator } from '@pushledger/fcm';
 import { repoRoot, type Stack, type TestApp } from '@pushledger/testing';
 import * as path from 'path';
-import { ChaosHarness, CHAOS_FULL, expectSound, LOAD, startChaosStack } from './chaos-harness';
+import { ChaosHarness, CHAOS_FULL, expectSound, LOAD, SHORTENED_TIMEOUT_MS, startChaosStack } from './chaos-harness';
 import { startPrivateEngines, type EngineName, type PrivateEngines } from './private-engines';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +61,6 @@ export function describeEngineCrash(title: string, engine: EngineName, downMs = 
       } finally {
         await h.close();
       }
-    }, CHAOS_FULL ? 1_200_000 : 175_000);
+    }, CHAOS_FULL ? 1_200_000 : SHORTENED_TIMEOUT_MS);
   });
 }

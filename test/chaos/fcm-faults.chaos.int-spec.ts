@@ -7,7 +7,7 @@
 import { FcmSimulator } from '@pushledger/fcm';
 import { repoRoot, type Stack, type TestApp } from '@pushledger/testing';
 import * as path from 'path';
-import { ChaosHarness, CHAOS_FULL, expectSound, LOAD, startChaosStack } from './chaos-harness';
+import { ChaosHarness, CHAOS_FULL, expectSound, LOAD, SHORTENED_TIMEOUT_MS, startChaosStack } from './chaos-harness';
 import { FaultProxy } from './fault-proxy';
 
 const WINDOW_MS = CHAOS_FULL ? 30_000 : 6_000;
@@ -64,5 +64,5 @@ describe(`chaos: FCM answering 503 and resetting connections (${CHAOS_FULL ? 'fu
     } finally {
       await h.close();
     }
-  }, CHAOS_FULL ? 900_000 : 170_000);
+  }, CHAOS_FULL ? 900_000 : SHORTENED_TIMEOUT_MS);
 });

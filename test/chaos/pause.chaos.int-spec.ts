@@ -6,7 +6,7 @@
 import { FcmSimulator } from '@pushledger/fcm';
 import { repoRoot, type StackPart, type Stack, type TestApp } from '@pushledger/testing';
 import * as path from 'path';
-import { ChaosHarness, CHAOS_FULL, expectSound, LOAD, startChaosStack } from './chaos-harness';
+import { ChaosHarness, CHAOS_FULL, expectSound, LOAD, SHORTENED_TIMEOUT_MS, startChaosStack } from './chaos-harness';
 
 const SESSION_TIMEOUT_MS = 30_000;
 const PAUSE_MS = SESSION_TIMEOUT_MS + 5_000;
@@ -44,5 +44,5 @@ describe(`chaos: processes paused past the session timeout (${CHAOS_FULL ? 'full
     } finally {
       await h.close();
     }
-  }, CHAOS_FULL ? 900_000 : 170_000);
+  }, CHAOS_FULL ? 900_000 : SHORTENED_TIMEOUT_MS);
 });

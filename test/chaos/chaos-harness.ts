@@ -123,10 +123,16 @@ export class ChaosHarness {
     return this.devices.reduce((n, d) => n + d.ops.filter((o) => o.acked).length, 0);
   }
 
-  /** Restarts any stack process that died on its own (as a supervisor would), bounded per part. */
+  /**
+   * Restarts any stack process that died on its own (as a supervisor would), bounded per part. It runs until
+   * `close`, through `verify`: a follower that died as the load ended must come back for the read models to
+   * catch up (stopping it first once left a projector down and the check waiting for it). Each part restarts
+   * on its own: a service waiting to be healthy does not hold up the restart of another.
+   */
   startSupervisor(maxRestartsPerPart = 20): void {
     this.supervising = true;
     const counts = new Map<StackPart, number>();
+    const restarts = new Set<Promise<void>>();
     this.supervisor = (async () => {
       while (this.supervising) {
         for (const [part, proc] of this.stack.procs) {
@@ -138,11 +144,18 @@ export class ChaosHarness {
           this.supervisorRestarts++;
           this.record({ t: 'supervisor-restart', part, exitCode: proc.child.exitCode, signal: proc.child.signalCode, output: proc.logs().slice(-600) });
           this.restarting.add(part);
-          await this.stack.restart(part).catch((err: Error) => this.record({ t: 'restart-failed', part, error: err.message.slice(0, 500) }));
-          this.restarting.delete(part);
+          const restart: Promise<void> = this.stack
+            .restart(part)
+            .catch((err: Error) => this.record({ t: 'restart-failed', part, error: err.message.slice(0, 500) }))
+            .finally(() => {
+              this.restarting.delete(part);
+              restarts.delete(restart);
+            });
+          restarts.add(restart);
         }
         await sleep(500);
       }
+      await Promise.all(restarts);
     })();
   }
 
@@ -513,12 +526,10 @@ export async function killDuringLoad(h: ChaosHarness, part: StackPart, faults = 
     await h.kill(part);
   }
   await load;
-  await h.stopSupervisor();
   return h.verify();
 }
 
-/** What every scenario asserts of its report. */
-/** `faults: false` for a run without injected faults (the soak). */
+/** What every scenario asserts of its report; `faults: false` for a run without injected faults (the soak). */
 export function expectSound(report: ChaosReport, opts: { faults?: boolean } = {}): void {
   if (report.problems.length) throw new Error(`${report.scenario}: ${report.problems.length} problem(s) (history ${report.historyFile}):\n${report.problems.join('\n')}`);
   // The load must have meant something: most operations acknowledged despite the faults.

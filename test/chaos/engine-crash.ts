@@ -56,7 +56,6 @@ export function describeEngineCrash(title: string, engine: EngineName, downMs = 
           });
         }
         await load;
-        await h.stopSupervisor();
         expectSound(await h.verify());
       } finally {
         await h.close();

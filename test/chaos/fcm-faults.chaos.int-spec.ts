@@ -55,7 +55,6 @@ describe(`chaos: FCM answering 503 and resetting connections (${CHAOS_FULL ? 'fu
         });
       }
       await load;
-      await h.stopSupervisor();
       const report = await h.verify({ requireDelivery: true });
       h.record({ t: 'fcm', resets: proxy.resets, unavailable: sim.requests().filter((r) => r.status === 503).length });
       expectSound(report);

@@ -93,7 +93,6 @@ describe(`soak: 10 minutes at half the measured registration throughput${CHAOS_F
       await h.runLoad('soak', { devices, concurrency: 96, pushes: true, wholeScriptEvery: WHOLE_SCRIPT_EVERY, ratePerSec: rate, deadlineMs: DURATION_MS });
       sampling = false;
       await sampler;
-      await h.stopSupervisor();
       report = await h.verify();
     } finally {
       sampling = false;

@@ -1,5 +1,5 @@
 import { InvalidEventError } from './event-store.errors';
-import type { AppendResult, ExpectedRevision, NewEvent } from './event-store.port';
+import type { AppendResult, ExpectedRevision, NewEvent, StreamAppend } from './event-store.port';
 
 function hasNul(v: unknown): boolean {
   if (typeof v === 'string') return v.includes('\u0000');
@@ -23,6 +23,23 @@ export function validateAppend(stream: string, events: NewEvent[], expected: Exp
     if (e.data === undefined) throw new InvalidEventError(`event ${e.eventId} has no data`);
     if (!e.metadata || typeof e.metadata !== 'object') throw new InvalidEventError(`event ${e.eventId} has no metadata`);
     if (hasNul(e.data) || hasNul(e.metadata)) throw new InvalidEventError(`event ${e.eventId} contains U+0000, which PostgreSQL jsonb cannot store`);
+  }
+}
+
+/** validateAppend for each entry; one stream once per call, and no event id in two entries. */
+export function validateMultiAppend(appends: StreamAppend[]): void {
+  if (appends.length === 0) throw new InvalidEventError('a multi-stream append needs at least one stream');
+  const streams = new Set<string>();
+  const ids = new Set<string>();
+  for (const a of appends) {
+    validateAppend(a.stream, a.events, a.expectedRevision);
+    if (streams.has(a.stream)) throw new InvalidEventError(`stream appears twice in one append: '${a.stream}'`);
+    streams.add(a.stream);
+    for (const e of a.events) {
+      const id = e.eventId.toLowerCase();
+      if (ids.has(id)) throw new InvalidEventError(`eventId appears twice in one batch: ${e.eventId}`);
+      ids.add(id);
+    }
   }
 }
 

@@ -223,6 +223,91 @@ export function eventStoreContract(name: string, harness: EventStoreContractHarn
       });
     });
 
+    describe('multi-stream append', () => {
+      it('appends to several streams at once, each at its own revision, and checks a stream it does not write', async () => {
+        const a = app();
+        const [device, token, user] = [`device-${a}-m1`, `token-${a}-m1`, `user-${a}-m1`];
+        await store.appendToStream(token, [newEvent('TokenClaimed')], { expectedRevision: 'no_stream' });
+        const result = await store.appendToStreams([
+          { stream: device, events: [newEvent('TokenRegistered'), newEvent('Identified')], expectedRevision: 'no_stream' },
+          { stream: token, events: [], expectedRevision: 0n },
+          { stream: user, events: [newEvent('UserDeviceLinked')], expectedRevision: 'no_stream' },
+        ]);
+        expect(result.streams.map((r) => r.nextExpectedRevision)).toEqual([1n, 0n, 0n]);
+        expect(result.streams[1].position).toBe(0n);
+        expect(result.position).toBe(result.streams[0].position > result.streams[2].position ? result.streams[0].position : result.streams[2].position);
+        expect((await store.readStream(device)).map((e) => e.type)).toEqual(['TokenRegistered', 'Identified']);
+        expect((await store.readStream(user)).map((e) => e.type)).toEqual(['UserDeviceLinked']);
+        const checkFailed = await rejection(store.appendToStreams([{ stream: token, events: [], expectedRevision: 'no_stream' }]));
+        expect(checkFailed).toMatchObject({ stream: token, expected: 'no_stream', actual: 0n });
+      });
+
+      it('stores a retried multi-stream append once and reports success', async () => {
+        const a = app();
+        const appends = [
+          { stream: `device-${a}-m2`, events: [newEvent('Identified')], expectedRevision: 'no_stream' as const },
+          { stream: `user-${a}-m2`, events: [newEvent('UserDeviceLinked')], expectedRevision: 'no_stream' as const },
+        ];
+        const first = await store.appendToStreams(appends);
+        const again = await store.appendToStreams(appends);
+        expect(again.streams.map((r) => r.nextExpectedRevision)).toEqual(first.streams.map((r) => r.nextExpectedRevision));
+        expect(await store.readStream(`device-${a}-m2`)).toHaveLength(1);
+        expect(await store.readStream(`user-${a}-m2`)).toHaveLength(1);
+      });
+
+      it('writes nothing when any entry conflicts (atomic adapters)', async () => {
+        if (!store.atomicMultiStream) return;
+        const a = app();
+        const [device, user, token] = [`device-${a}-m3`, `user-${a}-m3`, `token-${a}-m3`];
+        await store.appendToStream(user, [newEvent('UserTraitsUpdated')], { expectedRevision: 'no_stream' });
+        const conflict = await rejection(
+          store.appendToStreams([
+            { stream: device, events: [newEvent('Identified')], expectedRevision: 'no_stream' },
+            { stream: user, events: [newEvent('UserDeviceLinked')], expectedRevision: 'no_stream' },
+          ]),
+        );
+        expect(conflict).toBeInstanceOf(WrongExpectedVersionError);
+        expect(conflict).toMatchObject({ stream: user, expected: 'no_stream', actual: 0n });
+        const checkConflict = await rejection(
+          store.appendToStreams([
+            { stream: device, events: [newEvent('Identified')], expectedRevision: 'no_stream' },
+            { stream: token, events: [], expectedRevision: 'stream_exists' },
+          ]),
+        );
+        expect(checkConflict).toMatchObject({ stream: token, actual: 'no_stream' });
+        expect(await store.readStream(device)).toEqual([]);
+        expect(await store.readStream(user)).toHaveLength(1);
+      });
+
+      it('fails only the conflicting ones of many concurrent appends; the rest are stored once, in order per stream', async () => {
+        const a = app();
+        const shared = `user-${a}-m4`;
+        await store.appendToStream(shared, [newEvent('UserTraitsUpdated')], { expectedRevision: 'no_stream' });
+        // 40 writers on their own streams, and 20 racing for the shared stream's next revision alongside.
+        const own = Array.from({ length: 40 }, (_, i) =>
+          store.appendToStreams([{ stream: `device-${a}-m4-${i}`, events: [newEvent('TokenRegistered', { i }), newEvent('Identified', { i })], expectedRevision: 'no_stream' }]),
+        );
+        const racing = Array.from({ length: 20 }, (_, i) =>
+          store.appendToStreams([
+            { stream: `device-${a}-m4-r${i}`, events: [newEvent('Identified', { i })], expectedRevision: 'no_stream' },
+            { stream: shared, events: [newEvent('UserDeviceLinked', { i })], expectedRevision: 0n },
+          ]),
+        );
+        const ownResults = await Promise.all(own);
+        const raced = await Promise.allSettled(racing);
+        expect(ownResults.every((r) => r.streams[0].nextExpectedRevision === 1n)).toBe(true);
+        const won = raced.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const r of raced) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(WrongExpectedVersionError);
+        const winner = raced.findIndex((r) => r.status === 'fulfilled');
+        expect(await store.readStream(`device-${a}-m4-r${winner}`)).toHaveLength(1);
+        if (store.atomicMultiStream) for (let i = 0; i < 20; i++) if (i !== winner) expect(await store.readStream(`device-${a}-m4-r${i}`)).toEqual([]);
+        expect((await store.readStream(shared)).map((e) => e.type)).toEqual(['UserTraitsUpdated', 'UserDeviceLinked']);
+        const positions = ownResults.map((r) => r.position);
+        expect(new Set(positions.map(String)).size).toBe(40);
+      });
+    });
+
     describe('global log', () => {
       it('reads all streams as one ordered log, with filters and bounds', async () => {
         const appId = app();

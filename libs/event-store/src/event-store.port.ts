@@ -45,6 +45,20 @@ export interface AppendResult {
   position: bigint;
 }
 
+/** One stream's part of a multi-stream append. No events: the stream must only be where `expectedRevision` says. */
+export interface StreamAppend {
+  stream: string;
+  events: NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
+export interface MultiAppendResult {
+  /** Per entry, in the order given. A check-only entry reports the stream's revision and position 0. */
+  streams: AppendResult[];
+  /** The highest position written (0 when nothing was). */
+  position: bigint;
+}
+
 export type ReadDirection = 'forwards' | 'backwards';
 
 export interface ReadStreamOptions {
@@ -108,6 +122,16 @@ export interface EventStore {
    * (DuplicateEventIdError, or WrongExpectedVersionError on EventStoreDB) and nothing is written.
    */
   appendToStream(stream: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends to several streams at once, each under its own expected revision: all entries are stored, or
+   * none (a conflict on any entry fails the whole call with WrongExpectedVersionError). Idempotency by
+   * event id applies per entry as in appendToStream. Where `atomicMultiStream` is false (EventStoreDB
+   * 23/24 has no multi-stream append), entries are appended one after another in the given order, each
+   * atomic on its own: a failure can leave earlier entries stored, so callers must make every entry
+   * idempotent (deterministic event ids) and retry the whole call.
+   */
+  appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult>;
+  readonly atomicMultiStream: boolean;
   /** A missing stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   /** Pages through the global log lazily. */

@@ -34,7 +34,7 @@ import {
   type ReadPosition,
   type ResolvedEvent,
 } from '@eventstore/db-client';
-import { validateAppend } from './append-rules';
+import { satisfiesExpected, validateAppend, validateMultiAppend } from './append-rules';
 import { EventStoreError, WrongExpectedVersionError } from './event-store.errors';
 import {
   matchesFilter,
@@ -45,10 +45,12 @@ import {
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
+  type MultiAppendResult,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type StoredEvent,
+  type StreamAppend,
   type SubscribeToAllOptions,
   type Subscription,
 } from './event-store.port';
@@ -122,6 +124,28 @@ export class EventStoreDbEventStore implements EventStore {
   constructor(connectionString: string) {
     this.client = EventStoreDBClient.connectionString(connectionString);
     this.checkpoints = new EventStoreDbCheckpointStore(this.client);
+  }
+
+  /** EventStoreDB 23/24 has no multi-stream append: entries go one after another (see the port). */
+  readonly atomicMultiStream = false;
+
+  async appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult> {
+    validateMultiAppend(appends);
+    const streams: AppendResult[] = [];
+    let position = 0n;
+    for (const a of appends) {
+      const result = a.events.length ? await this.appendToStream(a.stream, a.events, { expectedRevision: a.expectedRevision }) : await this.check(a.stream, a.expectedRevision);
+      streams.push(result);
+      if (result.position > position) position = result.position;
+    }
+    return { streams, position };
+  }
+
+  private async check(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
+    const [last] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
+    const current = last ? last.streamRevision : -1n;
+    if (!satisfiesExpected(current, expected)) throw new WrongExpectedVersionError(stream, expected, last ? current : 'no_stream');
+    return { nextExpectedRevision: current, position: 0n };
   }
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {

@@ -1,4 +1,4 @@
-import { idempotentResult, satisfiesExpected, validateAppend } from './append-rules';
+import { idempotentResult, satisfiesExpected, validateMultiAppend } from './append-rules';
 import { DuplicateEventIdError, WrongExpectedVersionError } from './event-store.errors';
 import {
   matchesFilter,
@@ -10,7 +10,9 @@ import {
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type MultiAppendResult,
   type StoredEvent,
+  type StreamAppend,
   type SubscribeToAllOptions,
   type Subscription,
 } from './event-store.port';
@@ -40,23 +42,45 @@ export class InMemoryEventStore implements EventStore {
 
   constructor(private readonly polling: PollingOptions = {}) {}
 
+  readonly atomicMultiStream = true;
+
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    const expected = options.expectedRevision;
-    validateAppend(stream, events, expected);
+    return (await this.appendToStreams([{ stream, events, expectedRevision: options.expectedRevision }])).streams[0];
+  }
+
+  async appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult> {
+    validateMultiAppend(appends);
     // Yield once so concurrent callers interleave as they would against a server; the rest is atomic.
     await Promise.resolve();
-    const existing = this.streams.get(stream) ?? [];
-    const current = BigInt(existing.length) - 1n;
+    // Every entry is checked before any is written, so a conflict anywhere writes nothing.
+    const plans = appends.map((a) => this.plan(a));
+    let position = 0n;
+    const streams = appends.map((a, i) => {
+      const plan = plans[i];
+      if ('result' in plan) return plan.result;
+      const result = this.write(a.stream, a.events, plan.current);
+      if (result.position > position) position = result.position;
+      return result;
+    });
+    if (position > 0n) for (const l of this.listeners) l();
+    return { streams, position };
+  }
 
+  private plan({ stream, events, expectedRevision: expected }: StreamAppend): { result: AppendResult } | { current: bigint } {
+    const current = BigInt((this.streams.get(stream) ?? []).length) - 1n;
     const stored = events.map((e) => this.byId.get(e.eventId.toLowerCase()));
     if (stored.some((x) => x !== undefined)) {
       const retried = idempotentResult(stream, stored, expected);
-      if (retried) return retried;
+      if (retried) return { result: retried };
     }
     if (!satisfiesExpected(current, expected)) throw new WrongExpectedVersionError(stream, expected, current < 0n ? 'no_stream' : current);
     if (stored.some((x) => x !== undefined)) throw new DuplicateEventIdError(stream, events.filter((_, i) => stored[i]).map((e) => e.eventId));
-    if (events.length === 0) return { nextExpectedRevision: current, position: 0n };
+    if (events.length === 0) return { result: { nextExpectedRevision: current, position: 0n } };
+    return { current };
+  }
 
+  private write(stream: string, events: NewEvent[], current: bigint): AppendResult {
+    const existing = this.streams.get(stream) ?? [];
     for (const [i, e] of events.entries()) {
       const record: StoredEvent = {
         eventId: e.eventId.toLowerCase(),
@@ -72,7 +96,6 @@ export class InMemoryEventStore implements EventStore {
       this.byId.set(record.eventId, record);
     }
     this.streams.set(stream, existing);
-    for (const l of this.listeners) l();
     const last = existing[existing.length - 1];
     return { nextExpectedRevision: last.streamRevision, position: last.position };
   }

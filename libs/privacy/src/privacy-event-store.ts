@@ -4,10 +4,12 @@ import type {
   AppendResult,
   CheckpointStore,
   EventStore,
+  MultiAppendResult,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   StoredEvent,
+  StreamAppend,
   SubscribeToAllOptions,
   Subscription,
 } from '@pushledger/event-store';
@@ -96,15 +98,31 @@ export class PrivacyEventStore implements EventStore {
     await this.keys.destroy(appId, await this.pseudonym(appId, userId), [...new Set(deviceIds)]);
   }
 
+  get atomicMultiStream(): boolean {
+    return this.inner.atomicMultiStream;
+  }
+
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    const storedName = await this.storedStreamName(stream);
-    const sealed = await this.sealAll(events);
-    const user = userOf(stream);
+    return (await this.appendToStreams([{ stream, events, expectedRevision: options.expectedRevision }])).streams[0];
+  }
+
+  async appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult> {
+    // One key lookup for every entry.
+    const sealed = await this.sealAll(appends.flatMap((a) => a.events));
+    let at = 0;
+    const slices = appends.map((a) => sealed.slice(at, (at += a.events.length)));
+    const stored = await Promise.all(appends.map(async (a, i) => ({ stream: await this.storedStreamName(a.stream), events: slices[i], expectedRevision: a.expectedRevision })));
     // Before the fact is stored: once UserErased is visible, no reader (the relay wakes at once) may still open the user's pii.
-    const erased = user ? events.filter((e) => e.type === 'UserErased') : [];
-    if (user && erased.length) await this.shred(user.appId, user.userId, erased.flatMap((e) => deviceIdsOf(e.data)));
-    const result = await this.inner.appendToStream(storedName, sealed, options);
-    if (user && events.some((e) => e.type === 'UserErasureLifted')) await this.keys.revive(user.appId, await this.pseudonym(user.appId, user.userId));
+    for (const a of appends) {
+      const user = userOf(a.stream);
+      const erased = user ? a.events.filter((e) => e.type === 'UserErased') : [];
+      if (user && erased.length) await this.shred(user.appId, user.userId, erased.flatMap((e) => deviceIdsOf(e.data)));
+    }
+    const result = await this.inner.appendToStreams(stored);
+    for (const a of appends) {
+      const user = userOf(a.stream);
+      if (user && a.events.some((e) => e.type === 'UserErasureLifted')) await this.keys.revive(user.appId, await this.pseudonym(user.appId, user.userId));
+    }
     return result;
   }
 

@@ -1,19 +1,22 @@
-import { DeviceRef, deviceStream, RegistrationCommand, RegistryCommandOf, tokenStream, userStream } from '@pushledger/contracts';
+import { DEFAULT_APP_SETTINGS, DeviceRef, deviceStream, RegistrationCommand, RegistryCommandOf, tokenStream, userStream } from '@pushledger/contracts';
 import {
   DeviceCommand,
   deviceDecider,
+  deviceFollowUps,
   DeviceNotFoundError,
   DeviceState,
   DeviceView,
   invalidationFollowUps,
+  membershipFollowUp,
   releaseFollowUp,
   tokenOwnershipDecider,
   toDeviceView,
   userDecider,
   UserErasedError,
+  type UserState,
 } from '@pushledger/domain';
 import { tokenHash } from '@pushledger/observability';
-import { StepContext, StreamExecutor } from './stream-executor';
+import { StepContext, StreamExecutor, StreamTransaction } from './stream-executor';
 
 /** Without a client-chosen id, a device is named after its token's hash (the token itself never appears in ids). */
 export function deviceIdFromToken(token: string): string {
@@ -21,13 +24,24 @@ export function deviceIdFromToken(token: string): string {
 }
 
 type Ctx = Omit<StepContext, 'step'>;
+type DeviceCommandBody = DistributiveOmit<DeviceCommand, 'appId' | 'deviceId'>;
+
+export interface DeviceFlowsOptions {
+  /** The app's `maxDevicesPerUser` setting; the default setting when not given. */
+  maxDevicesPerUser?: (appId: string) => Promise<number>;
+}
 
 /**
- * The device-side flows of libs/domain/README.md over the event store: device and token streams only.
- * User-stream follow-ups run in the identity service, which follows the device facts on Kafka.
+ * The device-side flows of libs/domain/README.md over the event store. Every step is one atomic
+ * multi-stream append: the device fact with the token claim it rests on and, when a user gains or loses
+ * the device, the user stream's link or unlink (decided by the user decider). So a push accepted after a
+ * write's answer finds the device in its user's list, with nothing to wait for.
  */
 export class DeviceFlows {
-  constructor(private readonly exec: StreamExecutor) {}
+  constructor(
+    private readonly exec: StreamExecutor,
+    private readonly options: DeviceFlowsOptions = {},
+  ) {}
 
   /**
    * `created`: this command wrote the device's first fact (201 rather than 200 at the API). `position`: the
@@ -35,19 +49,17 @@ export class DeviceFlows {
    */
   async handleWithOutcome(command: RegistrationCommand, now: Date): Promise<{ view: DeviceView; created: boolean; position: bigint }> {
     const reached = { position: 0n };
+    const ctx: Ctx = { appId: command.appId, commandId: command.commandId, now, reached };
     if (command.type !== 'RegisterToken') return { view: await this.handle(command, now, reached), created: false, position: reached.position };
-    const deviceId = command.deviceId ?? deviceIdFromToken(command.token);
-    const causation = `${command.commandId}:register`;
-    const view = await this.register(command, { appId: command.appId, commandId: command.commandId, now, reached });
-    const stored = await this.exec.readStream(deviceStream(command.appId, deviceId), 1);
-    return { view, created: stored[0]?.metadata?.causationId === causation, position: reached.position };
+    const { view, created } = await this.registerWithOutcome(command, ctx);
+    return { view, created, position: reached.position };
   }
 
   async handle(command: RegistrationCommand, now: Date, reached?: { position: bigint }): Promise<DeviceView> {
     const ctx: Ctx = { appId: command.appId, commandId: command.commandId, now, reached };
     switch (command.type) {
       case 'RegisterToken':
-        return this.register(command, ctx);
+        return (await this.registerWithOutcome(command, ctx)).view;
       case 'Identify':
         return this.identify(command, ctx);
       case 'Logout':
@@ -55,11 +67,11 @@ export class DeviceFlows {
       case 'InvalidateToken':
         return this.invalidate(command, ctx);
       case 'UpdateDeviceAttributes':
-        return this.onDevice(await this.resolve(command.appId, command.device), { type: 'UpdateDeviceAttributes', attributes: command.attributes }, ctx);
+        return this.onRef(command.device, { type: 'UpdateDeviceAttributes', attributes: command.attributes }, ctx);
       case 'ChangePushPermission':
-        return this.onDevice(await this.resolve(command.appId, command.device), { type: 'ChangePushPermission', pushEnabled: command.pushEnabled }, ctx);
+        return this.onRef(command.device, { type: 'ChangePushPermission', pushEnabled: command.pushEnabled }, ctx);
       case 'MarkSeen':
-        return this.onDevice(await this.resolve(command.appId, command.device), { type: 'MarkSeen' }, ctx);
+        return this.onRef(command.device, { type: 'MarkSeen' }, ctx);
       case 'RecordPushSent':
         return this.onDevice(command.deviceId, { type: 'RecordPushSent', token: command.token, messageId: command.messageId }, ctx);
       case 'RecordPushBounced':
@@ -77,55 +89,69 @@ export class DeviceFlows {
     }
   }
 
-  async register(cmd: RegistryCommandOf<'RegisterToken'>, ctx: Ctx): Promise<DeviceView> {
+  /** Claim, registration and (with a user) identify and link: one atomic step. */
+  private async registerWithOutcome(cmd: RegistryCommandOf<'RegisterToken'>, ctx: Ctx): Promise<{ view: DeviceView; created: boolean }> {
     const { appId, token } = cmd;
     const deviceId = cmd.deviceId ?? deviceIdFromToken(token);
-    // Checked first so that a rejected identify leaves nothing half done.
-    if (cmd.userId !== null) await this.assertNotErased(appId, cmd.userId);
     const hash = tokenHash(token);
-    const tokenStreamId = tokenStream(appId, hash);
-    const claimed = await this.exec.execute(tokenOwnershipDecider, tokenStreamId, { type: 'ClaimToken', appId, tokenHash: hash, deviceId }, { ...ctx, step: 'claim' });
-    const ownership = claimed.state!;
-    let view = await this.onDevice(
-      deviceId,
-      { type: 'RegisterToken', token, provider: cmd.provider, platform: cmd.platform, claim: ownership.claim, attributes: cmd.attributes, pushEnabled: cmd.pushEnabled },
-      ctx,
-      'register',
-    );
+    const stream = deviceStream(appId, deviceId);
+    const step = 'register';
+    const followUps: DeviceCommand[] = [];
+    const { state, ownership, created } = await this.exec.transact({ ...ctx, step }, async (tx) => {
+      followUps.length = 0;
+      if (cmd.userId !== null) await this.assertNotErased(tx, appId, cmd.userId);
+      // Guarded: a concurrent invalidation that retires the token conflicts with this append, and the re-run refuses the claim.
+      const ownership = (await tx.decide(tokenOwnershipDecider, tokenStream(appId, hash), { type: 'ClaimToken', appId, tokenHash: hash, deviceId })).state!;
+      let state = await this.decideDevice(
+        tx,
+        appId,
+        deviceId,
+        { type: 'RegisterToken', token, provider: cmd.provider, platform: cmd.platform, claim: ownership.claim, attributes: cmd.attributes, pushEnabled: cmd.pushEnabled },
+        followUps,
+      );
+      if (cmd.userId !== null) state = await this.decideDevice(tx, appId, deviceId, { type: 'Identify', userId: cmd.userId }, followUps);
+      const stored = tx.stored(stream);
+      const created = tx.isReplayed(stream) ? stored[0]?.metadata?.causationId === `${ctx.commandId}:${step}` : stored.length === 0;
+      return { state, ownership, created };
+    });
     const release = releaseFollowUp(token, deviceId, ownership);
     if (release) await this.tryOnDevice(release, ctx, 'release');
-    // Closes the race with an invalidation that retired the token after our claim.
-    const after = await this.exec.load(tokenOwnershipDecider, tokenStreamId);
-    if (after.state?.retired) view = await this.onDevice(deviceId, { type: 'InvalidateToken', token, reason: 'retired', messageId: null }, ctx, 'retired');
-    if (cmd.userId !== null) view = await this.onDevice(deviceId, { type: 'Identify', userId: cmd.userId }, ctx, 'identify');
-    return view;
+    await this.runFollowUps(followUps, ctx);
+    return { view: toDeviceView(state), created };
   }
 
   async identify(cmd: RegistryCommandOf<'Identify'>, ctx: Ctx): Promise<DeviceView> {
-    await this.assertNotErased(cmd.appId, cmd.userId);
-    const deviceId = await this.resolve(cmd.appId, cmd.device);
-    return this.onDevice(deviceId, { type: 'Identify', userId: cmd.userId }, ctx, 'identify');
+    return this.onRef(cmd.device, { type: 'Identify', userId: cmd.userId }, ctx, 'identify', (tx) => this.assertNotErased(tx, cmd.appId, cmd.userId));
   }
 
   async logout(cmd: RegistryCommandOf<'Logout'>, ctx: Ctx): Promise<DeviceView> {
-    const deviceId = await this.resolve(cmd.appId, cmd.device);
-    const expectedOwner = cmd.expectedOwner ?? (await this.device(cmd.appId, deviceId))?.userId ?? null;
-    if (expectedOwner === null) return this.view(cmd.appId, deviceId);
-    return this.onDevice(deviceId, { type: 'Logout', expectedOwner }, ctx, 'logout');
+    const followUps: DeviceCommand[] = [];
+    const state = await this.exec.transact({ ...ctx, step: 'logout' }, async (tx) => {
+      followUps.length = 0;
+      const deviceId = await this.resolveIn(tx, cmd.appId, cmd.device);
+      const current = await tx.peek(deviceDecider, deviceStream(cmd.appId, deviceId));
+      const expectedOwner = cmd.expectedOwner ?? current?.userId ?? null;
+      if (!current) throw new DeviceNotFoundError(cmd.appId, deviceId);
+      if (expectedOwner === null) return current;
+      return this.decideDevice(tx, cmd.appId, deviceId, { type: 'Logout', expectedOwner }, followUps);
+    });
+    return toDeviceView(state);
   }
 
+  /** Retires the token and invalidates it on the device holding it and on the one the failing push went to: one step. */
   async invalidate(cmd: RegistryCommandOf<'InvalidateToken'>, ctx: Ctx): Promise<DeviceView> {
     const hash = tokenHash(cmd.token);
-    const retired = await this.exec.execute(
-      tokenOwnershipDecider,
-      tokenStream(cmd.appId, hash),
-      { type: 'RetireToken', appId: cmd.appId, tokenHash: hash, deviceId: cmd.deviceId, reason: cmd.reason },
-      { ...ctx, step: 'retire' },
-    );
-    for (const follow of invalidationFollowUps(cmd.token, retired.state!, { deviceId: cmd.deviceId, reason: cmd.reason, messageId: cmd.messageId })) {
-      await this.tryOnDevice(follow, ctx, `invalidate:${follow.deviceId}`);
-    }
-    const reported = cmd.deviceId ?? retired.state!.ownerDeviceId;
+    const followUps: DeviceCommand[] = [];
+    const reported = await this.exec.transact({ ...ctx, step: 'retire' }, async (tx) => {
+      followUps.length = 0;
+      const retired = (await tx.decide(tokenOwnershipDecider, tokenStream(cmd.appId, hash), { type: 'RetireToken', appId: cmd.appId, tokenHash: hash, deviceId: cmd.deviceId, reason: cmd.reason })).state!;
+      for (const follow of invalidationFollowUps(cmd.token, retired, { deviceId: cmd.deviceId, reason: cmd.reason, messageId: cmd.messageId })) {
+        // A device that does not exist has nothing to invalidate.
+        if (await tx.peek(deviceDecider, deviceStream(cmd.appId, follow.deviceId))) await this.decideDevice(tx, cmd.appId, follow.deviceId, follow, followUps);
+      }
+      return cmd.deviceId ?? retired.ownerDeviceId;
+    });
+    await this.runFollowUps(followUps, ctx);
     if (!reported) throw new DeviceNotFoundError(cmd.appId, '(by token)');
     return this.view(cmd.appId, reported);
   }
@@ -155,22 +181,81 @@ export class DeviceFlows {
     return toDeviceView(d);
   }
 
-  private async assertNotErased(appId: string, userId: string): Promise<void> {
-    const { state } = await this.exec.load(userDecider, userStream(appId, userId));
-    if (state?.erased) throw new UserErasedError(appId);
+  /** resolve, reading through the transaction (the device it finds is then read once). */
+  private async resolveIn(tx: StreamTransaction, appId: string, ref: DeviceRef): Promise<string> {
+    if ('deviceId' in ref) return ref.deviceId;
+    const owner = (await tx.peek(tokenOwnershipDecider, tokenStream(appId, tokenHash(ref.token))))?.ownerDeviceId;
+    if (!owner) throw new DeviceNotFoundError(appId, '(by token)');
+    const device = await tx.peek(deviceDecider, deviceStream(appId, owner));
+    if (!device || device.token !== ref.token) throw new DeviceNotFoundError(appId, '(by token)');
+    return owner;
   }
 
-  private async onDevice(deviceId: string, command: DistributiveOmit<DeviceCommand, 'appId' | 'deviceId'>, ctx: Ctx, step = 'device'): Promise<DeviceView> {
-    const full = { ...command, appId: ctx.appId, deviceId } as DeviceCommand;
-    const result = await this.exec.execute(deviceDecider, deviceStream(ctx.appId, deviceId), full, { ...ctx, step });
-    if (!result.state) throw new DeviceNotFoundError(ctx.appId, deviceId);
-    return toDeviceView(result.state);
+  private async assertNotErased(tx: StreamTransaction, appId: string, userId: string): Promise<void> {
+    if ((await tx.load(userDecider, userStream(appId, userId)))?.erased) throw new UserErasedError(appId);
+  }
+
+  /**
+   * Decides on the device and keeps the user streams in step with what it decided, in the same
+   * transaction: Identified links the device (evicting past maxDevicesPerUser), LoggedOut unlinks it.
+   * Devices evicted from a user are collected in `followUps`, to be detached after the step.
+   */
+  private async decideDevice(tx: StreamTransaction, appId: string, deviceId: string, command: DeviceCommandBody, followUps: DeviceCommand[]): Promise<DeviceState> {
+    const { state, events } = await tx.decide(deviceDecider, deviceStream(appId, deviceId), { ...command, appId, deviceId } as DeviceCommand);
+    for (const { event, revision } of events) {
+      if (event.type !== 'Identified' && event.type !== 'LoggedOut') continue;
+      const stream = userStream(appId, event.data.pii.userId);
+      const user = await tx.load(userDecider, stream);
+      const maxDevicesPerUser = await this.maxDevicesPerUser(appId);
+      const knownLastSeen = event.type === 'Identified' ? await this.lastSeenIfOverLimit(tx, appId, deviceId, user, maxDevicesPerUser) : {};
+      const follow = membershipFollowUp(event, revision, { maxDevicesPerUser, knownLastSeen });
+      if (follow) followUps.push(...deviceFollowUps((await tx.decide(userDecider, stream, follow)).events.map((e) => e.event)));
+    }
+    if (!state) throw new DeviceNotFoundError(appId, deviceId);
+    return state;
+  }
+
+  /** Only a link past the limit evicts, by last sighting: the other devices are read only then. */
+  private async lastSeenIfOverLimit(tx: StreamTransaction, appId: string, deviceId: string, user: UserState | null, max: number): Promise<Record<string, string>> {
+    const others = Object.keys(user?.devices ?? {}).filter((id) => id !== deviceId);
+    if (others.length + 1 <= max) return {};
+    const out: Record<string, string> = {};
+    for (const id of others) {
+      const d = await tx.peek(deviceDecider, deviceStream(appId, id));
+      if (d) out[id] = d.lastSeenAt;
+    }
+    return out;
+  }
+
+  private maxDevicesPerUser(appId: string): Promise<number> {
+    return this.options.maxDevicesPerUser?.(appId) ?? Promise.resolve(DEFAULT_APP_SETTINGS.maxDevicesPerUser);
+  }
+
+  private async onRef(ref: DeviceRef, command: DeviceCommandBody, ctx: Ctx, step = 'device', guard?: (tx: StreamTransaction) => Promise<void>): Promise<DeviceView> {
+    const followUps: DeviceCommand[] = [];
+    const state = await this.exec.transact({ ...ctx, step }, async (tx) => {
+      followUps.length = 0;
+      if (guard) await guard(tx);
+      return this.decideDevice(tx, ctx.appId, await this.resolveIn(tx, ctx.appId, ref), command, followUps);
+    });
+    await this.runFollowUps(followUps, ctx);
+    return toDeviceView(state);
+  }
+
+  private onDevice(deviceId: string, command: DeviceCommandBody, ctx: Ctx, step = 'device'): Promise<DeviceView> {
+    return this.onRef({ deviceId }, command, ctx, step);
+  }
+
+  /** Devices a step evicted from a user: detached each in a step of its own (the user no longer lists them). */
+  private async runFollowUps(followUps: DeviceCommand[], ctx: Ctx): Promise<void> {
+    for (const follow of followUps) await this.tryOnDevice(follow, ctx, `follow:${follow.type}:${follow.deviceId}`);
   }
 
   /** A follow-up on another device: a device that does not exist has nothing to change. */
   private async tryOnDevice(command: DeviceCommand, ctx: Ctx, step: string): Promise<void> {
     try {
-      await this.onDevice(command.deviceId, command, ctx, step);
+      const { appId: _a, deviceId, ...body } = command;
+      await this.onDevice(deviceId, body as DeviceCommandBody, ctx, step);
     } catch (err) {
       if (!(err instanceof DeviceNotFoundError)) throw err;
     }

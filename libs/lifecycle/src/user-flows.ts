@@ -1,5 +1,5 @@
-import { DeviceEvent, IdentityCommand, userStream, deviceStream, AnonymiseDeviceCommand, DetachDeviceCommand } from '@pushledger/contracts';
-import { deviceDecider, DeviceNotFoundError, deviceFollowUps, membershipFollowUp, UserCommand, userDecider, UserErasedError, UserState } from '@pushledger/domain';
+import { IdentityCommand, userStream, deviceStream, AnonymiseDeviceCommand, DetachDeviceCommand } from '@pushledger/contracts';
+import { deviceDecider, DeviceNotFoundError, deviceFollowUps, UserCommand, userDecider, UserState } from '@pushledger/domain';
 import { deterministicUuid, StepContext, StreamExecutor } from './stream-executor';
 
 export interface UserView {
@@ -59,42 +59,9 @@ export class UserFlows {
     return { view: toUserView(result.state!), dispatch: this.dispatchFor(deviceFollowUps(result.events), command.commandId, now), position: ctx.reached!.position };
   }
 
-  /**
-   * Keeps the user stream's device list in step with one device fact read from the lifecycle topic.
-   * `deviceRevision` is the fact's 1-based revision; late or repeated facts change nothing.
-   */
-  async followDeviceFact(event: DeviceEvent, eventId: string, deviceRevision: number, maxDevicesPerUser: number, now: Date): Promise<DeviceDispatch[]> {
-    const userId = event.type === 'Identified' || event.type === 'LoggedOut' ? event.data.pii.userId : null;
-    if (userId === null) return [];
-    const knownLastSeen = event.type === 'Identified' ? await this.lastSeenOfDevicesOf(event.data.appId, userId) : {};
-    const follow = membershipFollowUp(event, deviceRevision, { maxDevicesPerUser, knownLastSeen });
-    if (!follow) return [];
-    const ctx: StepContext = { appId: event.data.appId, commandId: eventId, now, step: 'membership' };
-    try {
-      const result = await this.exec.execute(userDecider, userStream(follow.appId, follow.userId), follow, ctx);
-      return this.dispatchFor(deviceFollowUps(result.events), eventId, now);
-    } catch (err) {
-      // Erased between the device's identify and this link: undo the device's identification.
-      if (err instanceof UserErasedError && follow.type === 'LinkDevice') {
-        return [{ type: 'AnonymiseDevice', appId: follow.appId, deviceId: follow.deviceId, userId: follow.userId, commandId: deterministicUuid(`${eventId}:anonymise`), issuedAt: now.toISOString() }];
-      }
-      throw err;
-    }
-  }
-
   async view(appId: string, userId: string): Promise<UserView | null> {
     const { state } = await this.exec.load(userDecider, userStream(appId, userId));
     return state ? toUserView(state) : null;
-  }
-
-  private async lastSeenOfDevicesOf(appId: string, userId: string): Promise<Record<string, string>> {
-    const { state } = await this.exec.load(userDecider, userStream(appId, userId));
-    const out: Record<string, string> = {};
-    for (const id of Object.keys(state?.devices ?? {})) {
-      const d = (await this.exec.load(deviceDecider, deviceStream(appId, id))).state;
-      if (d) out[id] = d.lastSeenAt;
-    }
-    return out;
   }
 
   private dispatchFor(commands: ReturnType<typeof deviceFollowUps>, causeId: string, now: Date): DeviceDispatch[] {

@@ -4,7 +4,6 @@ import type { EventStore } from '@pushledger/event-store';
 import { StreamExecutor, UserFlows } from '@pushledger/lifecycle';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
 import { IdentityCommandsConsumer } from './identity-commands.consumer';
-import { MembershipReactor } from './membership.reactor';
 
 export function identityModule(config: PushledgerConfig): Type<unknown> {
   @Module({
@@ -13,7 +12,6 @@ export function identityModule(config: PushledgerConfig): Type<unknown> {
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
       { provide: UserFlows, useFactory: (exec: StreamExecutor) => new UserFlows(exec), inject: [StreamExecutor] },
       IdentityCommandsConsumer,
-      MembershipReactor,
     ],
   })
   class IdentityModule {}

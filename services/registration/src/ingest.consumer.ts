@@ -23,7 +23,6 @@ const UNKNOWN_KEY_TTL_MS = 60_000;
 export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private runner?: ConsumerRunner;
   private producer?: Producer;
-  private apps!: AppRegistry;
   /** Key hashes still unknown after the grace, until when: a flood with one wrong key waits once. */
   private readonly unknownKeys = new Map<string, number>();
 
@@ -33,12 +32,11 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
     @Inject(TOPICS) private readonly topics: TopicMap,
     @Inject(CONFIG) private readonly config: PushledgerConfig,
     private readonly flows: DeviceFlows,
+    private readonly apps: AppRegistry,
     private readonly logger: JsonLogger,
   ) {}
 
   async onApplicationBootstrap() {
-    this.apps = new AppRegistry(this.store);
-    await this.apps.start();
     this.producer = createProducer(this.kafka);
     await this.producer.connect();
     this.runner = new ConsumerRunner({
@@ -135,6 +133,5 @@ export class IngestConsumer implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown() {
     await this.runner?.stop();
     await this.producer?.disconnect().catch(() => undefined);
-    await this.apps?.stop();
   }
 }

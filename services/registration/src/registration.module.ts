@@ -1,5 +1,7 @@
-import { Module, Type } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown, Type } from '@nestjs/common';
+import { AppRegistry } from '@pushledger/apps';
 import type { PushledgerConfig } from '@pushledger/config';
+import { DEFAULT_APP_SETTINGS } from '@pushledger/contracts';
 import type { EventStore } from '@pushledger/event-store';
 import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
@@ -12,12 +14,31 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
     imports: [PlatformModule.forRoot({ service: 'registration', config, dependencies: ['kafka', 'eventStore'] })],
     providers: [
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
-      { provide: DeviceFlows, useFactory: (exec: StreamExecutor) => new DeviceFlows(exec), inject: [StreamExecutor] },
+      {
+        provide: AppRegistry,
+        useFactory: async (store: EventStore) => {
+          const apps = new AppRegistry(store);
+          await apps.start();
+          return apps;
+        },
+        inject: [EVENT_STORE],
+      },
+      {
+        provide: DeviceFlows,
+        useFactory: (exec: StreamExecutor, apps: AppRegistry) =>
+          new DeviceFlows(exec, { maxDevicesPerUser: async (appId) => (await apps.get(appId))?.settings.maxDevicesPerUser ?? DEFAULT_APP_SETTINGS.maxDevicesPerUser }),
+        inject: [StreamExecutor, AppRegistry],
+      },
       RegistrationCommandsConsumer,
       IngestConsumer,
       StaleTokenJob,
     ],
   })
-  class RegistrationModule {}
+  class RegistrationModule implements OnApplicationShutdown {
+    constructor(@Inject(AppRegistry) private readonly apps: AppRegistry) {}
+    async onApplicationShutdown() {
+      await this.apps.stop();
+    }
+  }
   return RegistrationModule;
 }

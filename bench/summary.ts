@@ -7,10 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { resultsDir } from './lib/results';
 
 type J = any;
 
-const dir = path.resolve(__dirname, 'results');
+const dir = resultsDir();
 const read = (name: string): J | null => {
   const file = path.join(dir, `${name}.json`);
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
@@ -23,6 +24,7 @@ const cpu = (o: Record<string, number | null> | undefined, keys?: string[]): str
         .map(([k, v]) => `${k} ${n(v)}`)
         .join(', ')
     : '–';
+const round1 = (x: number) => Math.round(x * 10) / 10;
 const ratio = (a: unknown, b: unknown): string => (typeof a === 'number' && typeof b === 'number' && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 function kafkaVersion(): string {
@@ -59,7 +61,7 @@ function main(): void {
   line(`- Event store: PostgreSQL ${es?.engine?.version ?? parse?.versions?.postgres ?? '?'} (fsync ${es?.engine?.fsync ?? '?'}, synchronous_commit ${es?.engine?.synchronous_commit ?? '?'})`);
   line(`- Read models: ${segments?.engine?.readModels ?? 'FerretDB 1.24 on PostgreSQL'}`);
   line(`- Broker: ${kafkaVersion()}`);
-  line(`- Peer: Parse Server ${parse?.versions?.parseServer ?? '?'} with @parse/push-adapter ${parse?.versions?.pushAdapter ?? '?'}`);
+  line(`- Peer: Parse Server ${parse?.versions?.parseServer ?? ingest?.parseVersions?.parseServer ?? '?'} with @parse/push-adapter ${parse?.versions?.pushAdapter ?? ingest?.parseVersions?.pushAdapter ?? '?'}`);
   const total = Object.values(times as Record<string, { seconds: number }>).reduce((a, t) => a + (t.seconds ?? 0), 0);
   line(`- Wall time per scenario (last run): ${Object.entries(times as Record<string, { seconds: number; exitCode: number }>).map(([k, t]) => `${k} ${t.seconds} s${t.exitCode ? ` (exit ${t.exitCode})` : ''}`).join(', ') || '–'}; sum ${n(total)} s`);
   line();
@@ -77,16 +79,51 @@ function main(): void {
   } else line('No results.');
   line();
 
-  line('## Registration (bench/ingest)');
+  line('## Write path: registration, identify, logout, Kafka ingest (bench/ingest), with Parse Server in the same run');
   line();
   if (ingest) {
-    line('| path | concurrency | registrations/s | p50 / p99 ms | CPU ms per 1,000 registrations |');
-    line('|---|---:|---:|---:|---|');
-    for (const h of ingest.http ?? []) line(`| POST /v1/devices | ${h.concurrency} | ${n(h.registrationsPerSecond)} | ${h.latencyMs?.p50} / ${h.latencyMs?.p99} | ${cpu(h.cpuMsPer1000Registrations)} |`);
+    const stackParts = (ingest.method?.stack ?? ['gateway', 'registration', 'identity', 'relay']).join(', ');
+    const runs: J[] = ingest.http ?? [];
+    const at = (c: number) => runs.find((h) => h.concurrency === c);
+    const first = at(32) ?? runs[0];
+    const last = at(128) ?? runs.at(-1);
     const k = ingest.kafkaIngest;
-    if (k) line(`| Kafka ingest (Intilery register push) | – | ${n(k.messagesPerSecond)} msg/s | – | ${cpu(k.cpuMsPer1000Messages)} |`);
+    line('Headline figures:');
     line();
-    line(`Requests per run: ${ingest.method?.requestsPerRun} (capped at ${ingest.method?.maxSecondsPerRun} s), ${ingest.method?.warmupRequests} warm-up; a fresh stack (gateway, registration, identity, relay) per scenario.`);
+    line(`- \`POST /v1/devices\` at ${first?.concurrency ?? '?'} clients: ${n(first?.registrationsPerSecond)} registrations/s; Parse Server \`POST /parse/installations\` at ${first?.parse?.concurrency ?? '?'} clients in the same run: ${n(first?.parse?.registrationsPerSecond)}/s; ours / Parse = ${first?.ratio?.registrationsPerSecond ?? '–'}`);
+    line(`- \`POST /v1/devices\` p99 at ${last?.concurrency ?? '?'} clients: ${last?.latencyMs?.p99 ?? '–'} ms (p50 ${last?.latencyMs?.p50 ?? '–'} ms)`);
+    line(`- Kafka ingest: ${n(k?.messagesPerSecond)} messages/s applied (${n(k?.messages)} Intilery \`register push\`, timed until the registration service committed past the last one${k?.projectedSeconds === undefined ? '' : `; in the read models after ${k?.projectedSeconds ?? '–'} s`})`);
+    for (const kind of ['identify', 'logout']) {
+      const x = first?.[kind];
+      line(`- \`POST /v1/${kind}\` at ${first?.concurrency ?? '?'} clients: ${x ? `${n(x.perSecond)}/s, p50 / p99 ${x.latencyMs?.p50} / ${x.latencyMs?.p99} ms, ${n(x.totalCpuMsPer1000)} CPU ms per 1,000` : '–'}`);
+    }
+    line(`- Total CPU per 1,000 registrations at ${first?.concurrency ?? '?'} clients, every process: ${n(first?.totalCpuMsPer1000Registrations)} ms (${cpu(first?.cpuMsPer1000Registrations)}); Parse Server: ${n(first?.parse?.totalCpuMsPer1000Registrations)} ms (${cpu(first?.parse?.cpuMsPer1000Registrations)})`);
+    line();
+    line('| path | concurrency | per second | p50 / p99 ms | applied after the last answer | total CPU ms per 1,000 | CPU ms per 1,000 by process |');
+    line('|---|---:|---:|---:|---:|---:|---|');
+    // Answers other than the success (e.g. 503 when the registry did not answer in time), beside the rate.
+    const failed = (statuses: Record<string, number> | undefined, ok: string) => {
+      const other = Object.entries(statuses ?? {}).filter(([code]) => code !== ok);
+      return other.length ? ` (${other.map(([code, k]) => `${n(k)} × ${code === '0' ? 'no answer' : code}`).join(', ')})` : '';
+    };
+    const applied = (s: unknown) => (s === undefined ? '–' : s === null ? 'not in time' : `${s} s`);
+    for (const h of runs) {
+      line(`| POST /v1/devices | ${h.concurrency} | ${n(h.registrationsPerSecond)}${failed(h.statuses, '201')} | ${h.latencyMs?.p50} / ${h.latencyMs?.p99} | ${applied(h.appliedSeconds)} | ${n(h.totalCpuMsPer1000Registrations)} | ${cpu(h.cpuMsPer1000Registrations)} |`);
+      const pp = h.parse;
+      if (pp) line(`| Parse Server POST /parse/installations (same run) | ${pp.concurrency} | ${n(pp.registrationsPerSecond)}${failed(pp.statuses, '201')} | ${pp.latencyMs?.p50} / ${pp.latencyMs?.p99} | – | ${n(pp.totalCpuMsPer1000Registrations)} | ${cpu(pp.cpuMsPer1000Registrations)} |`);
+      for (const kind of ['identify', 'logout']) {
+        const x = h[kind];
+        if (x) line(`| POST /v1/${kind} | ${h.concurrency} | ${n(x.perSecond)}${failed(x.statuses, '200')} | ${x.latencyMs?.p50} / ${x.latencyMs?.p99} | ${applied(x.appliedSeconds)} | ${n(x.totalCpuMsPer1000)} | ${cpu(x.cpuMsPer1000)} |`);
+      }
+    }
+    if (k) line(`| Kafka ingest (Intilery register push) | – | ${n(k.messagesPerSecond)} msg/s | – | ${applied(k.projectedSeconds === undefined ? undefined : k.projectedSeconds === null ? null : round1(k.projectedSeconds - k.seconds))} | ${n(k.totalCpuMsPer1000Messages)} | ${cpu(k.cpuMsPer1000Messages)} |`);
+    line();
+    const ratios = runs.filter((h) => h.ratio);
+    if (ratios.length) line(`Ours / Parse Server by concurrency (registrations/s; p99; total CPU per registration): ${ratios.map((h) => `${h.concurrency}: ${h.ratio.registrationsPerSecond ?? '–'}; ${h.ratio.latencyP99 ?? '–'}; ${h.ratio.totalCpuMsPer1000Registrations ?? '–'}`).join(' · ')}.`);
+    if (ingest.engines) line(`Engines: ours ${ingest.engines.pushledger}; Parse: ${ingest.engines.parse ?? 'not run'}.`);
+    line(`Requests per phase: ${ingest.method?.requestsPerRun} (capped at ${ingest.method?.maxSecondsPerRun} s), ${ingest.method?.warmupRequests} warm-up; a fresh stack (${stackParts}) per concurrency.${ingest.method?.phases ? ` Phases: ${ingest.method.phases}.` : ''}`);
+    if (ingest.method?.applied) line(`Applied: ${ingest.method.applied}.`);
+    line(`CPU: ${ingest.method?.cpu ?? '–'}.`);
   } else line('No results.');
   line();
 
@@ -134,33 +171,41 @@ function main(): void {
   } else line('No results.');
   line();
 
-  line('## Peer: Parse Server (bench/parse), ours / Parse');
+  line('## Peer: Parse Server (bench/ingest in the same run, bench/parse), ours / Parse');
   line();
-  if (parse) {
-    const pr = parse.registration;
-    const ours = (ingest?.http ?? []).find((h: J) => h.concurrency === pr?.concurrency);
+  // Registration from bench/ingest's same-run Parse phase (at 32 clients when run there); older ingest results had none, then bench/parse's.
+  const withParse: J[] = (ingest?.http ?? []).filter((h: J) => h.parse);
+  const sameRun = withParse.find((h) => h.concurrency === 32) ?? withParse[0];
+  if (parse || sameRun) {
+    const pr = sameRun?.parse ?? parse?.registration;
+    const ours = sameRun ?? (ingest?.http ?? []).find((h: J) => h.concurrency === pr?.concurrency);
+    const ourApps: string[] = ingest?.method?.stack ?? ['gateway', 'registration', 'identity', 'relay'];
     const oursPush = (fanout?.runs ?? []).find((r: J) => r.latencyMs === 0 && r.completed);
     const sumCpu = (o: Record<string, number | null> | undefined, keys: string[]) => keys.reduce((a, k) => a + (o?.[k] ?? 0), 0);
-    const ourRegCpu = sumCpu(ours?.cpuMsPer1000Registrations, ['gateway', 'registration', 'identity', 'relay']);
+    const ourRegCpu = sumCpu(ours?.cpuMsPer1000Registrations, ourApps);
     const parseRegCpu = sumCpu(pr?.cpuMsPer1000Registrations, ['parseServer']);
     const ourPushCpu = sumCpu(oursPush?.cpuMsPer1000Pushes, ['gateway', 'campaign', 'delivery']);
-    const parsePushCpu = sumCpu(parse.push?.runs?.[0]?.cpuMsPer1000Pushes, ['parseServer']);
+    const parsePushCpu = sumCpu(parse?.push?.runs?.[0]?.cpuMsPer1000Pushes, ['parseServer']);
     const parsePushCpuMedian = (() => {
-      const xs = (parse.push?.runs ?? []).map((r: J) => r.cpuMsPer1000Pushes?.parseServer).filter((x: unknown) => typeof x === 'number').sort((a: number, b: number) => a - b);
+      const xs = (parse?.push?.runs ?? []).map((r: J) => r.cpuMsPer1000Pushes?.parseServer).filter((x: unknown) => typeof x === 'number').sort((a: number, b: number) => a - b);
       return xs.length ? xs[Math.floor(xs.length / 2)] : parsePushCpu;
     })();
+    line(`Registration figures: ${sameRun ? 'the same run of bench/ingest (Parse right after ours, same concurrency)' : 'bench/ingest and bench/parse (separate runs)'}.`);
+    line();
     line('| figure | ours | Parse Server | ours / Parse |');
     line('|---|---:|---:|---:|');
     line(`| registrations/s at concurrency ${pr?.concurrency} | ${n(ours?.registrationsPerSecond)} | ${n(pr?.registrationsPerSecond)} | ${ratio(ours?.registrationsPerSecond, pr?.registrationsPerSecond)} |`);
-    line(`| registration p50 latency ms | ${ours?.latencyMs?.p50 ?? '–'} | ${pr?.latencyMs?.p50 ?? '–'} | ${ratio(ours?.latencyMs?.p50, pr?.latencyMs?.p50)} |`);
-    line(`| app CPU ms per 1,000 registrations (our 4 processes / Parse's 1) | ${n(ourRegCpu)} | ${n(parseRegCpu)} | ${ratio(ourRegCpu, parseRegCpu)} |`);
+    line(`| registration p50 / p99 latency ms | ${ours?.latencyMs?.p50 ?? '–'} / ${ours?.latencyMs?.p99 ?? '–'} | ${pr?.latencyMs?.p50 ?? '–'} / ${pr?.latencyMs?.p99 ?? '–'} | ${ratio(ours?.latencyMs?.p50, pr?.latencyMs?.p50)} / ${ratio(ours?.latencyMs?.p99, pr?.latencyMs?.p99)} |`);
+    line(`| app CPU ms per 1,000 registrations (our ${ourApps.length} processes / Parse's 1) | ${n(ourRegCpu)} | ${n(parseRegCpu)} | ${ratio(ourRegCpu, parseRegCpu)} |`);
     line(`| PostgreSQL backend CPU ms per 1,000 registrations | ${n(ours?.cpuMsPer1000Registrations?.postgresBackends)} | ${n(pr?.cpuMsPer1000Registrations?.postgresBackends)} | ${ratio(ours?.cpuMsPer1000Registrations?.postgresBackends, pr?.cpuMsPer1000Registrations?.postgresBackends)} |`);
-    line(`| push to all, pushes/s (ours: broadcast to ${n(oursPush?.devices)}; Parse: ${n(parse.push?.runs?.[0]?.installations)} installations, median of ${parse.push?.runs?.length}) | ${n(oursPush?.pushesPerSecond)} | ${n(parse.push?.pushesPerSecond?.median)} | ${ratio(oursPush?.pushesPerSecond, parse.push?.pushesPerSecond?.median)} |`);
-    line(`| app CPU ms per 1,000 pushes (gateway+campaign+delivery / Parse) | ${n(ourPushCpu)} | ${n(parsePushCpuMedian)} | ${ratio(ourPushCpu, parsePushCpuMedian)} |`);
+    if (ours?.totalCpuMsPer1000Registrations !== undefined)
+      line(`| total CPU ms per 1,000 registrations, every process (ours with FerretDB and the Kafka broker) | ${n(ours.totalCpuMsPer1000Registrations)} | ${n(pr?.totalCpuMsPer1000Registrations)} | ${ratio(ours.totalCpuMsPer1000Registrations, pr?.totalCpuMsPer1000Registrations)} |`);
+    if (parse) line(`| push to all, pushes/s (ours: broadcast to ${n(oursPush?.devices)}; Parse: ${n(parse.push?.runs?.[0]?.installations)} installations, median of ${parse.push?.runs?.length}) | ${n(oursPush?.pushesPerSecond)} | ${n(parse.push?.pushesPerSecond?.median)} | ${ratio(oursPush?.pushesPerSecond, parse.push?.pushesPerSecond?.median)} |`);
+    if (parse) line(`| app CPU ms per 1,000 pushes (gateway+campaign+delivery / Parse) | ${n(ourPushCpu)} | ${n(parsePushCpuMedian)} | ${ratio(ourPushCpu, parsePushCpuMedian)} |`);
     line();
     line('A ratio above 1 means ours is higher: better for throughput, worse for latency and CPU. Configuration of both sides:');
-    for (const [k, v] of Object.entries(parse.configuration ?? {})) line(`- ${k}: ${v}`);
-    line('- ours: the same run\'s bench/ingest (gateway, registration, identity, relay as separate processes; every 201 is a stored event, with per-user privacy keys) and bench/fanout at 0 ms (campaign service targets through the read models, delivery records a ledger row per pair and outcome events in Kafka before committing). Parse keeps one row per installation and, for a push, a _PushStatus row; it has no ledger per (message, device). The push sizes differ (seeding Parse installations goes through its API); rates are compared, not times.');
+    for (const [k, v] of Object.entries(parse?.configuration ?? {})) line(`- ${k}: ${v}`);
+    line(`- ours: bench/ingest (${ourApps.join(', ')} as separate processes; every 201 is a stored event, with per-user privacy keys) and bench/fanout at 0 ms (campaign service targets through the read models, delivery records a ledger row per pair and outcome events in Kafka before committing). Parse keeps one row per installation and, for a push, a _PushStatus row; it has no ledger per (message, device). The push sizes differ (seeding Parse installations goes through its API); rates are compared, not times.`);
   } else line('No results.');
   line();
 
@@ -193,7 +238,7 @@ function main(): void {
   line(
     `- segments: \`npm run bench\` loads ${n(segmentsQuick?.scale?.devices ?? 50_000)} devices into segments-50k.json; segments.json is the 1,000,000-device run (\`BENCH_ARGS_SEGMENTS="--devices 1000000 --rebuild-events 200000 --projector-events 2000" npm run bench -- segments\`, ${segments?.load ? `${n(segments.load.ms / 60000 + 18)} min` : 'not measured yet'}).`,
   );
-  line(`- ingest: ${n(ingest?.method?.requestsPerRun)} requests per concurrency, capped at ${ingest?.method?.maxSecondsPerRun} s; Kafka ingest ${n(ingest?.kafkaIngest?.messages)} messages.`);
+  line(`- ingest: ${n(ingest?.method?.requestsPerRun)} requests per phase and concurrency, capped at ${ingest?.method?.maxSecondsPerRun} s; Kafka ingest ${n(ingest?.kafkaIngest?.messages)} messages.`);
   line(`- Parse: ${n(parse?.registration?.requests)} registrations at concurrency ${parse?.registration?.concurrency} (after 200 warm-up), push to every registered installation, ${parse?.push?.runs?.length ?? '?'} runs.`);
   line();
   fs.writeFileSync(path.join(dir, 'summary.md'), out.join('\n'));

@@ -12,6 +12,9 @@ export interface AppSettingsV1 {
   fcmQuotaPerMinute: number;
 }
 
+/** The settings a request names; the others stay as they are (or take their defaults on creation). */
+export type AppSettingsPatch = Partial<AppSettingsV1>;
+
 export const DEFAULT_APP_SETTINGS: AppSettingsV1 = {
   devicePolicy: 'all',
   staleAfterDays: 60,

@@ -3,6 +3,7 @@ import type { PushledgerConfig } from '@pushledger/config';
 import type { EventStore } from '@pushledger/event-store';
 import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
+import { AppCommandsHandler } from './app-commands.handler';
 import { RegistrationCommandsConsumer } from './registration-commands.consumer';
 import { IngestConsumer } from './ingest.consumer';
 import { StaleTokenJob } from './stale-token.job';
@@ -13,6 +14,7 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
     providers: [
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
       { provide: DeviceFlows, useFactory: (exec: StreamExecutor) => new DeviceFlows(exec), inject: [StreamExecutor] },
+      AppCommandsHandler,
       RegistrationCommandsConsumer,
       IngestConsumer,
       StaleTokenJob,

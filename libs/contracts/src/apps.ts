@@ -2,6 +2,9 @@
 export type DevicePolicy = 'all' | 'last_active' | 'most_recent';
 export const DEVICE_POLICIES: readonly DevicePolicy[] = ['all', 'last_active', 'most_recent'];
 
+/** The shape of every app id (`app_` and lowercase letters or digits): never a '-', which separates stream name parts. */
+export const isAppId = (id: string): boolean => /^app_[a-z0-9]+$/.test(id);
+
 export interface AppSettingsV1 {
   devicePolicy: DevicePolicy;
   staleAfterDays: number;

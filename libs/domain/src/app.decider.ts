@@ -28,7 +28,7 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
     case 'ChangeAppSettings': {
       if (!state) throw new AppNotFoundError(command.appId);
       const settings = withPatch(state.settings, command.settings);
-      if (sameSettings(settings, state.settings)) return [];
+      if (sameAppSettings(settings, state.settings)) return [];
       // The fact carries all the settings, decided on the stream's latest state, so concurrent changes compose.
       return [{ type: 'AppSettingsChanged', data: { appId: command.appId, settings, changedAt: now.toISOString() } }];
     }
@@ -54,7 +54,8 @@ function withPatch(settings: AppSettingsV1, patch: AppSettingsPatch): AppSetting
   return { ...settings, ...Object.fromEntries(named) };
 }
 
-function sameSettings(a: AppSettingsV1, b: AppSettingsV1): boolean {
+/** Equal setting by setting, whatever the key order (the store keeps its own). */
+export function sameAppSettings(a: AppSettingsV1, b: AppSettingsV1): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof AppSettingsV1)[]);
   return [...keys].every((k) => a[k] === b[k]);
 }

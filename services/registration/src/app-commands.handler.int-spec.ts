@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import { AppAdminCommand, AppSettingsPatch, appStream, AppSettingsV1, DEFAULT_APP_SETTINGS } from '@pushledger/contracts';
 import { EventStore, PostgresEventStore, WrongExpectedVersionError } from '@pushledger/event-store';
 import { StreamExecutor } from '@pushledger/lifecycle';
-import { changesNotOnTheLatest, createTestDatabase } from '@pushledger/testing';
+import { changesNotOnTheLatest, createTestDatabase, TEN_SETTINGS_CHANGES as PATCHES } from '@pushledger/testing';
 import { AppCommandsHandler } from './app-commands.handler';
 
 const APP = 'app_handler0test';
@@ -10,20 +10,6 @@ const T0 = new Date('2025-03-01T08:00:00.000Z');
 const meta = (appId = APP) => ({ commandId: randomUUID(), appId, issuedAt: T0.toISOString() });
 const create = (appId = APP): AppAdminCommand => ({ ...meta(appId), type: 'CreateApp', name: 'demo', writeKeyHash: 'wh', serverKeyHash: 'sh', fcm: { projectId: 'demo-proj', serviceAccount: null }, settings: {} });
 const change = (settings: AppSettingsPatch): AppAdminCommand => ({ ...meta(), type: 'ChangeAppSettings', settings });
-
-/** Ten changes, two per setting, each to a value no other one sets: every one of them is a change whatever the order. */
-const PATCHES: AppSettingsPatch[] = [
-  { staleAfterDays: 101 },
-  { maxDevicesPerUser: 201 },
-  { rateLimitPerSecond: 3001 },
-  { fcmQuotaPerMinute: 400_001 },
-  { devicePolicy: 'last_active' },
-  { staleAfterDays: 102 },
-  { maxDevicesPerUser: 202 },
-  { rateLimitPerSecond: 3002 },
-  { fcmQuotaPerMinute: 400_002 },
-  { devicePolicy: 'most_recent' },
-];
 
 describe('app commands on the registration service (real PostgreSQL)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
-import { AppEvent, AppRecord, APP_EVENT_TYPES, evolveApp } from '@pushledger/contracts';
-import type { EventStore, Subscription } from '@pushledger/event-store';
+import { AppEvent, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, isAppId } from '@pushledger/contracts';
+import type { EventStore, StoredEvent, Subscription } from '@pushledger/event-store';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -9,11 +9,12 @@ export function hashKey(key: string): string {
 /**
  * Every app, in memory, fed by a subscription to the store's `app-` streams. Apps are few; keys are
  * looked up by hash on each request. A miss (an app created a moment ago elsewhere) reads the
- * stream directly.
+ * stream directly. Each app's facts apply once, in stream order, whichever way they arrive first.
  */
 export class AppRegistry {
   private readonly apps = new Map<string, AppRecord>();
   private readonly byKeyHash = new Map<string, { app: AppRecord; kind: 'write' | 'server' }>();
+  private readonly revisions = new Map<string, bigint>();
   private subscription?: Subscription;
   private caughtUp!: Promise<void>;
 
@@ -30,7 +31,7 @@ export class AppRegistry {
           fromCheckpoint: this.position,
           filter: { streamPrefixes: ['app-'], eventTypes: [...APP_EVENT_TYPES] },
           onEvent: (e) => {
-            this.apply(e.data as never, e.type as AppEvent['type']);
+            this.apply(e);
             this.position = e.position;
           },
           onCaughtUp: () => {
@@ -50,11 +51,15 @@ export class AppRegistry {
     return this.caughtUp;
   }
 
-  private apply(data: AppEvent['data'], type: AppEvent['type']): void {
-    const event = { type, data } as AppEvent;
-    const before = this.apps.get(data.appId);
+  private apply(stored: Pick<StoredEvent, 'type' | 'data' | 'streamRevision'>): void {
+    const event = { type: stored.type, data: stored.data } as AppEvent;
+    const appId = event.data.appId;
+    // A fact read by refresh() may come again through the subscription, and an older one after it.
+    if (stored.streamRevision <= (this.revisions.get(appId) ?? -1n)) return;
+    const before = this.apps.get(appId);
     const after = evolveApp(before, event);
     if (!after) return;
+    this.revisions.set(appId, stored.streamRevision);
     if (before) {
       this.byKeyHash.delete(before.writeKeyHash);
       this.byKeyHash.delete(before.serverKeyHash);
@@ -64,9 +69,10 @@ export class AppRegistry {
     this.byKeyHash.set(after.serverKeyHash, { app: after, kind: 'server' });
   }
 
-  /** Applies an event this process just stored, so its own next request sees it at once. */
-  applyLocal(event: AppEvent): void {
-    this.apply(event.data, event.type);
+  /** Reads the app's stream now, so the next request to this process sees a write it just had stored. */
+  async refresh(appId: string): Promise<AppRecord | undefined> {
+    for (const e of await this.store.readStream(appStream(appId))) this.apply(e);
+    return this.apps.get(appId);
   }
 
   findByKey(key: string): { app: AppRecord; kind: 'write' | 'server' } | undefined {
@@ -76,12 +82,8 @@ export class AppRegistry {
   async get(appId: string): Promise<AppRecord | undefined> {
     const known = this.apps.get(appId);
     if (known) return known;
-    if (!/^app_[a-z0-9]+$/.test(appId)) return undefined;
-    const events = await this.store.readStream(`app-${appId}`);
-    let app: AppRecord | undefined;
-    for (const e of events) app = evolveApp(app, { type: e.type, data: e.data } as AppEvent);
-    if (app) for (const e of events) this.apply(e.data as never, e.type as AppEvent['type']);
-    return app;
+    if (!isAppId(appId)) return undefined;
+    return this.refresh(appId);
   }
 
   all(): AppRecord[] {

@@ -2,6 +2,9 @@
 export type DevicePolicy = 'all' | 'last_active' | 'most_recent';
 export const DEVICE_POLICIES: readonly DevicePolicy[] = ['all', 'last_active', 'most_recent'];
 
+/** The shape of every app id (`app_` and lowercase letters or digits): never a '-', which separates stream name parts. */
+export const isAppId = (id: string): boolean => /^app_[a-z0-9]+$/.test(id);
+
 export interface AppSettingsV1 {
   devicePolicy: DevicePolicy;
   staleAfterDays: number;
@@ -11,6 +14,9 @@ export interface AppSettingsV1 {
   /** FCM messages per minute the delivery service keeps under for this app. */
   fcmQuotaPerMinute: number;
 }
+
+/** The settings a request names; the others stay as they are (or take their defaults on creation). */
+export type AppSettingsPatch = Partial<AppSettingsV1>;
 
 export const DEFAULT_APP_SETTINGS: AppSettingsV1 = {
   devicePolicy: 'all',

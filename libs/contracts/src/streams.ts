@@ -14,6 +14,8 @@ export const deviceStream = (appId: string, deviceId: string): string => `device
  * that itself starts with `~` is escaped with a second one, so a logical name never looks like a stored one.
  */
 export const userStream = (appId: string, userId: string): string => `user-${appId}-${userId.startsWith('~') ? `~${userId}` : userId}`;
+/** One app's facts: creation and settings changes (owned by the registration service). */
+export const appStream = (appId: string): string => `app-${appId}`;
 /** Token ownership: which device of an app holds a token (one device per token per app). */
 export const tokenStream = (appId: string, tokenHash: string): string => `token-${appId}-${tokenHash}`;
 

@@ -22,6 +22,21 @@ export class DeviceNotFoundError extends DomainError {
   }
 }
 
+export class AppNotFoundError extends DomainError {
+  readonly code = 'app_not_found';
+  constructor(readonly appId: string) {
+    super(`app ${appId} does not exist`);
+  }
+}
+
+/** App ids are random, so this is an id collision (a redelivered command is recognised before it is decided). */
+export class AppAlreadyExistsError extends DomainError {
+  readonly code = 'app_already_exists';
+  constructor(readonly appId: string) {
+    super(`app ${appId} already exists`);
+  }
+}
+
 /** The user id was erased and stays suppressed until the erasure is lifted (API: 409 user_erased). */
 export class UserErasedError extends DomainError {
   readonly code = 'user_erased';

@@ -1,3 +1,4 @@
 export * from './engines';
 export * from './processes';
 export * from './stack';
+export * from './app-settings';

@@ -5,6 +5,7 @@ import { DEFAULT_APP_SETTINGS } from '@pushledger/contracts';
 import type { EventStore } from '@pushledger/event-store';
 import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
+import { AppCommandsHandler } from './app-commands.handler';
 import { RegistrationCommandsConsumer } from './registration-commands.consumer';
 import { IngestConsumer } from './ingest.consumer';
 import { StaleTokenJob } from './stale-token.job';
@@ -29,6 +30,7 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
           new DeviceFlows(exec, { maxDevicesPerUser: async (appId) => (await apps.get(appId))?.settings.maxDevicesPerUser ?? DEFAULT_APP_SETTINGS.maxDevicesPerUser }),
         inject: [StreamExecutor, AppRegistry],
       },
+      AppCommandsHandler,
       RegistrationCommandsConsumer,
       IngestConsumer,
       StaleTokenJob,

@@ -1,20 +1,21 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'crypto';
-import { AppEvent, AppRecord, AppSettingsV1, DEFAULT_APP_SETTINGS } from '@pushledger/contracts';
-import { EventStore } from '@pushledger/event-store';
 import { AppRegistry, hashKey } from '@pushledger/apps';
-import { EVENT_STORE } from '../gateway.tokens';
+import { isAppId } from '@pushledger/contracts';
+import { toAppView } from '@pushledger/domain';
 import { Access } from '../auth/access';
 import { ApiError } from '../http/api-error';
+import { RegistryClient } from '../registry/registry.client';
 import { CreateAppDto, UpdateAppDto } from './create-app.dto';
 
-const publicView = (app: AppRecord) => ({ id: app.id, name: app.name, fcm: { projectId: app.fcm.projectId, hasServiceAccount: app.fcm.serviceAccount !== null }, settings: app.settings, createdAt: app.createdAt });
+const APP_ERRORS = { app_not_found: () => ApiError.notFound('app') };
 
+/** Keys are made here and shown once; the registration service, which owns the app streams, gets only their hashes. */
 @Controller('v1/apps')
 @Access('admin')
 export class AppsController {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly registry: RegistryClient,
     private readonly apps: AppRegistry,
   ) {}
 
@@ -24,39 +25,38 @@ export class AppsController {
     const id = `app_${randomBytes(10).toString('hex')}`;
     const writeKey = `plw_${randomBytes(24).toString('base64url')}`;
     const serverKey = `pls_${randomBytes(32).toString('base64url')}`;
-    const settings: AppSettingsV1 = { ...DEFAULT_APP_SETTINGS, ...stripUndefined(dto.settings ?? {}) };
-    const event: AppEvent = {
-      type: 'AppCreated',
-      data: { appId: id, name: dto.name, writeKeyHash: hashKey(writeKey), serverKeyHash: hashKey(serverKey), fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount: dto.fcm?.serviceAccount ?? null }, settings, createdAt: new Date().toISOString() },
-    };
-    await this.append(id, event, 'no_stream');
-    return { id, name: dto.name, writeKey, serverKey, settings };
+    const view = await this.registry.app(
+      {
+        ...envelope(id),
+        type: 'CreateApp',
+        name: dto.name,
+        writeKeyHash: hashKey(writeKey),
+        serverKeyHash: hashKey(serverKey),
+        fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount: dto.fcm?.serviceAccount ?? null },
+        settings: dto.settings ?? {},
+      },
+      APP_ERRORS,
+    );
+    await this.apps.refresh(id);
+    return { id, name: view.name, writeKey, serverKey, settings: view.settings };
   }
 
   @Get(':id')
   async get(@Param('id') id: string) {
     const app = await this.apps.get(id);
     if (!app) throw ApiError.notFound('app');
-    return publicView(app);
+    return toAppView(app);
   }
 
   @Patch(':id')
   async update(@Param('id') id: string, @Body() dto: UpdateAppDto) {
-    const app = await this.apps.get(id);
-    if (!app) throw ApiError.notFound('app');
-    const settings: AppSettingsV1 = { ...app.settings, ...stripUndefined(dto.settings) };
-    await this.append(id, { type: 'AppSettingsChanged', data: { appId: id, settings, changedAt: new Date().toISOString() } }, 'stream_exists');
-    return publicView({ ...app, settings });
-  }
-
-  private async append(appId: string, event: AppEvent, expectedRevision: 'no_stream' | 'stream_exists') {
-    const now = new Date().toISOString();
-    const eventId = randomUUID();
-    await this.store.appendToStream(`app-${appId}`, [{ eventId, type: event.type, data: event.data, metadata: { appId, correlationId: eventId, causationId: eventId, occurredAt: now, schemaVersion: 1 } }], { expectedRevision });
-    this.apps.applyLocal(event);
+    if (!isAppId(id)) throw APP_ERRORS.app_not_found();
+    const view = await this.registry.app({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings }, APP_ERRORS);
+    await this.apps.refresh(id);
+    return view;
   }
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+function envelope(appId: string) {
+  return { commandId: randomUUID(), appId, issuedAt: new Date().toISOString() };
 }

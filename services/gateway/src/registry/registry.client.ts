@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { CampaignCommand, IdentityCommand, RegistrationCommand, SendPushCommand, SendPushResultV1, TopicMap } from '@pushledger/contracts';
-import type { DeviceView } from '@pushledger/domain';
+import { AppAdminCommand, CampaignCommand, IdentityCommand, RegistrationCommand, SendPushCommand, SendPushResultV1, TopicMap } from '@pushledger/contracts';
+import type { AppView, DeviceView } from '@pushledger/domain';
 import { CommandClient, CommandEnvelope, CommandReply, CommandTimeoutError, ensureTopics } from '@pushledger/kafka';
 import type { UserView } from '@pushledger/lifecycle';
 import { JsonLogger } from '@pushledger/observability';
@@ -9,7 +9,7 @@ import { KAFKA, TOPICS } from '@pushledger/platform';
 import { ApiError } from '../http/api-error';
 import { WritePositions } from '../reads/write-positions';
 
-const DOMAIN_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, device_not_found: 404, not_found: 404, invalid_command: 422, invalid_campaign_kind: 409, validation_failed: 400, not_implemented: 501 };
+const DOMAIN_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, device_not_found: 404, not_found: 404, app_already_exists: 409, invalid_command: 422, invalid_campaign_kind: 409, validation_failed: 400, not_implemented: 501 };
 
 /** The gateway's way to the registration and identity services: a command over Kafka, answered once the facts are stored. */
 @Injectable()
@@ -33,6 +33,16 @@ export class RegistryClient implements OnModuleInit, OnApplicationShutdown {
     return this.unwrap(await this.send(this.topics.registrationCommands, key, command), command.appId);
   }
 
+  /**
+   * The registration service owns the app streams. `errors`: the edge's own answer to some domain codes.
+   * No write position is kept: app facts reach the gateway's app registry, not the read models.
+   */
+  async app(command: AppAdminCommand, errors: Record<string, () => ApiError> = {}): Promise<AppView> {
+    const reply = await this.send(this.topics.registrationCommands, command.appId, command);
+    if (!reply.ok && errors[reply.error.code]) throw errors[reply.error.code]();
+    return this.unwrap<{ view: AppView }>(reply).view;
+  }
+
   async user(command: IdentityCommand): Promise<UserView> {
     return this.unwrap(await this.send(this.topics.identityCommands, command.userId, command), command.appId);
   }
@@ -50,7 +60,7 @@ export class RegistryClient implements OnModuleInit, OnApplicationShutdown {
     await this.client.publish(topic, messages);
   }
 
-  private async send(topic: string, key: string, command: RegistrationCommand | IdentityCommand | CampaignCommand): Promise<CommandReply> {
+  private async send(topic: string, key: string, command: RegistrationCommand | AppAdminCommand | IdentityCommand | CampaignCommand): Promise<CommandReply> {
     try {
       return await this.client.send(topic, key, command as unknown as CommandEnvelope);
     } catch (err) {

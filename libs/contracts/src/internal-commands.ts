@@ -23,6 +23,7 @@ export type RegistrationCommand =
   | RegistryCommandOf<'RecordPushBounced'>
   | RegistryCommandOf<'InvalidateToken'>
   | RegistryCommandOf<'ExpireToken'>
+  | RegistryCommandOf<'UnregisterDevice'>
   | DetachDeviceCommand
   | AnonymiseDeviceCommand;
 
@@ -45,6 +46,7 @@ export const REGISTRATION_COMMAND_TYPES = [
   'RecordPushBounced',
   'InvalidateToken',
   'ExpireToken',
+  'UnregisterDevice',
   'DetachDevice',
   'AnonymiseDevice',
 ] as const satisfies readonly RegistrationCommand['type'][];

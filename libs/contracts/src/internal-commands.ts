@@ -24,6 +24,7 @@ export type RegistrationCommand =
   | RegistryCommandOf<'RecordPushBounced'>
   | RegistryCommandOf<'InvalidateToken'>
   | RegistryCommandOf<'ExpireToken'>
+  | RegistryCommandOf<'UnregisterDevice'>
   | DetachDeviceCommand
   | AnonymiseDeviceCommand;
 
@@ -54,6 +55,7 @@ export const REGISTRATION_COMMAND_TYPES = [
   'RecordPushBounced',
   'InvalidateToken',
   'ExpireToken',
+  'UnregisterDevice',
   'DetachDevice',
   'AnonymiseDevice',
 ] as const satisfies readonly RegistrationCommand['type'][];

@@ -83,4 +83,12 @@ describe('planSend: eligibility, then the policy', () => {
     expect(plan.skippedDevices.map((s) => s.reason)).toEqual(['unsubscribed', 'unsubscribed']);
     expect(planSend(devices.slice(0, 2), unsub, { ...message, transactional: true }, 'all', ctx).targeted).toHaveLength(2);
   });
+  it('an unregistered device is gone: neither targeted nor skipped, whoever the send names', () => {
+    const gone = d('d5', hours(4), hours(1), { userId: null, token: null, status: 'unregistered' });
+    const plan = planSend([...devices, gone], users, message, 'all', ctx);
+    expect({ targeted: ids(plan.targeted), skipped: plan.skipped }).toEqual({ targeted: ['d1', 'd2'], skipped: { suppressed: 1, invalid: 1 } });
+    for (const to of [{ deviceId: 'd5' }, { userId: 'u1' }]) {
+      expect(planSend([gone], users, { ...message, to }, 'all', ctx)).toEqual({ targeted: [], skipped: {}, skippedDevices: [] });
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { DevicePolicy } from '@pushledger/contracts';
-import type { DeviceView } from './device.view';
+import { isUnregistered, type DeviceView } from './device.view';
 import { eligibility, type EligibilityContext, type EligibilityDevice, type EligibilityUser, type IneligibleReason, type Message } from './eligibility';
 
 /** A policy for a user's devices, or one explicit device or token. */
@@ -50,6 +50,7 @@ export interface SendPlan<D> {
 /**
  * One message against the candidate devices (a user's devices, or the one device named): eligibility
  * first, then the device choice among the eligible ones. `users` gives each owner's consent state.
+ * Unregistered candidates are left out entirely (neither targeted nor skipped).
  */
 export function planSend<D extends EligibilityDevice & ChoiceDevice>(
   candidates: readonly D[],
@@ -66,6 +67,8 @@ export function planSend<D extends EligibilityDevice & ChoiceDevice>(
   };
   const eligible: D[] = [];
   for (const device of candidates) {
+    // Gone, not skipped: counted nowhere, like a device that never existed.
+    if (isUnregistered(device)) continue;
     const verdict = eligibility(device, device.userId === null ? null : (users.get(device.userId) ?? null), message, ctx);
     if (verdict.eligible) eligible.push(device);
     else skip(device, verdict.reason);

@@ -36,6 +36,8 @@ export type DeviceCommand = DeviceTarget &
     | { type: 'ReleaseToken'; token: string; toDeviceId: string; claim: number }
     | { type: 'DetachDevice'; expectedOwner: string; reason: 'max_devices' }
     | { type: 'AnonymiseDevice'; userId: string }
+    /** Logs the owner out, then the device is gone for reads and sends until a token is registered on it again. */
+    | { type: 'UnregisterDevice' }
   );
 
 export type DeviceCommandType = DeviceCommand['type'];

@@ -326,6 +326,60 @@ describe('device decider', () => {
     });
   });
 
+  describe('rule 12: unregistering deletes the registration, its history stays', () => {
+    const unregister = cmd('UnregisterDevice', {});
+    const gone = (token: string | null, now: Date = T1) => ev('DeviceUnregistered', now, { token });
+
+    it('logs the owner out first (so the user\'s device list follows), then the device goes without its token', () => {
+      const state = given([registered('tok-a'), identified('u1'), sent('m1')])
+        .when(unregister, T1)
+        .then([ev('LoggedOut', T1, { reason: 'unregistered', pii: { userId: 'u1' } }), gone('tok-a')]);
+      expect(state).toMatchObject({ userId: null, token: null, status: 'unregistered', lastStatus: 'unused', tokenRegisteredAt: null, revision: 5 });
+    });
+
+    it('an anonymous device just goes; one whose token moved away goes without a token', () => {
+      given([registered('tok-a')]).when(unregister, T1).then([gone('tok-a')]);
+      given([registered('tok-a'), ev('TokenReleased', T1, { token: 'tok-a', toDeviceId: 'dev-2', claim: 2 })]).when(unregister, T1).then([gone(null)]);
+    });
+
+    it('unregistering again changes nothing; a device that never existed is not found', () => {
+      given([registered('tok-a'), gone('tok-a')]).when(unregister, T1).then([]);
+      given([]).when(unregister, T0).thenThrows(DeviceNotFoundError);
+    });
+
+    it('is gone for what an app asks of a device it names', () => {
+      const history = [registered('tok-a'), gone('tok-a')];
+      given(history).when(cmd('Identify', { userId: 'u1' }), T1).thenThrows(DeviceNotFoundError);
+      given(history).when(cmd('MarkSeen', {}), T1).thenThrows(DeviceNotFoundError);
+      given(history).when(cmd('UpdateDeviceAttributes', { attributes: { model: 'Pixel 9' } }), T1).thenThrows(DeviceNotFoundError);
+      given(history).when(cmd('ChangePushPermission', { pushEnabled: false }), T1).thenThrows(DeviceNotFoundError);
+      given(history).when(cmd('Logout', { expectedOwner: 'u1' }), T1).then([]);
+    });
+
+    it('late outcomes, invalidations, expiry and releases of its old token change nothing', () => {
+      const history = [registered('tok-a'), gone('tok-a')];
+      given(history).when(pushSent('m1'), T1).then([]);
+      given(history).when(bounce('m1'), T1).then([]);
+      given(history).when(cmd('InvalidateToken', { token: 'tok-a', reason: 'UNREGISTERED', messageId: null }), T1).then([]);
+      given(history).when(cmd('ExpireToken', { staleAfterDays: 60 }), after(days(90))).then([]);
+      given(history).when(cmd('ReleaseToken', { token: 'tok-a', toDeviceId: 'dev-2', claim: 2 }), T1).then([]);
+    });
+
+    it('registering the same token again brings it back live, and it can be identified again', () => {
+      const back = given([registered('tok-a'), identified('u1'), ev('LoggedOut', T1, { reason: 'unregistered', pii: { userId: 'u1' } }), gone('tok-a')])
+        .when(register('tok-a', { claim: 2 }), after(minutes(10)))
+        .then([ev('TokenRefreshed', after(minutes(10)), { previousToken: null, token: 'tok-a', provider: 'fcm', platform: 'android', claim: 2 })]);
+      expect(back).toMatchObject({ token: 'tok-a', status: 'active', lastStatus: 'unused', tokenClaim: 2, userId: null });
+      expect(deviceDecider.decide(cmd('Identify', { userId: 'u1' }), back, after(minutes(11)))).toEqual([identified('u1', after(minutes(11)))]);
+    });
+
+    it('a token that was invalidated stays dead after the device was unregistered', () => {
+      given([registered('tok-a'), ev('TokenInvalidated', T1, { token: 'tok-a', reason: 'UNREGISTERED', messageId: null }), gone('tok-a')])
+        .when(register('tok-a', { claim: 2 }), T1)
+        .thenThrows(TokenInvalidatedError);
+    });
+  });
+
   it('produces the device view', () => {
     const state = given([registered('tok-a'), identified('u1'), sent('m1')]).state;
     expect(state && toDeviceView(state)).toEqual({

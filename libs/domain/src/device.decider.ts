@@ -46,6 +46,12 @@ export const EMPTY_ATTRIBUTES: DeviceAttributes = Object.freeze({ model: null, o
 
 type Fact = { appId: string; deviceId: string; at: string };
 
+/**
+ * What an app or user asks of a device it names: an unregistered device is gone for these, exactly like
+ * one that never existed. Follow-ups and delivery outcomes find nothing to change on it by themselves.
+ */
+const NEEDS_REGISTERED_DEVICE: ReadonlySet<DeviceCommand['type']> = new Set(['Identify', 'MarkSeen', 'UpdateDeviceAttributes', 'ChangePushPermission']);
+
 export function decideDevice(command: DeviceCommand, state: DeviceState | null, now: Date): DeviceEvent[] {
   if (state && (state.appId !== command.appId || state.deviceId !== command.deviceId)) {
     throw new InvalidCommandError(`command for ${command.appId}/${command.deviceId} given the state of ${state.appId}/${state.deviceId}`);
@@ -58,6 +64,7 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
     throw new DeviceNotFoundError(command.appId, command.deviceId);
   }
   const s = state;
+  if (s.status === 'unregistered' && NEEDS_REGISTERED_DEVICE.has(command.type)) throw new DeviceNotFoundError(command.appId, command.deviceId);
   switch (command.type) {
     case 'Identify':
       return identify(command, s, fact, now);
@@ -103,11 +110,21 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
         : [];
     case 'AnonymiseDevice':
       return s.userId !== null && s.userId === command.userId ? [{ type: 'DeviceAnonymised', data: fact }] : [];
+    case 'UnregisterDevice':
+      return s.status === 'unregistered' ? [] : unregister(s, fact);
     default: {
       const _exhaustive: never = command;
       throw new InvalidCommandError(`unknown device command ${(_exhaustive as { type: string }).type}`);
     }
   }
+}
+
+/** The owner leaves by the usual logout (so the user's device list follows), then the device goes. */
+function unregister(s: DeviceState, fact: Fact): DeviceEvent[] {
+  const events: DeviceEvent[] = [];
+  if (s.userId !== null) events.push({ type: 'LoggedOut', data: { ...fact, reason: 'unregistered', pii: { userId: s.userId } } });
+  events.push({ type: 'DeviceUnregistered', data: { ...fact, token: s.token } });
+  return events;
 }
 
 function register(c: DeviceCommandOf<'RegisterToken'>, s: DeviceState | null, fact: Fact, now: Date): DeviceEvent[] {
@@ -269,6 +286,9 @@ export function evolveDevice(state: DeviceState | null, event: DeviceEvent): Dev
     case 'TokenReleased':
       // Without a token the device cannot be reached; it shows as invalid until it registers a new one.
       return next({ token: null, status: 'invalid', lastStatus: 'unused', consecutiveBounces: 0, tokenRegisteredAt: null });
+    case 'DeviceUnregistered':
+      // The owner left by the LoggedOut before it; a token registered again brings the device back (TokenRefreshed).
+      return next({ token: null, status: 'unregistered', lastStatus: 'unused', consecutiveBounces: 0, tokenRegisteredAt: null });
     default: {
       const _exhaustive: never = event;
       return s;

@@ -44,3 +44,6 @@ export function toDeviceView(s: DeviceState): DeviceView {
     tokenRegisteredAt: s.tokenRegisteredAt,
   };
 }
+
+/** The app deleted the registration: reads answer 404 and sends pass it over, as for a device that never existed. */
+export const isUnregistered = (d: { status: DeviceStatus }): boolean => d.status === 'unregistered';

@@ -26,12 +26,14 @@ describe('follow-ups between streams', () => {
       deviceRevision: 5,
       reason: 'moved',
     });
+    expect(membershipFollowUp(ev('LoggedOut', T0, { reason: 'unregistered', pii: { userId: 'u1' } }), 6, link)).toMatchObject({ type: 'UnlinkDevice', userId: 'u1', deviceRevision: 6, reason: 'unregistered' });
   });
 
   it('facts that came from the user stream are not echoed back', () => {
     expect(membershipFollowUp(ev('DeviceDetached', T0, { reason: 'max_devices', pii: { userId: 'u1' } }), 6, link)).toBeNull();
     expect(membershipFollowUp(ev('DeviceAnonymised', T0, {}), 6, link)).toBeNull();
     expect(membershipFollowUp(ev('DeviceSeen', T0, {}), 6, link)).toBeNull();
+    expect(membershipFollowUp(ev('DeviceUnregistered', T0, { token: 'tok-a' }), 7, link)).toBeNull();
   });
 
   it('max-devices evictions detach the device; erasure anonymises every device', () => {

@@ -9,6 +9,8 @@ export type TokenCommand = TokenTarget &
     | { type: 'ClaimToken'; deviceId: string }
     /** `reason`: the provider's error code; `deviceId`: the device the failing push went to, if any. */
     | { type: 'RetireToken'; deviceId: string | null; reason: string }
+    /** `deviceId` unregistered: it gives the token up if it still holds it. */
+    | { type: 'UnclaimToken'; deviceId: string }
   );
 
 export type TokenCommandType = TokenCommand['type'];

@@ -43,6 +43,34 @@ describe('token ownership decider', () => {
     });
   });
 
+  describe('an unregistered device gives its token up', () => {
+    const unclaim = (deviceId: string): TokenCommand => ({ type: 'UnclaimToken', appId: APP, tokenHash: H, deviceId });
+    const unclaimed = (deviceId: string, claim: number, now = T1): TokenEvent => ({ type: 'TokenUnclaimed', data: { appId: APP, tokenHash: H, at: now.toISOString(), deviceId, claim } });
+
+    it('its holder unclaims it: nobody holds it now', () => {
+      const state = given([claimed('d1', null, 1), claimed('d2', 'd1', 2)]).when(unclaim('d2'), T1).then([unclaimed('d2', 2)]);
+      expect(state).toMatchObject({ ownerDeviceId: null, previousDeviceId: 'd2', claim: 2, retired: false });
+    });
+
+    it('only the holder can unclaim it, once; a retired or unknown token changes nothing', () => {
+      given([claimed('d1', null, 1), claimed('d2', 'd1', 2)]).when(unclaim('d1'), T1).then([]);
+      given([claimed('d1', null, 1), unclaimed('d1', 1)]).when(unclaim('d1'), T1).then([]);
+      given([claimed('d1', null, 1), retired]).when(unclaim('d1'), T1).then([]);
+      given([]).when(unclaim('d1'), T1).then([]);
+    });
+
+    it('the same device claims it again under a new generation, with nothing to release', () => {
+      const state = given([claimed('d1', null, 1), unclaimed('d1', 1)]).when(claimCmd('d1'), T1).then([claimed('d1', 'd1', 2, T1)]);
+      expect(state).toMatchObject({ ownerDeviceId: 'd1', claim: 2 });
+      expect(releaseFollowUp('tok-a', 'd1', state!)).toBeNull();
+    });
+
+    it('another device claims it, released from the device that gave it up (a no-op there unless it still holds it)', () => {
+      const state = given([claimed('d1', null, 1), unclaimed('d1', 1)]).when(claimCmd('d2'), T1).then([claimed('d2', 'd1', 2, T1)]);
+      expect(releaseFollowUp('tok-a', 'd2', state!)).toMatchObject({ type: 'ReleaseToken', deviceId: 'd1', toDeviceId: 'd2', claim: 2 });
+    });
+  });
+
   describe('rule 5: a retired token stays dead', () => {
     it('retires once', () => {
       given([claimed('d1', null, 1)])

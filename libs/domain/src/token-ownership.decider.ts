@@ -7,8 +7,9 @@ import type { TokenCommand } from './token-ownership.commands';
 export interface TokenOwnershipState {
   appId: string;
   tokenHash: string;
+  /** null before the first claim and after an unclaim. */
   ownerDeviceId: string | null;
-  /** Who held it before the current owner: the device a registration flow must release it from. */
+  /** Who held it before the current owner (or gave it up): the device a registration flow must release it from. */
   previousDeviceId: string | null;
   claim: number;
   retired: boolean;
@@ -27,11 +28,17 @@ export function decideTokenOwnership(command: TokenCommand, state: TokenOwnershi
       return [
         {
           type: 'TokenClaimed',
-          data: { ...fact, deviceId: command.deviceId, previousDeviceId: state?.ownerDeviceId ?? null, claim: (state?.claim ?? 0) + 1 },
+          // After an unclaim nobody holds it, but the device that gave it up is still the one to release it from.
+          data: { ...fact, deviceId: command.deviceId, previousDeviceId: state ? (state.ownerDeviceId ?? state.previousDeviceId) : null, claim: (state?.claim ?? 0) + 1 },
         },
       ];
     case 'RetireToken':
       return state?.retired ? [] : [{ type: 'TokenRetired', data: { ...fact, deviceId: command.deviceId, reason: command.reason } }];
+    case 'UnclaimToken':
+      // Only its holder gives a token up; a dead token stays dead whoever held it.
+      return state !== null && !state.retired && state.ownerDeviceId === command.deviceId
+        ? [{ type: 'TokenUnclaimed', data: { ...fact, deviceId: command.deviceId, claim: state.claim } }]
+        : [];
     default: {
       const _exhaustive: never = command;
       throw new InvalidCommandError(`unknown token command ${(_exhaustive as { type: string }).type}`);
@@ -54,6 +61,8 @@ export function evolveTokenOwnership(state: TokenOwnershipState | null, event: T
       return { ...s, ownerDeviceId: event.data.deviceId, previousDeviceId: event.data.previousDeviceId, claim: event.data.claim, revision: s.revision + 1 };
     case 'TokenRetired':
       return { ...s, retired: true, revision: s.revision + 1 };
+    case 'TokenUnclaimed':
+      return { ...s, ownerDeviceId: null, previousDeviceId: event.data.deviceId, revision: s.revision + 1 };
     default: {
       const _exhaustive: never = event;
       return s;

@@ -17,7 +17,7 @@ export type UserCommand = UserTarget &
         knownLastSeen: Record<string, string>;
         maxDevicesPerUser: number;
       }
-    | { type: 'UnlinkDevice'; deviceId: string; deviceRevision: number; reason: 'logout' | 'moved' | 'max_devices' }
+    | { type: 'UnlinkDevice'; deviceId: string; deviceRevision: number; reason: 'logout' | 'moved' | 'unregistered' | 'max_devices' }
     | { type: 'UpdateTraits'; traits: JsonObject }
     | { type: 'Unsubscribe' }
     | { type: 'Resubscribe' }

@@ -82,6 +82,8 @@ export class DeviceFlows {
         return this.onDevice(command.deviceId, { type: 'DetachDevice', expectedOwner: command.expectedOwner, reason: command.reason }, ctx);
       case 'AnonymiseDevice':
         return this.onDevice(command.deviceId, { type: 'AnonymiseDevice', userId: command.userId }, ctx);
+      case 'UnregisterDevice':
+        return this.unregister(command, ctx);
       default: {
         const _exhaustive: never = command;
         throw new Error(`unknown command ${(_exhaustive as { type: string }).type}`);
@@ -154,6 +156,22 @@ export class DeviceFlows {
     await this.runFollowUps(followUps, ctx);
     if (!reported) throw new DeviceNotFoundError(cmd.appId, '(by token)');
     return this.view(cmd.appId, reported);
+  }
+
+  /**
+   * The token is given up first, then the device goes (LoggedOut for its owner, DeviceUnregistered). A crash in
+   * between leaves a device that still holds a token nobody claims: the retried command completes it, and
+   * a claim meanwhile still releases it from this device (TokenClaimed names it as the previous holder).
+   */
+  async unregister(cmd: RegistryCommandOf<'UnregisterDevice'>, ctx: Ctx): Promise<DeviceView> {
+    const { appId, deviceId } = cmd;
+    const device = await this.device(appId, deviceId);
+    if (!device) throw new DeviceNotFoundError(appId, deviceId);
+    if (device.token !== null) {
+      const hash = tokenHash(device.token);
+      await this.exec.execute(tokenOwnershipDecider, tokenStream(appId, hash), { type: 'UnclaimToken', appId, tokenHash: hash, deviceId }, { ...ctx, step: 'unclaim' });
+    }
+    return this.onDevice(deviceId, { type: 'UnregisterDevice' }, ctx, 'unregister');
   }
 
   /** The device a request names: by id, or by the token's current holder. */

@@ -121,7 +121,7 @@ export function deviceStateOf(d: DeviceDoc): DeviceState {
 
 /** Facts that set a device's owner (to someone, or to nobody), and its token. */
 const OWNERSHIP_FACTS: ReadonlySet<string> = new Set(['TokenRegistered', 'Identified', 'LoggedOut', 'DeviceDetached', 'DeviceAnonymised']);
-const TOKEN_FACTS: ReadonlySet<string> = new Set(['TokenRegistered', 'TokenRefreshed', 'TokenReleased']);
+const TOKEN_FACTS: ReadonlySet<string> = new Set(['TokenRegistered', 'TokenRefreshed', 'TokenReleased', 'DeviceUnregistered']);
 
 /** Folds the stream's `revision`-th fact (stored at `position`) with the domain's `evolveDevice`. */
 export function foldDeviceFact(d: DeviceDoc | null, event: DeviceEvent, revision: number, position: bigint): DeviceDoc | null {

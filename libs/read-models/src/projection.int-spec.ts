@@ -64,6 +64,7 @@ describe('read-model projection on FerretDB', () => {
     expect(d1).toMatchObject({ id: 'd1', appId: APP, userId: 'u4', platform: 'ios', provider: 'apns', token: 'tok-1b', status: 'invalid', lastStatus: 'unused', pushEnabled: false, appVersion: '2.2.0-beta.1' });
     expect(d1.revision).toBe(all.filter((e) => e.stream === `device-${APP}-d1`).length);
     expect(await reader.device(APP, 'd2')).toMatchObject({ token: null, status: 'invalid', userId: 'u1' }); // TokenReleased
+    expect(await reader.deviceDoc(APP, 'd4')).toMatchObject({ token: null, tokenHash: null, status: 'unregistered', userId: null }); // DeviceUnregistered, after LoggedOut
     expect(await reader.device(OTHER, 'd1')).toMatchObject({ appId: OTHER, platform: 'web', userId: 'u1' });
     const d1doc = (await reader.deviceDoc(APP, 'd1'))!;
     expect(d1doc.appVersionSort).toBe('00000002.00000002.00000000.00000000-beta.00000001');
@@ -91,7 +92,8 @@ describe('read-model projection on FerretDB', () => {
     await inOrder.flush();
 
     // Every fact twice, chunks overlapping, neighbours swapped, and a cold restart (new instance, empty cache) half way.
-    let rng = 42;
+    // Any seed will do whose shuffle leaves a gap to repair (asserted at the end); 42 no longer did once the scenario grew.
+    let rng = 7;
     const random = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const shuffled: StoredEvent[] = [];
     for (let i = 0; i < all.length; i++) {

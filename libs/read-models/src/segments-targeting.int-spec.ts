@@ -64,6 +64,12 @@ describe('segments and targeting on FerretDB', () => {
     await t.device('h1', { type: 'Identify', userId: 'henry' });
     await t.device('h1', { type: 'RecordPushBounced', token: 'tok-h1', messageId: 'm1', reason: 'UNAVAILABLE' });
     await t.device('h1', { type: 'RecordPushBounced', token: 'tok-h1', messageId: 'm2', reason: 'UNAVAILABLE' });
+    // Deleted registrations: one was ivy's, one anonymous. Gone for every target, counted nowhere.
+    await t.register('i1', 'tok-i1');
+    await t.device('i1', { type: 'Identify', userId: 'ivy' });
+    await t.device('i1', { type: 'UnregisterDevice' });
+    await t.register('z1', 'tok-z1');
+    await t.device('z1', { type: 'UnregisterDevice' });
 
     const db = await dbOf(mongo.connection);
     const gen = await new Generations(db).ensureActive(3);
@@ -201,5 +207,14 @@ describe('segments and targeting on FerretDB', () => {
     expect(anon.pairs).toEqual(['-/x1']);
     expect((await collect({ kind: 'token', token: 'tok-g1' })).stats.skipped).toEqual({ invalid: 1 });
     expect((await collect({ kind: 'device', deviceId: 'nope' })).stats.notFound).toBe(1);
+  });
+
+  it('an unregistered device is gone for every target, like one that never existed', async () => {
+    for (const target of [{ kind: 'device', deviceId: 'i1' }, { kind: 'device', deviceId: 'z1' }, { kind: 'token', token: 'tok-i1' }, { kind: 'users', userIds: ['ivy'] }] as AudienceTarget[]) {
+      const { pairs, stats } = await collect(target, { transactional: true });
+      expect([target, pairs, stats]).toEqual([target, [], { users: 0, targeted: 0, skipped: {}, notFound: 1 }]);
+    }
+    // The broadcast above counts two anonymous devices (x1 and e1): z1 and i1 are not among them.
+    expect((await collect({ kind: 'everyone' })).stats.skipped.anonymous).toBe(2);
   });
 });

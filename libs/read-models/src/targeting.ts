@@ -1,5 +1,5 @@
 import type { DevicePolicy, JsonObject } from '@pushledger/contracts';
-import { eligibility, planSend, type DeviceView, type EligibilityUser, type Message, type SkipReason } from '@pushledger/domain';
+import { eligibility, isUnregistered, planSend, type DeviceView, type EligibilityUser, type Message, type SkipReason } from '@pushledger/domain';
 import { tokenHash } from '@pushledger/observability';
 import { deviceViewOf, summaryView, type DeviceDoc, type UserDoc } from './documents';
 import { runLimited, type Layout } from './generations';
@@ -37,7 +37,7 @@ export interface TargetStats {
   targeted: number;
   /** Devices left out, by the domain's reason (plus `not_chosen` for the device policy). */
   skipped: Partial<Record<SkipReason, number>>;
-  /** Listed users, or the device or token, that the read models do not know. */
+  /** Listed users, or the device or token, that the read models do not know (or know as unregistered). */
   notFound: number;
 }
 
@@ -157,7 +157,7 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
       case 'device': {
         const id = deviceDocId(appId, target.deviceId);
         const d = await layout.devicesFor(id).findOne({ _id: id });
-        if (!d) {
+        if (!d || isUnregistered(d)) {
           stats.notFound++;
           return;
         }
@@ -178,12 +178,12 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
     }
   }
 
-  /** A broadcast names users, so a device nobody owns is skipped: counted under the domain's first reason. */
+  /** A broadcast names users, so a device nobody owns is skipped: counted under the domain's first reason (an unregistered one not at all). */
   async function countAnonymous(): Promise<void> {
     const message: Message = { to: { userId: '' }, transactional: options.transactional, devicePolicy: null };
     const projection = { id: 1, userId: 1, token: 1, status: 1, lastStatus: 1, pushEnabled: 1, lastSeenAt: 1 };
     for (const coll of layout!.allDevices()) {
-      for await (const d of coll.find({ appId, userId: null }, { projection }).batchSize(CURSOR_BATCH)) {
+      for await (const d of coll.find({ appId, userId: null, status: { $ne: 'unregistered' } }, { projection }).batchSize(CURSOR_BATCH)) {
         const verdict = eligibility(d as unknown as DeviceView, null, message, ctx);
         if (!verdict.eligible) skip(verdict.reason);
       }

@@ -65,6 +65,9 @@ export type InvalidateTokenCommand = CommandMeta & {
 /** Issued by the staleness job for a device whose lastSeenAt is past the app's window. */
 export type ExpireTokenCommand = CommandMeta & { type: 'ExpireToken'; deviceId: string; staleAfterDays: number };
 
+/** Deletes the registration (Twilio's DELETE): the device is logged out and gone for reads and sends; its token is free to register again. */
+export type UnregisterDeviceCommand = CommandMeta & { type: 'UnregisterDevice'; deviceId: string };
+
 export type UpdateTraitsCommand = CommandMeta & { type: 'UpdateTraits'; userId: string; traits: JsonObject };
 export type UnsubscribeCommand = CommandMeta & { type: 'Unsubscribe'; userId: string };
 export type ResubscribeCommand = CommandMeta & { type: 'Resubscribe'; userId: string };
@@ -83,6 +86,7 @@ export type RegistryCommand =
   | RecordPushBouncedCommand
   | InvalidateTokenCommand
   | ExpireTokenCommand
+  | UnregisterDeviceCommand
   | UpdateTraitsCommand
   | UnsubscribeCommand
   | ResubscribeCommand
@@ -100,6 +104,7 @@ export const RegistryCommandTypes = [
   'RecordPushBounced',
   'InvalidateToken',
   'ExpireToken',
+  'UnregisterDevice',
   'UpdateTraits',
   'Unsubscribe',
   'Resubscribe',

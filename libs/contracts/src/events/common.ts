@@ -6,8 +6,11 @@ export type JsonObject = { [key: string]: JsonValue };
 export type Provider = 'fcm' | 'apns';
 export type Platform = 'android' | 'ios' | 'web';
 
-/** Liveness of the device's token: `stale` comes back by itself when the token is seen again, `invalid` never does. */
-export type DeviceStatus = 'active' | 'stale' | 'invalid';
+/**
+ * Liveness of the device's token: `stale` comes back by itself when the token is seen again, `invalid` never does.
+ * `unregistered`: the app deleted the registration; reads and sends treat the device as gone until a token is registered on it again.
+ */
+export type DeviceStatus = 'active' | 'stale' | 'invalid' | 'unregistered';
 /** Outcome of the last push handed to the provider (Customer.io `_last_status`). */
 export type LastStatus = 'unused' | 'sent' | 'bounced' | 'suppressed';
 

@@ -54,8 +54,8 @@ export type PushPermissionChanged = {
 
 export type Identified = { type: 'Identified'; data: DeviceFact & { pii: UserPii } };
 
-/** `moved`: another user identified on this device. */
-export type LoggedOut = { type: 'LoggedOut'; data: DeviceFact & { reason: 'logout' | 'moved'; pii: UserPii } };
+/** `moved`: another user identified on this device; `unregistered`: the device was unregistered (DeviceUnregistered follows). */
+export type LoggedOut = { type: 'LoggedOut'; data: DeviceFact & { reason: 'logout' | 'moved' | 'unregistered'; pii: UserPii } };
 
 /** The owner went past the app's max devices and this was their least recently seen device. */
 export type DeviceDetached = { type: 'DeviceDetached'; data: DeviceFact & { reason: 'max_devices'; pii: UserPii } };
@@ -98,6 +98,12 @@ export type TokenReleased = {
   data: DeviceFact & { token: string; toDeviceId: string; claim: number };
 };
 
+/**
+ * The app deleted the registration (e.g. Twilio's DELETE): the device is gone for reads and sends, its
+ * history stays. `token`: the one it held (null if it had none). Registering a token on it again brings it back.
+ */
+export type DeviceUnregistered = { type: 'DeviceUnregistered'; data: DeviceFact & { token: string | null } };
+
 export type DeviceEvent =
   | TokenRegistered
   | TokenRefreshed
@@ -116,7 +122,8 @@ export type DeviceEvent =
   | DeliveryStatusReset
   | TokenInvalidated
   | TokenExpired
-  | TokenReleased;
+  | TokenReleased
+  | DeviceUnregistered;
 
 export const DeviceEventTypes = [
   'TokenRegistered',
@@ -137,6 +144,7 @@ export const DeviceEventTypes = [
   'TokenInvalidated',
   'TokenExpired',
   'TokenReleased',
+  'DeviceUnregistered',
 ] as const satisfies readonly DeviceEvent['type'][];
 export type DeviceEventType = (typeof DeviceEventTypes)[number];
 const _everyDeviceEventListed: CoversAll<DeviceEvent['type'], DeviceEventType> = true;
@@ -160,6 +168,7 @@ export const DeviceEventSchemaVersions = {
   TokenInvalidated: 1,
   TokenExpired: 1,
   TokenReleased: 1,
+  DeviceUnregistered: 1,
 } as const satisfies Record<DeviceEvent['type'], number>;
 
 export type DeviceEventOf<T extends DeviceEventType> = Extract<DeviceEvent, { type: T }>;

@@ -25,12 +25,18 @@ export type TokenRetired = {
   data: TokenFact & { deviceId: string | null; reason: string };
 };
 
-export type TokenEvent = TokenClaimed | TokenRetired;
+/**
+ * The device holding the token unregistered: nobody holds it now, and the next claim (by any device, this
+ * one too) takes it. `deviceId` stays the device a later claim releases it from; `claim` is its generation.
+ */
+export type TokenUnclaimed = { type: 'TokenUnclaimed'; data: TokenFact & { deviceId: string; claim: number } };
 
-export const TokenEventTypes = ['TokenClaimed', 'TokenRetired'] as const satisfies readonly TokenEvent['type'][];
+export type TokenEvent = TokenClaimed | TokenRetired | TokenUnclaimed;
+
+export const TokenEventTypes = ['TokenClaimed', 'TokenRetired', 'TokenUnclaimed'] as const satisfies readonly TokenEvent['type'][];
 export type TokenEventType = (typeof TokenEventTypes)[number];
 const _everyTokenEventListed: CoversAll<TokenEvent['type'], TokenEventType> = true;
 
-export const TokenEventSchemaVersions = { TokenClaimed: 1, TokenRetired: 1 } as const satisfies Record<TokenEvent['type'], number>;
+export const TokenEventSchemaVersions = { TokenClaimed: 1, TokenRetired: 1, TokenUnclaimed: 1 } as const satisfies Record<TokenEvent['type'], number>;
 
 export type TokenEventOf<T extends TokenEventType> = Extract<TokenEvent, { type: T }>;

@@ -22,7 +22,7 @@ export type UserDeviceUnlinked = {
   data: UserFact & {
     deviceId: string;
     deviceRevision: number | null;
-    reason: 'logout' | 'moved' | 'max_devices';
+    reason: 'logout' | 'moved' | 'unregistered' | 'max_devices';
     pii: UserPii;
   };
 };

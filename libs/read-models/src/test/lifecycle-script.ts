@@ -54,7 +54,7 @@ export class Driver {
   }
 }
 
-/** Writes every device and user fact type at least once (device ids `d1`..`d3`, users `u1`..`u5`). */
+/** Writes every device and user fact type at least once (device ids `d1`..`d4`, users `u1`..`u5`). */
 export async function writeEveryFactType(d: Driver): Promise<void> {
   await d.register('d1', 'tok-1', { attributes: { model: 'Pixel 7', osVersion: '14', appVersion: '2.1.0', locale: 'en-GB', timezone: 'Europe/London' } });
   await d.tick().device('d1', { type: 'MarkSeen' }); // DeviceSeen
@@ -99,6 +99,10 @@ export async function writeEveryFactType(d: Driver): Promise<void> {
   await d.user('u2', { type: 'LiftErasure' });
   await d.user('u5', { type: 'UpdateTraits', traits: { plan: 'team', age: 41 } });
   await d.user('u5', { type: 'Unsubscribe' });
+  // Last, so the facts before keep their order (the shuffle test draws per fact).
+  await d.register('d4', 'tok-4');
+  await d.tick().device('d4', { type: 'Identify', userId: 'u1' });
+  await d.tick().device('d4', { type: 'UnregisterDevice' }); // LoggedOut(unregistered) + DeviceUnregistered
 }
 
 /** What the read models must hold, folded straight from the store (user documents keyed as the projection keys them). */

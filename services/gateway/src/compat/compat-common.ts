@@ -1,6 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { DeviceView } from '@pushledger/domain';
-import { DeviceNotFoundError } from '@pushledger/domain';
+import { DeviceNotFoundError, isUnregistered } from '@pushledger/domain';
 import type { DeviceFlows } from '@pushledger/lifecycle';
 import { ApiError } from '../http/api-error';
 import { apiValidationPipe } from '../http/validation';
@@ -23,14 +23,17 @@ export function pathId(value: string, field: string): string {
   return value;
 }
 
-/** The device's view, or the one 404 a missing device and another app's device share. */
+/** The device's view, or the one 404 a missing device, an unregistered one and another app's device share. */
 export async function viewOr404(reads: DeviceFlows, appId: string, deviceId: string, what = 'device'): Promise<DeviceView> {
+  let view: DeviceView;
   try {
-    return await reads.view(appId, deviceId);
+    view = await reads.view(appId, deviceId);
   } catch (err) {
     if (err instanceof DeviceNotFoundError) throw ApiError.notFound(what);
     throw err;
   }
+  if (isUnregistered(view)) throw ApiError.notFound(what);
+  return view;
 }
 
 export async function resolveOr404(reads: DeviceFlows, appId: string, ref: { deviceId: string } | { token: string }, what = 'device'): Promise<string> {

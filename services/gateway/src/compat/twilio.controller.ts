@@ -124,12 +124,18 @@ export class TwilioController {
   @Delete('DeviceRegistrations/:id')
   @Access('server')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Twilio: delete a device registration', description: 'clearIdentify: the device is disassociated from its user; its history stays.' })
+  @ApiOperation({
+    summary: 'Twilio: delete a device registration',
+    description:
+      'The registration is gone: the device leaves its user, `GET` (here and `/v1/devices/{id}`) answers 404 and no send reaches its token, until the token is registered again. ' +
+      'Its history stays (`/v1/devices/{id}/events`). Deleting it again answers 404, except a retry with the same `Idempotency-Key`, which answers 204 again.',
+  })
   @ApiNoContentResponse()
   async remove(@CurrentCaller() caller: Caller, @Param('id') id: string, @Headers('idempotency-key') key: string | undefined): Promise<void> {
-    const view = await this.registration(caller.app.id, id);
     await this.idempotency.run(caller.app.id, key, { twilioDelete: id }, async (commandId) => {
-      await this.registry.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId: view.id }, expectedOwner: view.userId }, view.id);
+      // Inside the idempotent run: a retry of a delete that went through replays its 204 rather than finding nothing.
+      const view = await this.registration(caller.app.id, id);
+      await this.registry.device({ type: 'UnregisterDevice', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: view.id }, view.id);
       return { status: 204, body: null };
     });
   }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } fro
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { deviceStream } from '@pushledger/contracts';
-import { DeviceNotFoundError, DeviceView } from '@pushledger/domain';
+import { DeviceNotFoundError, DeviceView, isUnregistered } from '@pushledger/domain';
 import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { Access, Caller, CurrentCaller } from '../auth/access';
 import { validateBody } from '../compat/compat-common';
@@ -65,8 +65,8 @@ export class DevicesController {
 
   @Get('devices/:deviceId')
   @Access('server')
-  @ApiOperation({ summary: 'The device', description: `${FRESHNESS_DESCRIPTION} With \`asOf\`, always folded from the store.` })
-  @ApiQuery({ name: 'asOf', required: false, description: 'ISO time: the device as it was then, rebuilt from its history (404 if it did not exist yet)' })
+  @ApiOperation({ summary: 'The device', description: `${FRESHNESS_DESCRIPTION} With \`asOf\`, always folded from the store. A device whose registration was deleted (Twilio DELETE) answers 404 until a token is registered on it again; its history stays at \`/events\`.` })
+  @ApiQuery({ name: 'asOf', required: false, description: 'ISO time: the device as it was then, rebuilt from its history (404 if it did not exist yet, or was unregistered then)' })
   @ApiQuery({ name: 'minPosition', required: false, description: 'Read-your-writes: wait until the read models hold this store position (see X-Pushledger-Position)' })
   @ApiHeader({ name: MIN_POSITION_HEADER, required: false, description: 'Same as `minPosition`' })
   async get(
@@ -77,20 +77,19 @@ export class DevicesController {
     @Query('asOf') asOf?: string,
   ) {
     const appId = caller.app.id;
-    if (asOf === undefined) {
-      return presentDevice(
-        await this.fresh.read(
-          appId,
-          freshness,
-          res,
-          (models) => models.device(appId, deviceId),
-          () => this.view(appId, deviceId),
-        ),
-      );
-    }
-    const then = await deviceAsOf(this.exec, caller.app.id, deviceId, parseAsOf(asOf));
-    if (!then) throw ApiError.notFound('device');
-    return presentDevice(then);
+    const view =
+      asOf === undefined
+        ? await this.fresh.read(
+            appId,
+            freshness,
+            res,
+            (models) => models.device(appId, deviceId),
+            () => this.view(appId, deviceId),
+          )
+        : await deviceAsOf(this.exec, appId, deviceId, parseAsOf(asOf));
+    // Unregistered reads as missing, from the read models and the store alike (and as of a time it was).
+    if (!view || isUnregistered(view)) throw ApiError.notFound('device');
+    return presentDevice(view);
   }
 
   @Get('devices/:deviceId/events')
@@ -135,7 +134,9 @@ export class DevicesController {
       const ref = deviceRef(dto);
       const deviceId = await this.resolve(caller.app.id, ref);
       // The owner at receipt: a logout that arrives after someone else identified on the device changes nothing.
-      const owner = (await this.reads.device(caller.app.id, deviceId))?.userId ?? null;
+      const device = await this.reads.device(caller.app.id, deviceId);
+      if (device && isUnregistered(device)) throw ApiError.notFound('device');
+      const owner = device?.userId ?? null;
       const { view } = await this.registry.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId }, expectedOwner: owner }, deviceId);
       return { status: 200, body: presentDevice(view) };
     });

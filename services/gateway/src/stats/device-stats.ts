@@ -1,10 +1,11 @@
 import type { DeviceEvent, DeviceStatus, LastStatus } from '@pushledger/contracts';
-import { deviceDecider, type DeviceState } from '@pushledger/domain';
+import { deviceDecider, isUnregistered, type DeviceState } from '@pushledger/domain';
 import type { StoredEvent } from '@pushledger/event-store';
 
 export interface DeviceCounts {
   total: number;
-  byStatus: Record<DeviceStatus, number>;
+  /** Unregistered devices are gone: counted nowhere. */
+  byStatus: Record<Exclude<DeviceStatus, 'unregistered'>, number>;
   byLastStatus: Record<LastStatus, number>;
   byPlatform: Record<string, number>;
   byProvider: Record<string, number>;
@@ -39,6 +40,7 @@ export class DeviceCensus {
     };
     const inc = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
     for (const d of this.devices.values()) {
+      if (isUnregistered(d)) continue;
       out.total++;
       inc(out.byStatus, d.status);
       inc(out.byLastStatus, d.lastStatus);

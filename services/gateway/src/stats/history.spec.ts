@@ -49,6 +49,9 @@ describe('device analytics', () => {
       registered('b', '2025-01-01T00:00:00Z', 'ios'),
       stored('device-app_x-b', 'TokenExpired', '2025-03-01T00:00:00Z', { deviceId: 'b', token: 't-b', lastSeenAt: '2025-01-01T00:00:00Z', staleAfterDays: 30 }, 1),
       stored('device-app_x-a', 'PushSent', '2025-03-01T00:00:00Z', { deviceId: 'a', messageId: 'm1' }, 1),
+      // Unregistered: gone, counted nowhere.
+      registered('c', '2025-01-01T00:00:00Z', 'web'),
+      stored('device-app_x-c', 'DeviceUnregistered', '2025-03-01T00:00:00Z', { deviceId: 'c', token: 't-c' }, 1),
     ]) census.apply(e);
     expect(census.counts()).toEqual({
       total: 2,

@@ -173,3 +173,31 @@ export async function finishedSend(server: ReturnType<typeof api>, campaignId: s
     { what: `send ${messageId} of campaign ${campaignId} to finish`, timeoutMs: opts.timeoutMs ?? 60000, intervalMs: opts.intervalMs ?? 200 },
   );
 }
+
+/** What `POST /v1/push` (and each message of the Twilio send) answers. */
+export interface AcceptedPush {
+  messageId: string;
+  targeted: number;
+  skipped: Record<string, number>;
+}
+
+export interface PushOutcome {
+  deviceId: string;
+  outcome: 'sent' | 'bounced' | 'invalidated' | 'failed' | 'skipped';
+  reason?: string;
+}
+
+/**
+ * A push answers once its delivery requests are queued: this waits until every device it targeted or
+ * skipped has its (final) outcome in `GET /v1/messages/{id}`, and returns them.
+ */
+export async function finishedPush(server: ReturnType<typeof api>, push: AcceptedPush, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<PushOutcome[]> {
+  const expected = push.targeted + Object.values(push.skipped).reduce((a, b) => a + b, 0);
+  return waitFor(
+    async () => {
+      const res = await server.get(`/v1/messages/${push.messageId}`);
+      return res.status === 200 && (res.body as PushOutcome[]).length >= expected ? (res.body as PushOutcome[]) : undefined;
+    },
+    { what: `the ${expected} outcomes of push ${push.messageId}`, timeoutMs: opts.timeoutMs ?? 60000, intervalMs: opts.intervalMs ?? 100 },
+  );
+}

@@ -18,6 +18,13 @@ export class WrongExpectedVersionError extends EventStoreError {
   }
 }
 
+/** A data key claimed by an append was created, replaced or destroyed meanwhile; nothing was written. */
+export class DataKeyConflictError extends EventStoreError {
+  constructor(readonly subject: { appId: string; kind: string; subject: string }) {
+    super(`data key of ${subject.kind} ${subject.appId} changed`);
+  }
+}
+
 export class StreamNotFoundError extends EventStoreError {
   constructor(readonly stream: string) {
     super(`stream not found: ${stream}`);

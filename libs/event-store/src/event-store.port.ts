@@ -52,6 +52,24 @@ export interface StreamAppend {
   expectedRevision: ExpectedRevision;
 }
 
+/**
+ * A data key (libs/privacy) the append's sealed values were sealed with. With `key`, a new key: created in
+ * the append's transaction, and the append fails with DataKeyConflictError if the subject has one already.
+ * Without, a key known from before: the append fails the same way unless the subject still has exactly
+ * this live key (so a key destroyed by an erasure in another process is never written with again).
+ */
+export interface DataKeyClaim {
+  appId: string;
+  kind: 'user' | 'device';
+  subject: string;
+  kid: string;
+  key?: Buffer;
+}
+
+export interface MultiAppendOptions {
+  dataKeys?: DataKeyClaim[];
+}
+
 export interface MultiAppendResult {
   /** Per entry, in the order given. A check-only entry reports the stream's revision and position 0. */
   streams: AppendResult[];
@@ -130,8 +148,13 @@ export interface EventStore {
    * atomic on its own: a failure can leave earlier entries stored, so callers must make every entry
    * idempotent (deterministic event ids) and retry the whole call.
    */
-  appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult>;
+  appendToStreams(appends: StreamAppend[], options?: MultiAppendOptions): Promise<MultiAppendResult>;
   readonly atomicMultiStream: boolean;
+  /**
+   * Whether `options.dataKeys` are stored and checked in the append's own transaction (PostgreSQL, whose
+   * database also holds the privacy keys). Elsewhere they must not be passed.
+   */
+  readonly storesDataKeys: boolean;
   /** A missing stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   /** Pages through the global log lazily. */

@@ -128,6 +128,7 @@ export class EventStoreDbEventStore implements EventStore {
 
   /** EventStoreDB 23/24 has no multi-stream append: entries go one after another (see the port). */
   readonly atomicMultiStream = false;
+  readonly storesDataKeys = false;
 
   async appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult> {
     validateMultiAppend(appends);

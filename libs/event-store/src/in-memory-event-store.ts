@@ -43,6 +43,7 @@ export class InMemoryEventStore implements EventStore {
   constructor(private readonly polling: PollingOptions = {}) {}
 
   readonly atomicMultiStream = true;
+  readonly storesDataKeys = false;
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
     return (await this.appendToStreams([{ stream, events, expectedRevision: options.expectedRevision }])).streams[0];

@@ -25,13 +25,15 @@
  */
 import { Client, Pool } from 'pg';
 import { idempotentResult, validateMultiAppend } from './append-rules';
-import { DuplicateEventIdError, EventStoreError, WrongExpectedVersionError } from './event-store.errors';
+import { DataKeyConflictError, DuplicateEventIdError, EventStoreError, WrongExpectedVersionError } from './event-store.errors';
 import type {
   AppendOptions,
   AppendResult,
   CheckpointStore,
+  DataKeyClaim,
   EventFilter,
   EventStore,
+  MultiAppendOptions,
   MultiAppendResult,
   NewEvent,
   ReadAllOptions,
@@ -123,10 +125,12 @@ export function postgresSchemaSql(schema: string): string[] {
 }
 
 /**
- * `requests`: a JSON array of requests, each an array of `{ stream, expected, events: [{ id, type, data,
- * metadata }] }`. Returns one outcome per request, in order: `written` with each entry's new revision and
- * position, or `rejected` (nothing of it written) with the stored places of any of its ids, each entry's
- * current revision and the first entry whose expectation failed.
+ * `requests`: a JSON array of requests, each `{ e: [{ stream, expected, events: [{ id, type, data, metadata }] }],
+ * k: [{ app, kind, subject, kid, key? }] }` (entries and data-key claims). Returns one outcome per request, in
+ * order: `written` with each entry's new revision and position, or `rejected` (nothing of it written) with the
+ * stored places of any of its ids, each entry's current revision, the first entry whose expectation failed
+ * and the first data-key claim that no longer holds. New keys are inserted in the same transaction as the
+ * events sealed with them; `privacy.keys` is created by libs/privacy (used only when claims are passed).
  */
 function appendBatchSql(s: string): string {
   return `CREATE OR REPLACE FUNCTION ${s}.append_batch(requests jsonb) RETURNS jsonb LANGUAGE plpgsql AS $fn$
@@ -144,13 +148,18 @@ DECLARE
   expect text;
   n bigint;
   last_pos bigint;
+  app_written boolean := false;
+  claim jsonb;
+  key_failed jsonb;
+  have_kid text;
+  have_key boolean;
 BEGIN
   SELECT g.position INTO head FROM ${s}.global_position g WHERE g.id = 1 FOR UPDATE;
   start_head := head;
   FOR req IN SELECT value FROM jsonb_array_elements(requests) LOOP
     currents := '[]'::jsonb;
     failed := NULL;
-    FOR entry IN SELECT value FROM jsonb_array_elements(req) LOOP
+    FOR entry IN SELECT value FROM jsonb_array_elements(req->'e') LOOP
       SELECT st.revision INTO cur FROM ${s}.streams st WHERE st.stream_id = entry->>'stream';
       IF NOT FOUND THEN cur := -1; END IF;
       currents := currents || to_jsonb(cur::text);
@@ -162,15 +171,31 @@ BEGIN
     END LOOP;
     SELECT jsonb_agg(jsonb_build_object('id', e.event_id::text, 'stream', e.stream_id, 'revision', e.stream_revision::text, 'position', e.position::text))
       INTO existing FROM ${s}.events e
-      WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(req) a, jsonb_array_elements(a->'events') x);
-    IF existing IS NOT NULL OR failed IS NOT NULL THEN
-      results := results || jsonb_build_array(jsonb_build_object('kind', 'rejected', 'existing', COALESCE(existing, '[]'::jsonb), 'currents', currents, 'failed', failed));
+      WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(req->'e') a, jsonb_array_elements(a->'events') x);
+    key_failed := NULL;
+    IF existing IS NULL AND failed IS NULL AND req ? 'k' THEN
+      FOR claim IN SELECT value FROM jsonb_array_elements(COALESCE(req->'k', '[]'::jsonb)) LOOP
+        SELECT pk.kid::text, pk.key IS NOT NULL INTO have_kid, have_key FROM privacy.keys pk
+          WHERE pk.app_id = claim->>'app' AND pk.kind = claim->>'kind' AND pk.subject = claim->>'subject';
+        IF (claim ? 'key' AND FOUND) OR (NOT claim ? 'key' AND (NOT FOUND OR have_kid <> claim->>'kid' OR NOT have_key)) THEN
+          key_failed := claim - 'key';
+          EXIT;
+        END IF;
+      END LOOP;
+      IF key_failed IS NULL THEN
+        INSERT INTO privacy.keys (app_id, kind, subject, kid, key)
+          SELECT c->>'app', c->>'kind', c->>'subject', (c->>'kid')::uuid, decode(c->>'key', 'base64')
+          FROM jsonb_array_elements(COALESCE(req->'k', '[]'::jsonb)) AS x(c) WHERE c ? 'key';
+      END IF;
+    END IF;
+    IF existing IS NOT NULL OR failed IS NOT NULL OR key_failed IS NOT NULL THEN
+      results := results || jsonb_build_array(jsonb_build_object('kind', 'rejected', 'existing', COALESCE(existing, '[]'::jsonb), 'currents', currents, 'failed', failed, 'keyFailed', key_failed));
       CONTINUE;
     END IF;
     entries_out := '[]'::jsonb;
     last_pos := 0;
-    FOR i IN 0 .. jsonb_array_length(req) - 1 LOOP
-      entry := req->i;
+    FOR i IN 0 .. jsonb_array_length(req->'e') - 1 LOOP
+      entry := req->'e'->i;
       cur := (currents->>i)::bigint;
       n := jsonb_array_length(entry->'events');
       IF n > 0 THEN
@@ -181,6 +206,7 @@ BEGIN
           ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision;
         head := head + n;
         cur := cur + n;
+        app_written := app_written OR starts_with(entry->>'stream', 'app-');
         last_pos := head;
         entries_out := entries_out || jsonb_build_array(jsonb_build_array(cur::text, head::text));
       ELSE
@@ -192,6 +218,7 @@ BEGIN
   IF head > start_head THEN
     UPDATE ${s}.global_position SET position = head WHERE id = 1;
     PERFORM pg_notify('${s}_appended', '');
+    IF app_written THEN PERFORM pg_notify('${s}_app_appended', ''); END IF;
   END IF;
   RETURN results;
 END
@@ -219,12 +246,14 @@ export class PostgresCheckpointStore implements CheckpointStore {
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres' as const;
   readonly checkpoints: PostgresCheckpointStore;
-  private readonly listeners = new Set<() => void>();
+  /** Wake-ups by channel: every append, or only appends to app streams (for the app registries). */
+  private readonly listeners = { all: new Set<() => void>(), apps: new Set<() => void>() };
   private readonly subscriptions = new Set<Subscription>();
   private listenClient: Client | undefined;
   private listenRetry: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly channel: string;
+  private readonly appChannel: string;
   private readonly queue: PendingAppend[] = [];
   private flushing = false;
 
@@ -235,6 +264,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.checkpoints = new PostgresCheckpointStore(pool, schema);
     this.channel = `${schema}_appended`;
+    this.appChannel = `${schema}_app_appended`;
   }
 
   static async connect(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
@@ -280,10 +310,12 @@ export class PostgresEventStore implements EventStore {
     return (await this.appendToStreams(appends)).streams[0];
   }
 
-  appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult> {
+  readonly storesDataKeys = true;
+
+  appendToStreams(appends: StreamAppend[], options: MultiAppendOptions = {}): Promise<MultiAppendResult> {
     validateMultiAppend(appends);
     return new Promise((resolve, reject) => {
-      this.queue.push({ appends, resolve, reject });
+      this.queue.push({ appends, dataKeys: options.dataKeys, resolve, reject });
       if (!this.flushing) void this.drain();
     });
   }
@@ -404,8 +436,10 @@ export class PostgresEventStore implements EventStore {
       {
         readPage: (after, limit, filter) => this.pageWithHead(after, limit, filter),
         onAppended: (listener) => {
-          this.listeners.add(listener);
-          return () => this.listeners.delete(listener);
+          const prefixes = options.filter?.streamPrefixes;
+          const set = prefixes?.length && prefixes.every((p) => p.startsWith('app-')) ? this.listeners.apps : this.listeners.all;
+          set.add(listener);
+          return () => set.delete(listener);
         },
       },
       options,
@@ -432,16 +466,16 @@ export class PostgresEventStore implements EventStore {
       }, 1000);
       this.listenRetry.unref();
     };
-    client.on('notification', () => {
-      for (const l of this.listeners) l();
+    client.on('notification', (n) => {
+      for (const l of n.channel === this.appChannel ? this.listeners.apps : this.listeners.all) l();
     });
     client.on('error', reconnect);
     client.on('end', reconnect);
     client
       .connect()
-      .then(() => client.query(`LISTEN ${this.channel}`))
+      .then(() => client.query(`LISTEN ${this.channel}; LISTEN ${this.appChannel}`))
       // Anything appended while we were not listening is picked up by this wake-up.
-      .then(() => this.listeners.forEach((l) => l()))
+      .then(() => [...this.listeners.all, ...this.listeners.apps].forEach((l) => l()))
       .catch(reconnect);
   }
 
@@ -475,23 +509,33 @@ const MAX_GROUP_EVENTS = 5000;
 
 interface PendingAppend {
   appends: StreamAppend[];
+  dataKeys?: DataKeyClaim[];
   resolve: (r: MultiAppendResult) => void;
   reject: (e: unknown) => void;
 }
 
 type BatchOutcome =
   | { kind: 'written'; streams: [string, string][]; position: string }
-  | { kind: 'rejected'; existing: { id: string; stream: string; revision: string; position: string }[]; currents: string[]; failed: { stream: string; current: string } | null };
+  | {
+      kind: 'rejected';
+      existing: { id: string; stream: string; revision: string; position: string }[];
+      currents: string[];
+      failed: { stream: string; current: string } | null;
+      keyFailed: { app: string; kind: string; subject: string } | null;
+    };
 
-function batchPayload(group: Pick<PendingAppend, 'appends'>[]): string {
+function batchPayload(group: Pick<PendingAppend, 'appends' | 'dataKeys'>[]): string {
   return JSON.stringify(
-    group.map((p) =>
-      p.appends.map((a) => ({
+    group.map((p) => ({
+      e: p.appends.map((a) => ({
         stream: a.stream,
         expected: typeof a.expectedRevision === 'bigint' ? a.expectedRevision.toString() : a.expectedRevision,
         events: a.events.map((e) => ({ id: e.eventId.toLowerCase(), type: e.type, data: e.data, metadata: e.metadata })),
       })),
-    ),
+      ...(p.dataKeys?.length
+        ? { k: p.dataKeys.map((c) => ({ app: c.appId, kind: c.kind, subject: c.subject, kid: c.kid, ...(c.key ? { key: c.key.toString('base64') } : {}) })) }
+        : {}),
+    })),
   );
 }
 
@@ -515,6 +559,10 @@ function settle(p: PendingAppend, outcome: BatchOutcome): void {
       p.resolve({ streams, position: streams.reduce((m, r) => (r.position > m ? r.position : m), 0n) });
       return;
     }
+  }
+  if (outcome.keyFailed) {
+    p.reject(new DataKeyConflictError({ appId: outcome.keyFailed.app, kind: outcome.keyFailed.kind, subject: outcome.keyFailed.subject }));
+    return;
   }
   if (outcome.failed) {
     const i = p.appends.findIndex((a) => a.stream === outcome.failed!.stream);

@@ -167,10 +167,21 @@ export interface RelayOptions {
   logger?: RelayLogger;
 }
 
+/**
+ * The checkpoint is saved at most this often (and when the relay catches up or stops): each save is a
+ * commit of its own, and a crash re-sends at most this much, which consumers absorb (they are idempotent).
+ */
+export const RELAY_CHECKPOINT_INTERVAL_MS = 200;
+
 export class Relay {
   private subscription: Subscription | undefined;
   private relayed = 0;
   readonly name: string;
+  private pending: bigint | undefined;
+  private lastSave = 0;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private checkpoints!: CheckpointStore;
 
   constructor(private readonly options: RelayOptions) {
     this.name = options.name ?? 'relay.device-lifecycle';
@@ -179,7 +190,7 @@ export class Relay {
   /** Resolves once the subscription is running; `done` settles when it stops or fails. */
   async start(): Promise<void> {
     if (this.subscription) throw new Error('relay already started');
-    const checkpoints = this.options.checkpoints ?? this.options.store.checkpoints;
+    const checkpoints = (this.checkpoints = this.options.checkpoints ?? this.options.store.checkpoints);
     const from = await checkpoints.load(this.name);
     this.options.logger?.info('relay starting', { name: this.name, fromCheckpoint: from?.toString() ?? 'start' });
     this.subscription = this.options.store.subscribeToAll({
@@ -187,10 +198,16 @@ export class Relay {
       filter: { streamPrefixes: this.options.streamPrefixes ?? LIFECYCLE_STREAM_PREFIXES },
       onBatch: async (events) => {
         await this.options.publisher.publish(events.map(toRelayMessage));
-        await checkpoints.save(this.name, events[events.length - 1].position);
         this.relayed += events.length;
+        this.pending = events[events.length - 1].position;
+        const wait = this.lastSave + RELAY_CHECKPOINT_INTERVAL_MS - Date.now();
+        if (wait <= 0) await this.saveCheckpoint();
+        else this.saveTimer ??= setTimeout(() => void this.saveCheckpoint().catch(() => undefined), wait);
       },
-      onCaughtUp: () => this.options.logger?.info('relay caught up', { name: this.name, relayed: this.relayed }),
+      onCaughtUp: () => {
+        void this.saveCheckpoint().catch(() => undefined);
+        this.options.logger?.info('relay caught up', { name: this.name, relayed: this.relayed });
+      },
       onError: (err) => this.options.logger?.error('relay failed', { name: this.name, error: err.message }),
     });
   }
@@ -206,5 +223,27 @@ export class Relay {
 
   async stop(): Promise<void> {
     await this.subscription?.stop();
+    await this.saveCheckpoint();
+  }
+
+  /** Saves what was acknowledged by Kafka last; one save at a time, in order. */
+  private saveCheckpoint(): Promise<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(async () => {
+        const position = this.pending;
+        if (position === undefined) return;
+        this.pending = undefined;
+        this.lastSave = Date.now();
+        try {
+          await this.checkpoints.save(this.name, position);
+        } catch (err) {
+          this.pending ??= position;
+          throw err;
+        }
+      });
+    return this.saving;
   }
 }

@@ -14,7 +14,8 @@ export async function createPrivateEventStore(
   const keys = await PostgresKeyStore.connect({ connectionString: config.eventStore.postgresUrl, poolSize: options.keyPoolSize });
   try {
     const inner = await createEventStore(config, options);
-    return new PrivacyEventStore(inner, keys, options);
+    // Both in the database at POSTGRES_URL when the events are in PostgreSQL.
+    return new PrivacyEventStore(inner, keys, { ...options, keysInEventStore: inner.kind === 'postgres' });
   } catch (err) {
     await keys.close();
     throw err;

@@ -24,6 +24,8 @@ export interface DataKey {
 export interface KeyStore {
   /** Each subject's current key, created on first use; same order as `refs`. */
   keysFor(refs: KeyRef[]): Promise<DataKey[]>;
+  /** Each subject's key if it has one (`key: null`: destroyed), without creating any; same order as `refs`. */
+  lookup(refs: KeyRef[]): Promise<(DataKey | undefined)[]>;
   /** The live keys among these ids (destroyed or unknown ids are absent). */
   keysById(kids: string[]): Promise<Map<string, Buffer>>;
   /** Per-app secret for pseudonyms (user stream names, key subjects). Created on first use, never destroyed. */
@@ -55,6 +57,13 @@ export class InMemoryKeyStore implements KeyStore {
         this.byKid.set(entry.kid, entry.key!);
       }
       return { kid: entry.kid, key: entry.key };
+    });
+  }
+
+  async lookup(refs: KeyRef[]): Promise<(DataKey | undefined)[]> {
+    return refs.map((r) => {
+      const e = this.bySubject.get(refKey(r));
+      return e && { kid: e.kid, key: e.key };
     });
   }
 

@@ -80,6 +80,12 @@ export class PostgresKeyStore implements KeyStore {
     });
   }
 
+  async lookup(refs: KeyRef[]): Promise<(DataKey | undefined)[]> {
+    if (refs.length === 0) return [];
+    const found = await this.select(refs);
+    return refs.map((r) => found.get(id(r)));
+  }
+
   private async select(refs: KeyRef[]): Promise<Map<string, DataKey>> {
     const { rows } = await this.pool.query<{ app_id: string; kind: string; subject: string; kid: string; key: Buffer | null }>(
       `SELECT k.app_id, k.kind, k.subject, k.kid::text AS kid, k.key FROM privacy.keys k

@@ -1,6 +1,9 @@
 import { parseStream, StreamCategories } from '@pushledger/contracts';
+import { randomUUID } from 'crypto';
+import { DataKeyConflictError } from '@pushledger/event-store';
 import type {
   AppendOptions,
+  DataKeyClaim,
   AppendResult,
   CheckpointStore,
   EventStore,
@@ -13,8 +16,8 @@ import type {
   SubscribeToAllOptions,
   Subscription,
 } from '@pushledger/event-store';
-import type { KeyRef, KeyStore } from './key-store.port';
-import { ERASED_AT_WRITE, isSealed, kidOf, pseudonymOf, seal, unseal, type Sealed } from './sealing';
+import type { DataKey, KeyRef, KeyStore } from './key-store.port';
+import { ERASED_AT_WRITE, isSealed, kidOf, newDataKey, pseudonymOf, seal, unseal, type Sealed } from './sealing';
 
 /** Fields of device facts that carry a push token (libs/contracts/src/events/device-events.ts). */
 export const TOKEN_FIELDS = ['token', 'previousToken'] as const;
@@ -28,11 +31,21 @@ export interface ErasedPii {
 export interface PrivacyEventStoreOptions {
   /** readAll decrypts this many events per key lookup. */
   readBatchSize?: number;
+  /**
+   * The key store's table is in the inner store's database (PostgreSQL for both): keys are then created and
+   * checked in the append's own transaction, and kept in memory between appends.
+   */
+  keysInEventStore?: boolean;
 }
 
 type Data = Record<string, unknown>;
 const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
 const MAX_REMEMBERED_DESTROYED = 100_000;
+/** Data keys this process remembers for sealing (each use is checked again in the append's transaction). */
+const MAX_CACHED_KEYS = 100_000;
+/** Appends retried after a claimed key changed underneath (an erasure or a concurrent first use elsewhere). */
+const MAX_KEY_CONFLICT_RETRIES = 5;
+const refKey = (r: KeyRef) => `${r.appId}\u0000${r.kind}\u0000${r.subject}`;
 
 /** `~` and 32 hex digits: a stored (pseudonymised) user stream id; a logical one never looks like this (see userStream). */
 const PSEUDONYM = /^~[0-9a-f]{32}$/;
@@ -68,6 +81,8 @@ function userOf(stream: string): { appId: string; userId: string } | null {
  */
 export class PrivacyEventStore implements EventStore {
   private readonly destroyedKids = new Set<string>();
+  /** Live keys by subject, used only where the inner store checks claims in the append's transaction. */
+  private readonly sealingKeys = new Map<string, { kid: string; key: Buffer }>();
 
   constructor(
     private readonly inner: EventStore,
@@ -95,7 +110,13 @@ export class PrivacyEventStore implements EventStore {
 
   /** Destroys the user's key and the keys of these devices (their tokens). Idempotent. */
   async shred(appId: string, userId: string, deviceIds: string[]): Promise<void> {
-    await this.keys.destroy(appId, await this.pseudonym(appId, userId), [...new Set(deviceIds)]);
+    const subject = await this.pseudonym(appId, userId);
+    this.forget([{ appId, kind: 'user', subject }, ...deviceIds.map((d) => ({ appId, kind: 'device' as const, subject: d }))]);
+    await this.keys.destroy(appId, subject, [...new Set(deviceIds)]);
+  }
+
+  get storesDataKeys(): boolean {
+    return false;
   }
 
   get atomicMultiStream(): boolean {
@@ -107,21 +128,35 @@ export class PrivacyEventStore implements EventStore {
   }
 
   async appendToStreams(appends: StreamAppend[]): Promise<MultiAppendResult> {
-    // One key lookup for every entry.
-    const sealed = await this.sealAll(appends.flatMap((a) => a.events));
-    let at = 0;
-    const slices = appends.map((a) => sealed.slice(at, (at += a.events.length)));
-    const stored = await Promise.all(appends.map(async (a, i) => ({ stream: await this.storedStreamName(a.stream), events: slices[i], expectedRevision: a.expectedRevision })));
     // Before the fact is stored: once UserErased is visible, no reader (the relay wakes at once) may still open the user's pii.
     for (const a of appends) {
       const user = userOf(a.stream);
       const erased = user ? a.events.filter((e) => e.type === 'UserErased') : [];
       if (user && erased.length) await this.shred(user.appId, user.userId, erased.flatMap((e) => deviceIdsOf(e.data)));
     }
-    const result = await this.inner.appendToStreams(stored);
+    const names = await Promise.all(appends.map((a) => this.storedStreamName(a.stream)));
+    let result: MultiAppendResult;
+    for (let attempt = 1; ; attempt++) {
+      // One key lookup for every entry.
+      const { events: sealed, claims } = await this.sealAll(appends.flatMap((a) => a.events));
+      let at = 0;
+      const stored = appends.map((a, i) => ({ stream: names[i], events: sealed.slice(at, (at += a.events.length)), expectedRevision: a.expectedRevision }));
+      try {
+        result = await this.inner.appendToStreams(stored, claims.length ? { dataKeys: claims } : undefined);
+      } catch (err) {
+        if (!(err instanceof DataKeyConflictError) || attempt >= MAX_KEY_CONFLICT_RETRIES) throw err;
+        this.forget(claims);
+        continue;
+      }
+      for (const c of claims) if (c.key) this.remember(c, { kid: c.kid, key: c.key });
+      break;
+    }
     for (const a of appends) {
       const user = userOf(a.stream);
-      if (user && a.events.some((e) => e.type === 'UserErasureLifted')) await this.keys.revive(user.appId, await this.pseudonym(user.appId, user.userId));
+      if (!user || !a.events.some((e) => e.type === 'UserErasureLifted')) continue;
+      const subject = await this.pseudonym(user.appId, user.userId);
+      this.forget([{ appId: user.appId, kind: 'user', subject }]);
+      await this.keys.revive(user.appId, subject);
     }
     return result;
   }
@@ -163,7 +198,7 @@ export class PrivacyEventStore implements EventStore {
     }
   }
 
-  private async sealAll(events: NewEvent[]): Promise<NewEvent[]> {
+  private async sealAll(events: NewEvent[]): Promise<{ events: NewEvent[]; claims: DataKeyClaim[] }> {
     const refs: KeyRef[] = [];
     const plans: { pii?: number; token?: number }[] = [];
     for (const e of events) {
@@ -182,13 +217,13 @@ export class PrivacyEventStore implements EventStore {
       }
       plans.push(plan);
     }
-    if (refs.length === 0) return events;
-    const keys = await this.keys.keysFor(refs);
+    if (refs.length === 0) return { events, claims: [] };
+    const { keys, claims } = await this.sealingKeysFor(refs);
     const sealWith = (value: unknown, field: 'pii' | 'token', i: number): Sealed => {
       const k = keys[i];
       return k.key ? seal(value, field, k.kid, k.key) : { $enc: ERASED_AT_WRITE };
     };
-    return events.map((e, n) => {
+    const sealed = events.map((e, n) => {
       const plan = plans[n];
       if (plan.pii === undefined && plan.token === undefined) return e;
       const data: Data = { ...(e.data as Data) };
@@ -196,6 +231,50 @@ export class PrivacyEventStore implements EventStore {
       if (plan.token !== undefined) for (const f of TOKEN_FIELDS) if (typeof data[f] === 'string') data[f] = sealWith(data[f], 'token', plan.token);
       return { ...e, data };
     });
+    return { events: sealed, claims };
+  }
+
+  /**
+   * Where the inner store checks claims in its transaction, keys come from this process's memory, or are
+   * looked up, or are new (created with the append): no commit of their own, and a key another process
+   * destroyed or created meanwhile fails the append, which then runs again with fresh keys. Elsewhere
+   * (EventStoreDB), the key store creates them first, as its own commit.
+   */
+  private async sealingKeysFor(refs: KeyRef[]): Promise<{ keys: DataKey[]; claims: DataKeyClaim[] }> {
+    if (!this.options.keysInEventStore || !this.inner.storesDataKeys) return { keys: await this.keys.keysFor(refs), claims: [] };
+    const bySubject = new Map<string, { ref: KeyRef; key: DataKey; fresh: boolean }>();
+    const unknown: KeyRef[] = [];
+    for (const r of refs) {
+      const k = refKey(r);
+      if (bySubject.has(k)) continue;
+      const cached = this.sealingKeys.get(k);
+      if (cached) bySubject.set(k, { ref: r, key: cached, fresh: false });
+      else if (!unknown.some((u) => refKey(u) === k)) unknown.push(r);
+    }
+    if (unknown.length) {
+      const found = await this.keys.lookup(unknown);
+      unknown.forEach((r, i) => {
+        const f = found[i];
+        if (f?.key) this.remember(r, { kid: f.kid, key: f.key });
+        bySubject.set(refKey(r), f ? { ref: r, key: f, fresh: false } : { ref: r, key: { kid: randomUUID(), key: newDataKey() }, fresh: true });
+      });
+    }
+    const claims: DataKeyClaim[] = [];
+    for (const { ref, key, fresh } of bySubject.values()) {
+      // A destroyed user key (tombstone) seals nothing; the tombstone itself is the check.
+      if (!key.key) continue;
+      claims.push({ appId: ref.appId, kind: ref.kind, subject: ref.subject, kid: key.kid, ...(fresh ? { key: key.key } : {}) });
+    }
+    return { keys: refs.map((r) => bySubject.get(refKey(r))!.key), claims };
+  }
+
+  private remember(ref: KeyRef, key: { kid: string; key: Buffer }): void {
+    if (this.sealingKeys.size >= MAX_CACHED_KEYS) this.sealingKeys.delete(this.sealingKeys.keys().next().value!);
+    this.sealingKeys.set(refKey(ref), key);
+  }
+
+  private forget(refs: KeyRef[]): void {
+    for (const r of refs) this.sealingKeys.delete(refKey(r));
   }
 
   /** Opens every sealed field with one key lookup. */

@@ -5,7 +5,7 @@ import { JsonLogger } from '@pushledger/observability';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
 import { createTestDatabase, testConfig } from '@pushledger/testing';
 import { Client } from 'pg';
-import { STALE_TOKEN_JOB_LOCK, StaleTokenJob } from '../../services/registration/src/stale-token.job';
+import { STALE_TOKEN_JOB_LOCK, StaleTokenJob } from '../../services/registration/src/application/stale-token.job';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-03-01T08:00:00Z');

@@ -15,6 +15,8 @@ export const Topics = {
   registrationCommandsDlq: 'pushledger.registration-commands.v1.dlq',
   identityCommandsDlq: 'pushledger.identity-commands.v1.dlq',
   membershipDlq: 'pushledger.device-lifecycle.v1.identity.dlq',
+  triggersDlq: 'pushledger.ingest.v1.campaign.dlq',
+  campaignOutcomesDlq: 'pushledger.delivery-outcomes.v1.campaign.dlq',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];
 

@@ -34,10 +34,23 @@ export interface ConsumerRunnerOptions {
   /** Attempts of one message before an unexpected error sends it to the DLQ (so the partition moves). */
   maxAttempts?: number;
   partitionsConsumedConcurrently?: number;
+  /**
+   * Messages of one fetched batch handled at once, each key's in order (1: one after another). Lets
+   * concurrent effects share work downstream, such as the event store's group commit.
+   */
+  keyConcurrency?: number;
+  /** What must stay in order with keyConcurrency > 1; the message key by default. */
+  laneOf?: (message: KafkaMessage) => string;
+  /** Runs after a batch's handlers and before its offsets are committed (e.g. to send buffered replies). */
+  afterBatch?: () => Promise<void>;
+  /** Told of each message once it is handled or dead-lettered (metrics). */
+  onOutcome?: (topic: string, outcome: MessageOutcome) => void;
   fromBeginning?: boolean;
   sessionTimeout?: number;
   heartbeatInterval?: number;
 }
+
+export type MessageOutcome = 'applied' | 'dlq';
 
 export function headersToRecord(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -75,10 +88,44 @@ export class ConsumerRunner {
     for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
     await this.consumer.run({
       autoCommit: true,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 4,
-      eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        await this.process(topic, partition, message, heartbeat);
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const done = new Set<string>();
+        let failure: unknown;
+        const lanes = new Map<string, KafkaMessage[]>();
+        const concurrency = this.opts.keyConcurrency ?? 1;
+        for (const m of batch.messages) {
+          const lane = concurrency <= 1 ? '' : this.opts.laneOf ? this.opts.laneOf(m) : (m.key?.toString('utf8') ?? '');
+          const list = lanes.get(lane);
+          if (list) list.push(m);
+          else lanes.set(lane, [m]);
+        }
+        const queue = [...lanes.values()];
+        const worker = async () => {
+          for (let lane = queue.shift(); lane; lane = queue.shift()) {
+            for (const m of lane) {
+              if (failure !== undefined || !isRunning() || isStale()) return;
+              try {
+                await this.process(batch.topic, batch.partition, m, heartbeat);
+                done.add(m.offset);
+                await heartbeat();
+              } catch (err) {
+                failure ??= err;
+              }
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) || 1 }, worker));
+        if (done.size) await this.opts.afterBatch?.();
+        // Offsets are committed only up to the first message not handled: the rest come again (handlers are idempotent).
+        for (const m of batch.messages) {
+          if (!done.has(m.offset)) break;
+          resolveOffset(m.offset);
+        }
+        await commitOffsetsIfNecessary();
         await heartbeat();
+        if (failure !== undefined) throw failure;
       },
     });
   }
@@ -98,6 +145,7 @@ export class ConsumerRunner {
     try {
       await this.opts.handle(inbound);
       this.failures.delete(id);
+      this.opts.onOutcome?.(topic, 'applied');
     } catch (err) {
       if (err instanceof PoisonMessageError) {
         await this.deadLetter(inbound, err.reason, err.message);
@@ -138,6 +186,7 @@ export class ConsumerRunner {
         },
       ],
     });
+    this.opts.onOutcome?.(msg.topic, 'dlq');
   }
 
   async stop(): Promise<void> {

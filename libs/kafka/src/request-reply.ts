@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
-import { Consumer, Kafka, Producer } from 'kafkajs';
+import { Consumer, Kafka, Message, Producer } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
-import { ConsumerRunner, InboundMessage, PoisonMessageError } from './consumer-runner';
+import { ConsumerRunner, ConsumerRunnerOptions, InboundMessage, PoisonMessageError } from './consumer-runner';
 import { createProducer, ensureTopics } from './kafka.factory';
 
 export interface CommandEnvelope<T = unknown> {
@@ -17,6 +17,10 @@ export type CommandReply<R = unknown> = { commandId: string; ok: true; result: R
 
 export class CommandTimeoutError extends Error {}
 
+/** Commands of one fetched batch a service handles at once, so their appends share a group commit. */
+export const COMMAND_KEY_CONCURRENCY = 64;
+const MAX_MESSAGES_PER_PRODUCE = 1000;
+
 /**
  * Sends commands to a service over Kafka and waits for its reply. Each client instance reads the
  * reply topic in a consumer group of its own, from the end, and matches replies by command id.
@@ -25,6 +29,8 @@ export class CommandClient {
   private producer?: Producer;
   private consumer?: Consumer;
   private readonly pending = new Map<string, { resolve: (r: CommandReply) => void; timer: NodeJS.Timeout }>();
+  private readonly outbox: { topic: string; message: Message; done: (err?: unknown) => void }[] = [];
+  private sending = false;
   readonly instanceId = randomUUID();
 
   constructor(
@@ -48,16 +54,18 @@ export class CommandClient {
     });
     await this.consumer.run({
       autoCommit: true,
-      eachMessage: async ({ message }) => {
-        if (message.headers?.['reply-for']?.toString() !== this.instanceId || !message.value) return;
-        const reply = JSON.parse(message.value.toString('utf8')) as CommandReply;
-        // Matched by the request's own correlation id: two requests may carry one command id (one idempotency key).
-        const correlation = message.headers?.['correlation-id']?.toString() ?? reply.commandId;
-        const waiter = this.pending.get(correlation);
-        if (!waiter) return;
-        clearTimeout(waiter.timer);
-        this.pending.delete(correlation);
-        waiter.resolve(reply);
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          if (message.headers?.['reply-for']?.toString() !== this.instanceId || !message.value) continue;
+          const reply = JSON.parse(message.value.toString('utf8')) as CommandReply;
+          // Matched by the request's own correlation id: two requests may carry one command id (one idempotency key).
+          const correlation = message.headers?.['correlation-id']?.toString() ?? reply.commandId;
+          const waiter = this.pending.get(correlation);
+          if (!waiter) continue;
+          clearTimeout(waiter.timer);
+          this.pending.delete(correlation);
+          waiter.resolve(reply);
+        }
       },
     });
     await joined;
@@ -74,11 +82,7 @@ export class CommandClient {
       this.pending.set(correlation, { resolve: resolve as (r: CommandReply) => void, timer });
     });
     try {
-      await this.producer!.send({
-        topic,
-        acks: -1,
-        messages: [{ key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } }],
-      });
+      await this.enqueue(topic, { key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } });
     } catch (err) {
       const waiter = this.pending.get(correlation);
       if (waiter) clearTimeout(waiter.timer);
@@ -90,7 +94,41 @@ export class CommandClient {
 
   /** Publishes without waiting for an answer (durable once this resolves). */
   async publish(topic: string, messages: { key: string | null; value: string; headers?: Record<string, string> }[]): Promise<void> {
-    await this.producer!.send({ topic, acks: -1, messages });
+    await Promise.all(messages.map((m) => this.enqueue(topic, m)));
+  }
+
+  /**
+   * One produce request in flight at a time; what arrives meanwhile goes in the next one. At low load a
+   * message leaves at once, under load many share one request (no fixed linger to wait out).
+   */
+  private enqueue(topic: string, message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.outbox.push({ topic, message, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (!this.sending) void this.drainOutbox();
+    });
+  }
+
+  private async drainOutbox(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.outbox.length) {
+        const items = this.outbox.splice(0, MAX_MESSAGES_PER_PRODUCE);
+        const byTopic = new Map<string, Message[]>();
+        for (const i of items) {
+          const list = byTopic.get(i.topic);
+          if (list) list.push(i.message);
+          else byTopic.set(i.topic, [i.message]);
+        }
+        try {
+          await this.producer!.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })) });
+          for (const i of items) i.done();
+        } catch (err) {
+          for (const i of items) i.done(err);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   async stop(): Promise<void> {
@@ -101,6 +139,11 @@ export class CommandClient {
   }
 }
 
+export interface CommandServerOptions extends Omit<ConsumerRunnerOptions, 'topics' | 'handle' | 'afterBatch'> {
+  topic: string;
+  handle: (command: CommandEnvelope, msg: InboundMessage) => Promise<CommandReply>;
+}
+
 /**
  * Consumes a command topic: the handler's effect comes first, then the reply, then the offset commit,
  * so a crash anywhere re-runs an idempotent handler and replies again.
@@ -108,29 +151,21 @@ export class CommandClient {
 export class CommandServer {
   private runner?: ConsumerRunner;
   private producer?: Producer;
+  /** Replies of the batch being handled: sent together, after the effects and before the offsets are committed. */
+  private replies = new Map<string, Message[]>();
 
-  constructor(
-    private readonly opts: {
-      kafka: Kafka;
-      groupId: string;
-      topic: string;
-      dlqTopic: string;
-      handle: (command: CommandEnvelope, msg: InboundMessage) => Promise<CommandReply>;
-      logger?: LoggerService;
-      partitionsConsumedConcurrently?: number;
-    },
-  ) {}
+  constructor(private readonly opts: CommandServerOptions) {}
 
   async start(): Promise<void> {
+    const { topic, handle, ...runner } = this.opts;
     this.producer = createProducer(this.opts.kafka);
     await this.producer.connect();
     this.runner = new ConsumerRunner({
-      kafka: this.opts.kafka,
-      groupId: this.opts.groupId,
-      topics: [this.opts.topic],
-      dlqTopic: this.opts.dlqTopic,
-      logger: this.opts.logger,
-      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 8,
+      ...runner,
+      topics: [topic],
+      partitionsConsumedConcurrently: runner.partitionsConsumedConcurrently ?? 8,
+      keyConcurrency: runner.keyConcurrency ?? COMMAND_KEY_CONCURRENCY,
+      afterBatch: () => this.flushReplies(),
       handle: async (msg) => {
         let command: CommandEnvelope;
         try {
@@ -139,14 +174,29 @@ export class CommandServer {
           throw new PoisonMessageError('invalid_json');
         }
         if (!command?.commandId || !command.type) throw new PoisonMessageError('invalid_command', 'commandId and type are required');
-        const reply = await this.opts.handle(command, msg);
+        const reply = await handle(command, msg);
         const replyTo = msg.headers['reply-to'];
-        if (replyTo) {
-          await this.producer!.send({ topic: replyTo, acks: -1, messages: [{ key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } }] });
-        }
+        if (!replyTo) return;
+        const message = { key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } };
+        const list = this.replies.get(replyTo);
+        if (list) list.push(message);
+        else this.replies.set(replyTo, [message]);
       },
     });
     await this.runner.start();
+  }
+
+  private async flushReplies(): Promise<void> {
+    if (this.replies.size === 0) return;
+    const taken = this.replies;
+    this.replies = new Map();
+    try {
+      await this.producer!.sendBatch({ acks: -1, topicMessages: [...taken].map(([topic, messages]) => ({ topic, messages })) });
+    } catch (err) {
+      // Another partition's batch may have committed with its replies in this send: keep them for the next one.
+      for (const [topic, messages] of taken) this.replies.set(topic, [...messages, ...(this.replies.get(topic) ?? [])]);
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {

@@ -15,11 +15,17 @@ export function servicePort(config: PushledgerConfig, name: ServiceName): number
   return config.servicePort ?? config.http.port + PORT_OFFSET[name];
 }
 
-export async function bootstrapService(
-  name: ServiceName,
-  module: (config: PushledgerConfig) => Type<unknown>,
-  configure?: (app: INestApplication, config: PushledgerConfig) => void | Promise<void>,
-): Promise<INestApplication> {
+export type ConfigureApp = (app: INestApplication, config: PushledgerConfig) => void | Promise<void>;
+
+export interface ServiceSetup {
+  /** Before start-up: middleware, global filters and pipes, docs (Nest's own body parser is then off). */
+  configure?: ConfigureApp;
+  /** After the providers' start-up hooks, before the port opens: e.g. connect and start the Kafka transport. */
+  start?: (app: INestApplication, config: PushledgerConfig) => Promise<void>;
+}
+
+export async function bootstrapService(name: ServiceName, module: (config: PushledgerConfig) => Type<unknown>, setup: ConfigureApp | ServiceSetup = {}): Promise<INestApplication> {
+  const { configure, start } = typeof setup === 'function' ? { configure: setup, start: undefined } : setup;
   let config: PushledgerConfig;
   try {
     config = loadConfig();
@@ -34,6 +40,10 @@ export async function bootstrapService(
   const app = await NestFactory.create(module(config), { logger, bufferLogs: false, bodyParser: !configure });
   app.enableShutdownHooks();
   await configure?.(app, config);
+  if (start) {
+    await app.init();
+    await start(app, config);
+  }
   const port = servicePort(config, name);
   await app.listen(port, config.http.host);
   const url = await app.getUrl();

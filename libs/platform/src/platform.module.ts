@@ -3,14 +3,14 @@ import type { Response } from 'express';
 import mongoose from 'mongoose';
 import type { Kafka } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
-import { createKafka } from '@pushledger/kafka';
+import { createKafka, KafkaBatchTransport } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import type { EventStore } from '@pushledger/event-store';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
 import { CONFIG, EVENT_STORE, TOPICS, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
 import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, runChecks } from './health';
-import { collectProcessMetrics, metricsRegistry } from './metrics';
+import { collectProcessMetrics, messagesHandled, metricsRegistry } from './metrics';
 
 export type Dependency = 'kafka' | 'postgres' | 'mongo' | 'eventStore';
 
@@ -78,9 +78,14 @@ export class PlatformModule {
         // Crypto-shredding around the adapter: personal data and tokens are sealed at rest (libs/privacy).
         { provide: EVENT_STORE, useFactory: () => (dependencies.includes('eventStore') ? createPrivateEventStore(config, { poolSize: 20 }) : null) },
         { provide: JsonLogger, useValue: logger },
+        // The service's Kafka handlers run on it once main.ts connects it (app.connectMicroservice).
+        {
+          provide: KafkaBatchTransport,
+          useFactory: () => new KafkaBatchTransport({ kafka, topics: topicsFor(config.kafka.topicSuffix), suffix: config.kafka.topicSuffix, logger, onOutcome: (topic, outcome) => messagesHandled.inc({ topic, outcome }) }),
+        },
         Connections,
       ],
-      exports: [CONFIG, TOPICS, SERVICE_NAME, KAFKA, MONGO, EVENT_STORE, JsonLogger],
+      exports: [CONFIG, TOPICS, SERVICE_NAME, KAFKA, MONGO, EVENT_STORE, JsonLogger, KafkaBatchTransport],
     };
   }
 }

@@ -9,16 +9,16 @@ import { createProducer, ensureTopics } from '@pushledger/kafka';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
 import { EVENT_STORE, KAFKA, MONGO, PlatformModule, TOPICS } from '@pushledger/platform';
-import { CampaignCommandsConsumer } from './campaign-commands.consumer';
-import { OutcomesProjector } from './outcomes.projector';
-import { PushSender } from './push.sender';
-import { AUDIENCE_SOURCE } from './audience';
-import { CAMPAIGN_PRODUCER as PRODUCER, CampaignRunner } from './campaign.runner';
-import { ReadModelsAudience } from './read-models.audience';
 import { ReadModels, SegmentStore } from '@pushledger/read-models';
-import { CampaignScheduler } from './campaign.scheduler';
-import { TriggerConsumer } from './trigger.consumer';
-
+import { AUDIENCE_SOURCE } from './application/audience';
+import { CAMPAIGN_PRODUCER as PRODUCER, CampaignRunner } from './application/campaign.runner';
+import { CampaignScheduler } from './application/campaign.scheduler';
+import { PushSender } from './application/push.sender';
+import { TriggeredSends } from './application/triggered-sends';
+import { CampaignCommandsController } from './edge/campaign-commands.controller';
+import { OutcomesController } from './edge/outcomes.controller';
+import { TriggerController } from './edge/trigger.controller';
+import { ReadModelsAudience } from './infrastructure/read-models.audience';
 
 @Injectable()
 class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -28,10 +28,12 @@ class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPICS) private readonly topics: TopicMap,
     private readonly campaigns: CampaignsStore,
+    private readonly outcomes: MessageOutcomesStore,
   ) {}
   async onModuleInit() {
     await ensureTopics(this.kafka, Object.values(this.topics), 8);
     await this.campaigns.init();
+    await this.outcomes.init();
     await this.producer.connect();
     await this.apps.start();
   }
@@ -44,6 +46,7 @@ class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
 export function campaignModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'campaign', config, dependencies: ['kafka', 'eventStore', 'mongo'] })],
+    controllers: [CampaignCommandsController, TriggerController, OutcomesController],
     providers: [
       { provide: AppRegistry, useFactory: (store: EventStore) => new AppRegistry(store), inject: [EVENT_STORE] },
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
@@ -62,9 +65,7 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
       },
       CampaignRunner,
       CampaignLifecycle,
-      CampaignCommandsConsumer,
-      OutcomesProjector,
-      TriggerConsumer,
+      TriggeredSends,
       CampaignScheduler,
     ],
   })

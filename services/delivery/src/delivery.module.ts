@@ -1,12 +1,78 @@
-import { Module, Type } from '@nestjs/common';
+import { Inject, Injectable, Module, OnApplicationShutdown, Type } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { Pool } from 'pg';
+import { AppRegistry } from '@pushledger/apps';
 import type { PushledgerConfig } from '@pushledger/config';
-import { PlatformModule } from '@pushledger/platform';
-import { DeliveryConsumer } from './delivery.consumer';
+import type { TopicMap } from '@pushledger/contracts';
+import type { EventStore } from '@pushledger/event-store';
+import { createProducer } from '@pushledger/kafka';
+import { JsonLogger } from '@pushledger/observability';
+import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
+import { DeliveryHandler } from './application/delivery.handler';
+import { DeliveryRequestsController } from './edge/delivery-requests.controller';
+import { DeliveryLedger } from './infrastructure/delivery-ledger';
+import { FcmSenders } from './infrastructure/fcm-senders';
+
+const PRODUCER = Symbol('DELIVERY_PRODUCER');
+const LEDGER_POOL_SIZE = 10;
+
+@Injectable()
+class DeliveryLifecycle implements OnApplicationShutdown {
+  constructor(
+    private readonly apps: AppRegistry,
+    private readonly pool: Pool,
+    private readonly senders: FcmSenders,
+    @Inject(PRODUCER) private readonly producer: Producer,
+  ) {}
+  async onApplicationShutdown() {
+    await this.producer.disconnect().catch(() => undefined);
+    await this.senders.close();
+    await this.apps.stop();
+    await this.pool.end().catch(() => undefined);
+  }
+}
 
 export function deliveryModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'delivery', config, dependencies: ['kafka', 'postgres', 'eventStore'] })],
-    providers: [DeliveryConsumer],
+    controllers: [DeliveryRequestsController],
+    providers: [
+      {
+        provide: AppRegistry,
+        useFactory: async (store: EventStore) => {
+          const apps = new AppRegistry(store);
+          await apps.start();
+          return apps;
+        },
+        inject: [EVENT_STORE],
+      },
+      { provide: Pool, useFactory: (cfg: PushledgerConfig) => new Pool({ connectionString: cfg.eventStore.postgresUrl, max: LEDGER_POOL_SIZE }), inject: [CONFIG] },
+      {
+        provide: DeliveryLedger,
+        useFactory: async (pool: Pool) => {
+          const ledger = new DeliveryLedger(pool);
+          await ledger.init();
+          return ledger;
+        },
+        inject: [Pool],
+      },
+      {
+        provide: PRODUCER,
+        useFactory: async (kafka: Kafka) => {
+          const producer = createProducer(kafka);
+          await producer.connect();
+          return producer;
+        },
+        inject: [KAFKA],
+      },
+      { provide: FcmSenders, useFactory: (cfg: PushledgerConfig) => new FcmSenders(cfg), inject: [CONFIG] },
+      {
+        provide: DeliveryHandler,
+        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: FcmSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),
+        inject: [CONFIG, TOPICS, DeliveryLedger, FcmSenders, PRODUCER, JsonLogger],
+      },
+      DeliveryLifecycle,
+    ],
   })
   class DeliveryModule {}
   return DeliveryModule;

@@ -5,14 +5,16 @@ import { DEFAULT_APP_SETTINGS } from '@pushledger/contracts';
 import type { EventStore } from '@pushledger/event-store';
 import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
-import { AppCommandsHandler } from './app-commands.handler';
-import { RegistrationCommandsConsumer } from './registration-commands.consumer';
-import { IngestConsumer } from './ingest.consumer';
-import { StaleTokenJob } from './stale-token.job';
+import { AppCommandsHandler } from './application/app-commands.handler';
+import { SegmentIngestHandler } from './application/segment-ingest.handler';
+import { StaleTokenJob } from './application/stale-token.job';
+import { IngestController } from './edge/ingest.controller';
+import { RegistrationCommandsController } from './edge/registration-commands.controller';
 
 export function registrationModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'registration', config, dependencies: ['kafka', 'eventStore'] })],
+    controllers: [RegistrationCommandsController, IngestController],
     providers: [
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
       {
@@ -31,8 +33,7 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
         inject: [StreamExecutor, AppRegistry],
       },
       AppCommandsHandler,
-      RegistrationCommandsConsumer,
-      IngestConsumer,
+      SegmentIngestHandler,
       StaleTokenJob,
     ],
   })

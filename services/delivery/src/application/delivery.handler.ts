@@ -4,9 +4,9 @@ import type { AppRecord, DeliveryOutcomeKind, DeliveryOutcomeV1, DeliveryRequest
 import { classifyFcmError } from '@pushledger/fcm';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import type { JsonLogger } from '@pushledger/observability';
-import { DeliveryLedger } from './delivery-ledger';
+import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 import { backoffMs, credentialsLookBroken, verdictOf } from './delivery-policy';
-import { FcmSenders, fcmMessage } from './fcm-senders';
+import { FcmSenders, fcmMessage } from '../infrastructure/fcm-senders';
 import { QuotaLimiter } from './quota-limiter';
 
 interface Outcome {

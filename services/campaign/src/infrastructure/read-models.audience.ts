@@ -1,7 +1,7 @@
 import type { AppRecord, CampaignDefinitionV1, DevicePolicy } from '@pushledger/contracts';
 import { AudienceTarget, ReadModels, SegmentRulesError, SegmentStore, validateRules } from '@pushledger/read-models';
-import { AudiencePlan, AudienceSource } from './audience';
-import { CampaignError } from './campaign.runner';
+import { AudiencePlan, AudienceSource } from '../application/audience';
+import { CampaignError } from '../application/campaign.runner';
 
 /** Broadcast audiences from the read models: a stored segment, inline rules, or every user of the app. */
 export class ReadModelsAudience implements AudienceSource {

@@ -1,0 +1,45 @@
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { AppRegistry } from '@pushledger/apps';
+import { CampaignCommand } from '@pushledger/contracts';
+import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
+import { CampaignError, CampaignRunner } from '../application/campaign.runner';
+import { CampaignScheduler } from '../application/campaign.scheduler';
+import { PushSender } from '../application/push.sender';
+
+/** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends. */
+@KafkaController()
+export class CampaignCommandsController {
+  constructor(
+    private readonly apps: AppRegistry,
+    private readonly pushes: PushSender,
+    private readonly runner: CampaignRunner,
+    private readonly scheduler: CampaignScheduler,
+  ) {}
+
+  @MessagePattern('campaignCommands', { group: 'pushledger-campaign', dlq: 'campaignCommandsDlq' } satisfies KafkaHandlerOptions)
+  async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
+    const command = envelope as unknown as CampaignCommand;
+    const app = command.appId ? await this.apps.get(command.appId) : undefined;
+    if (!app) return { commandId: command.commandId, ok: false, error: { code: 'not_found', message: 'app not found' } };
+    try {
+      switch (command.type) {
+        case 'SendPush':
+          return { commandId: command.commandId, ok: true, result: await this.pushes.send({ ...command, campaignId: null }, app) };
+        case 'CreateCampaign':
+          return { commandId: command.commandId, ok: true, result: await this.runner.create(command.campaign) };
+        case 'SendCampaign': {
+          const result = await this.runner.send(app, command.campaignId, command.messageId, command.to, command.properties);
+          if (result.status === 'sending') this.scheduler.kick();
+          return { commandId: command.commandId, ok: true, result };
+        }
+        default: {
+          const _exhaustive: never = command;
+          throw new PoisonMessageError('unknown_command', `unknown command type ${(_exhaustive as { type: string }).type}`);
+        }
+      }
+    } catch (err) {
+      if (err instanceof CampaignError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { AppRecord, TopicMap } from '@pushledger/contracts';
+import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
+import { AppRegistry, hashKey } from '@pushledger/apps';
+import { createProducer } from '@pushledger/kafka';
+import { DeviceFlows, planSegmentMessage, SegmentValidationError } from '@pushledger/lifecycle';
+import { KAFKA, TOPICS } from '@pushledger/platform';
+
+/** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */
+const NEW_APP_GRACE_MS = 1500;
+const UNKNOWN_KEY_TTL_MS = 60_000;
+const MAX_UNKNOWN_KEYS = 10_000;
+
+/** A Segment message that can never be applied; `reason` is a short code. */
+export class SegmentRejectedError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where a Segment message came from: its id (for idempotency), the app named beside it, when it was published. */
+export interface SegmentSource {
+  id: string;
+  appId?: string;
+  publishedAt: number;
+}
+
+/**
+ * Segment-format messages from upstream systems (and the gateway's /v1/track|identify|batch): device
+ * registrations and identifies are applied here; traits go on to the identity service.
+ */
+@Injectable()
+export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown {
+  private readonly producer: Producer;
+  /** Key hashes still unknown after the grace, until when: a flood with one wrong key waits once. */
+  private readonly unknownKeys = new Map<string, number>();
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(TOPICS) private readonly topics: TopicMap,
+    private readonly flows: DeviceFlows,
+    private readonly apps: AppRegistry,
+  ) {
+    this.producer = createProducer(kafka);
+  }
+
+  async onModuleInit() {
+    await this.producer.connect();
+  }
+
+  async onApplicationShutdown() {
+    await this.producer.disconnect().catch(() => undefined);
+  }
+
+  /** Throws SegmentRejectedError for a message that can never be applied; other errors are transient. */
+  async apply(body: unknown, source: SegmentSource): Promise<void> {
+    const writeKey = body && typeof body === 'object' ? (body as { writeKey?: unknown }).writeKey : undefined;
+    const app = typeof writeKey === 'string' ? await this.appByKey(writeKey, source.publishedAt) : source.appId ? await this.apps.get(source.appId) : undefined;
+    if (!app) throw new SegmentRejectedError('unknown_key', typeof writeKey === 'string' || source.appId ? 'unknown write key or app id' : 'writeKey or an app-id header is required');
+    let plan;
+    try {
+      plan = planSegmentMessage(body, app.id, source.id, new Date());
+    } catch (err) {
+      if (err instanceof SegmentValidationError) throw new SegmentRejectedError('validation_failed', err.message);
+      throw err;
+    }
+    try {
+      switch (plan.kind) {
+        case 'register':
+          await this.flows.handle(plan.command, new Date());
+          break;
+        case 'identify':
+          if (plan.device) {
+            try {
+              await this.flows.handle(plan.device, new Date());
+            } catch (err) {
+              // An identify naming an anonymous id that never registered a device still carries traits.
+              if (!(err instanceof DeviceNotFoundError)) throw err;
+            }
+          }
+          if (plan.traits) {
+            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: plan.traits.userId, value: JSON.stringify(plan.traits) }] });
+          }
+          break;
+        case 'event':
+        case 'ignored':
+          break;
+      }
+    } catch (err) {
+      if (err instanceof DomainError) throw new SegmentRejectedError(err.code, err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * The app of a write key. An app created a moment before the message was published may not have
+   * reached this process's registry yet (it follows the store): a miss on a recent message waits for
+   * it, at most the grace, once per unknown key.
+   */
+  private async appByKey(writeKey: string, publishedAt: number): Promise<AppRecord | undefined> {
+    const found = this.apps.findByKey(writeKey);
+    if (found) return found.app;
+    const hash = hashKey(writeKey);
+    const now = Date.now();
+    if ((this.unknownKeys.get(hash) ?? 0) > now) return undefined;
+    const wait = Math.min(NEW_APP_GRACE_MS, (Number.isFinite(publishedAt) ? publishedAt : now) + NEW_APP_GRACE_MS - now);
+    if (wait > 0) {
+      await new Promise((r) => setTimeout(r, wait));
+      const late = this.apps.findByKey(writeKey);
+      if (late) return late.app;
+    }
+    if (this.unknownKeys.size >= MAX_UNKNOWN_KEYS) this.unknownKeys.clear();
+    this.unknownKeys.set(hash, Date.now() + UNKNOWN_KEY_TTL_MS);
+    return undefined;
+  }
+}

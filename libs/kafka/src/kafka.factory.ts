@@ -68,7 +68,12 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
       // kafkajs' own wait for leaders gives up on a topic another process created a moment ago; the loop below waits instead.
       const configEntries = placement.minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(placement.minInsyncReplicas) }] : [];
       await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: placement.replicationFactor, configEntries })) }).catch((err: Error) => {
-        if (!/already exists/i.test(err.message) && (err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        if (/already exists/i.test(err.message) || (err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return;
+        // kafkajs says "Topic creation errors" and keeps the broker's reasons (e.g. a replication factor above the broker count) inside.
+        const inner = (err as { errors?: { type?: string; message?: string }[] }).errors;
+        if (!inner?.length) throw err;
+        const asked = `replication factor ${placement.replicationFactor}${placement.minInsyncReplicas ? `, min.insync.replicas ${placement.minInsyncReplicas}` : ''}`;
+        throw new Error(`creating Kafka topics with ${asked} failed: ${inner.map((e) => `${e.type ?? 'error'}: ${e.message ?? ''}`).join('; ')}`);
       });
     }
     // Another service may have created a topic a moment ago: wait until every partition has a leader.

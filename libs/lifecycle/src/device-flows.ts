@@ -7,6 +7,7 @@ import {
   DeviceState,
   DeviceView,
   invalidationFollowUps,
+  isUnregistered,
   membershipFollowUp,
   releaseFollowUp,
   tokenOwnershipDecider,
@@ -16,6 +17,7 @@ import {
   type UserState,
 } from '@pushledger/domain';
 import { tokenHash } from '@pushledger/observability';
+import type { StoredEvent } from '@pushledger/event-store';
 import { StepContext, StreamExecutor, StreamTransaction } from './stream-executor';
 
 /** Without a client-chosen id, a device is named after its token's hash (the token itself never appears in ids). */
@@ -112,9 +114,7 @@ export class DeviceFlows {
         followUps,
       );
       if (cmd.userId !== null) state = await this.decideDevice(tx, appId, deviceId, { type: 'Identify', userId: cmd.userId }, followUps);
-      const stored = tx.stored(stream);
-      const created = tx.isReplayed(stream) ? stored[0]?.metadata?.causationId === `${ctx.commandId}:${step}` : stored.length === 0;
-      return { state, ownership, created };
+      return { state, ownership, created: createdByStep(tx.stored(stream), tx.isReplayed(stream), `${ctx.commandId}:${step}`) };
     });
     const release = releaseFollowUp(token, deviceId, ownership);
     if (release) await this.tryOnDevice(release, ctx, 'release');
@@ -281,3 +281,15 @@ export class DeviceFlows {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The step made the device exist for a client: its first fact, or the first after the device was
+ * unregistered (a Twilio DELETE made it answer 404). On a replay, judged from the facts before the step's own.
+ */
+function createdByStep(stored: StoredEvent[], replayed: boolean, causationId: string): boolean {
+  const mine = replayed ? stored.findIndex((e) => e.metadata?.causationId === causationId) : stored.length;
+  if (mine <= 0) return mine === 0;
+  let before = deviceDecider.initialState;
+  for (const e of stored.slice(0, mine)) before = deviceDecider.evolve(before, { type: e.type, data: e.data } as Parameters<typeof deviceDecider.evolve>[1]);
+  return before !== null && isUnregistered(before);
+}

@@ -1,4 +1,4 @@
-import { planSegmentMessage, SegmentValidationError } from '@pushledger/lifecycle';
+import { planSegmentMessage, SegmentValidationError } from '@pushledger/contracts';
 import { ApiError } from '../http/api-error';
 import type { RegistryClient } from '../registry/registry.client';
 

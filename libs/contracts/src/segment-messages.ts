@@ -1,5 +1,5 @@
-import type { DeviceAttributesPatch, JsonObject, Platform, RegistryCommandOf } from '@pushledger/contracts';
-import { deterministicUuid } from './stream-executor';
+import type { DeviceAttributesPatch, JsonObject, Platform, RegistryCommandOf } from './events';
+import { deterministicUuid } from './ids';
 
 /** A Segment-format message (Tracking API / Kafka ingest), as far as Pushledger reads it. */
 export interface SegmentMessage {

@@ -3,3 +3,4 @@ export * from './device-flows';
 export * from './user-flows';
 /** Naming helpers that live in contracts now (the gateway needs them without this lib). */
 export { deterministicUuid, deviceIdFromToken } from '@pushledger/contracts';
+export * from './history';

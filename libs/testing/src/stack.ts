@@ -32,6 +32,8 @@ const HEALTH_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'campa
  */
 /** The default parts: the gateway's device and user reads are served from the read models, so the projector runs too. */
 export const DEFAULT_STACK_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'relay', 'projector'];
+/** Segments are streams of the campaign service: suites that store or read them run it too. */
+export const SEGMENT_STACK_PARTS: StackPart[] = [...DEFAULT_STACK_PARTS, 'campaign'];
 
 /** Extra command-line arguments of the relay or the projector (e.g. the projector's `--cache`). */
 export type ToolArgs = Partial<Record<'relay' | 'projector', string[]>>;

@@ -1,12 +1,12 @@
-import { api, startStack, waitFor, type Stack, type TestApp } from '@pushledger/testing';
+import { api, SEGMENT_STACK_PARTS, startStack, waitFor, type Stack, type TestApp } from '@pushledger/testing';
 
-describe('segments over HTTP: store, version, preview from the read models', () => {
+describe('segments over HTTP: stored by the campaign service, versions, preview from the read models', () => {
   let stack: Stack;
   let app: TestApp;
   let other: TestApp;
 
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack(SEGMENT_STACK_PARTS);
     app = await stack.createApp();
     other = await stack.createApp({}, 'other');
   });
@@ -37,6 +37,11 @@ describe('segments over HTTP: store, version, preview from the read models', () 
     const foreign = await api(stack.url, other.serverKey).get(`/v1/segments/${id}`);
     expect(foreign.status).toBe(404);
     expect(foreign.body).toEqual((await api(stack.url, other.serverKey).get('/v1/segments/seg_nope')).body);
+    // Listed at its latest version, in its own app only.
+    const listed = await server.get('/v1/segments');
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual([expect.objectContaining({ id, version: 2, rules: v2rules })]);
+    expect((await api(stack.url, other.serverKey).get('/v1/segments')).body).toEqual([]);
   });
 
   it('rejects invalid rules with a 400 naming the bad part; server key only', async () => {

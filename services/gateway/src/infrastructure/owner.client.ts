@@ -53,8 +53,8 @@ export class OwnerRefusedError extends Error {
 /** A command waits this long for its owner; a read less, so a down owner answers 503 soon. */
 const COMMAND_TIMEOUT_MS = 15_000;
 const QUERY_TIMEOUT_MS = 5_000;
-/** Statistics fold an app's whole device history at the owner. */
-const STATS_TIMEOUT_MS = 60_000;
+/** Statistics and exports fold whole histories at the owner. */
+const STATS_TIMEOUT_MS = 30_000;
 
 type Request = RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest;
 

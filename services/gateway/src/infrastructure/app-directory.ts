@@ -3,7 +3,7 @@ import { randomUUID } from 'crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { hashKey, type AppDirectoryEntryV1, type TopicMap } from '@pushledger/contracts';
 import { JsonLogger } from '@pushledger/observability';
-import { KAFKA, TOPICS } from '@pushledger/platform';
+import { HEALTH_CHECKS, KAFKA, TOPICS, type HealthCheck } from '@pushledger/platform';
 import { OwnerClient, OwnerUnavailableError } from './owner.client';
 
 const LOAD_RETRY_MS = 1000;
@@ -12,7 +12,8 @@ const LOAD_RETRY_MS = 1000;
  * Every app, in memory, for auth (keys by hash) and settings. Fed by the registration service, which owns
  * the app streams: a ListApps query at start-up, the replies to this gateway's own app commands, and
  * `pushledger.apps.v1`, read from its start by every replica, so changes made through another gateway
- * arrive too. An entry applies only over an older revision, whichever way it comes first.
+ * arrive too. An entry applies only over an older revision, whichever way it comes first. Until the list
+ * has come, `/health` reports `apps` down and a key it does not know yet cannot be judged (`loaded`).
  */
 @Injectable()
 export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
@@ -20,18 +21,26 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
   private readonly byKeyHash = new Map<string, { app: AppDirectoryEntryV1; kind: 'write' | 'server' }>();
   private consumer?: Consumer;
   private stopped = false;
+  loaded = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPICS) private readonly topics: TopicMap,
     private readonly owners: OwnerClient,
     private readonly logger: JsonLogger,
-  ) {}
+    @Inject(HEALTH_CHECKS) checks: Record<string, HealthCheck>,
+  ) {
+    checks.apps = async () => {
+      if (!this.loaded) throw new Error('the app list has not come from the registration service yet');
+    };
+  }
 
-  /** Start-up waits for the list: without it, every key would look unknown. */
+  /** The list is asked for in the background (retried until the registration service answers): the port opens meanwhile. */
   async onModuleInit() {
+    // The topic exists once the client has made sure of every topic.
+    await this.owners.ready();
     await this.follow();
-    await this.load();
+    void this.load();
   }
 
   apply(entry: AppDirectoryEntryV1): void {
@@ -74,14 +83,16 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async load(): Promise<void> {
-    for (;;) {
+    while (!this.stopped) {
       try {
         for (const entry of await this.owners.listApps()) this.apply(entry);
+        this.loaded = true;
         this.logger.log(`app directory loaded: ${this.apps.size} apps`);
         return;
       } catch (err) {
-        if (!(err instanceof OwnerUnavailableError) || this.stopped) throw err;
-        this.logger.warn('app directory: the registration service did not answer ListApps; asking again', { error: err.message });
+        if (this.stopped) return;
+        const why = err instanceof OwnerUnavailableError ? 'the registration service did not answer ListApps' : 'ListApps failed';
+        this.logger.warn(`app directory: ${why}; asking again`, { error: (err as Error).message });
         await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
       }
     }

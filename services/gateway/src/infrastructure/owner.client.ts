@@ -78,6 +78,11 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     await this.started();
   }
 
+  /** Resolves once the topics exist and replies can be awaited. */
+  async ready(): Promise<void> {
+    await this.started();
+  }
+
   /** Start-up hooks run side by side: whoever needs the client first starts it. */
   private started(): Promise<CommandClient> {
     this.starting ??= (async () => {

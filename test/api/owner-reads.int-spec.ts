@@ -1,8 +1,10 @@
-import { api, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
+import { api, freePort, startService, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
 
 const SOURCE = 'x-pushledger-read-source';
 /** Asks for a position the read models cannot be at, and not to wait: the read goes to the streams' owner. */
 const FROM_OWNER = { 'x-pushledger-min-position': '999999999999999', prefer: 'wait=0' };
+
+const UNKNOWN_KEY = 'pls_thisKeyDoesNotExist0000000000000000000000';
 
 const tok = (name: string) => `owner-${name}-${Date.now()}-abcdefghijklmnopqrstuvwxyz`;
 
@@ -46,10 +48,29 @@ describe('the gateway reads the streams through their owners, and its app direct
       });
     }
 
-    await stack.restart('registration');
-    const after = await server.get('/v1/devices/owner-1', FROM_OWNER);
-    expect([after.status, after.headers.get(SOURCE), after.body]).toEqual([200, 'event-store', registered.body]);
-  }, 120_000);
+    // A gateway starting meanwhile cannot get its app list: it answers, but is not healthy, and a key it does not know cannot be judged yet: a 503, not a 401.
+    const port = await freePort();
+    const starting = startService('gateway', { ...stack.env, PORT: String(port) });
+    try {
+      const health = await waitFor(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
+        return res ? { status: res.status, body: (await res.json()) as { dependencies: Record<string, { status: string }> } } : undefined;
+      }, { what: 'the starting gateway to answer /health', timeoutMs: 60000 });
+      expect([health.status, health.body.dependencies.apps.status]).toEqual([503, 'down']);
+      const unjudged = await api(`http://127.0.0.1:${port}`, UNKNOWN_KEY).get('/v1/devices/owner-1');
+      expect([unjudged.status, unjudged.body.error.code, unjudged.headers.get('retry-after')]).toEqual([503, 'unavailable', '1']);
+
+      await stack.restart('registration');
+      const after = await server.get('/v1/devices/owner-1', FROM_OWNER);
+      expect([after.status, after.headers.get(SOURCE), after.body]).toEqual([200, 'event-store', registered.body]);
+      // The starting gateway gets its list once the registration service is back.
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, { what: 'the starting gateway to load its apps', timeoutMs: 60000 });
+      expect((await api(`http://127.0.0.1:${port}`, app.serverKey).get('/v1/devices/owner-1')).body).toEqual(registered.body);
+      expect((await api(`http://127.0.0.1:${port}`, UNKNOWN_KEY).get('/v1/devices/owner-1')).status).toBe(401);
+    } finally {
+      await starting.stop();
+    }
+  }, 180_000);
 
   it("another app's device id answers 404 exactly like a missing one, from the read models and from the owner alike", async () => {
     const intruder = api(stack.url, other.serverKey);
@@ -72,7 +93,7 @@ describe('the gateway reads the streams through their owners, and its app direct
     const read = await at2.get('/v1/devices/owner-1');
     expect([read.status, read.body]).toEqual([200, registered.body]);
     // Unknown keys stay unknown there.
-    expect((await api(second.url, 'pls_thisKeyDoesNotExist0000000000000000000000').get('/v1/devices/owner-1')).status).toBe(401);
+    expect((await api(second.url, UNKNOWN_KEY).get('/v1/devices/owner-1')).status).toBe(401);
 
     // An app created through the first gateway after the second started: only the topic can tell the second.
     const late = await stack.createApp({}, 'owner-reads-late');

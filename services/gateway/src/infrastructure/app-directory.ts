@@ -65,7 +65,8 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
 
   /** Its own consumer group, from the topic's start: every replica gets every change (offsets are never committed). */
   private async follow(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `pushledger-gateway-apps-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    // A broker outage must not leave this replica deaf to app changes: the consumer restarts after any failure.
+    const consumer = this.kafka.consumer({ groupId: `pushledger-gateway-apps-${randomUUID()}`, maxWaitTimeInMs: 200, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true } });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.topics.apps, fromBeginning: true });

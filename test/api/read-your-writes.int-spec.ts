@@ -2,7 +2,7 @@ import { DeviceFlows, StreamExecutor, UserFlows } from '@pushledger/lifecycle';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
 import { lastProjectedPosition } from '@pushledger/read-models';
 import { api, startStack, Stack, TestApp, testConfig, waitFor } from '@pushledger/testing';
-import { presentDevice, presentUser } from '../../services/gateway/src/registry/present';
+import { presentDevice, presentUser } from '../../services/gateway/src/edge/present';
 
 const POSITION = 'x-pushledger-position';
 const SOURCE = 'x-pushledger-read-source';

@@ -1,4 +1,4 @@
-import { DEFAULT_APP_SETTINGS, DeviceRef, deviceStream, RegistrationCommand, RegistryCommandOf, tokenStream, userStream } from '@pushledger/contracts';
+import { DEFAULT_APP_SETTINGS, DeviceRef, deviceIdFromToken, tokenHash, deviceStream, RegistrationCommand, RegistryCommandOf, tokenStream, userStream } from '@pushledger/contracts';
 import {
   DeviceCommand,
   deviceDecider,
@@ -16,14 +16,8 @@ import {
   UserErasedError,
   type UserState,
 } from '@pushledger/domain';
-import { tokenHash } from '@pushledger/observability';
 import type { StoredEvent } from '@pushledger/event-store';
 import { StepContext, StreamExecutor, StreamTransaction } from './stream-executor';
-
-/** Without a client-chosen id, a device is named after its token's hash (the token itself never appears in ids). */
-export function deviceIdFromToken(token: string): string {
-  return `d_${tokenHash(token).slice(0, 26)}`;
-}
 
 type Ctx = Omit<StepContext, 'step'>;
 type DeviceCommandBody = DistributiveOmit<DeviceCommand, 'appId' | 'deviceId'>;

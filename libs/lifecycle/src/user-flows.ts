@@ -1,16 +1,8 @@
-import { IdentityCommand, userStream, deviceStream, AnonymiseDeviceCommand, DetachDeviceCommand } from '@pushledger/contracts';
+import { IdentityCommand, userStream, deviceStream, AnonymiseDeviceCommand, DetachDeviceCommand, deterministicUuid, type UserView } from '@pushledger/contracts';
 import { deviceDecider, DeviceNotFoundError, deviceFollowUps, UserCommand, userDecider, UserState } from '@pushledger/domain';
-import { deterministicUuid, StepContext, StreamExecutor } from './stream-executor';
+import { StepContext, StreamExecutor } from './stream-executor';
 
-export interface UserView {
-  id: string;
-  appId: string;
-  traits: Record<string, unknown>;
-  unsubscribed: boolean;
-  erased: boolean;
-  deviceIds: string[];
-  revision: number;
-}
+export type { UserView } from '@pushledger/contracts';
 
 export function toUserView(s: UserState): UserView {
   return { id: s.userId, appId: s.appId, traits: s.traits, unsubscribed: s.unsubscribed, erased: s.erased, deviceIds: Object.keys(s.devices).sort(), revision: s.revision };

@@ -1,4 +1,6 @@
-import { DeviceFlows, StreamExecutor, UserFlows } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { DeviceFlows } from '../../services/registration/src/application/device-flows';
+import { UserFlows } from '../../services/identity/src/application/user-flows';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
 import { lastProjectedPosition } from '@pushledger/read-models';
 import { api, startStack, Stack, TestApp, testConfig, waitFor } from '@pushledger/testing';

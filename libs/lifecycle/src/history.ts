@@ -3,7 +3,6 @@ import { deviceDecider, toDeviceView, userDecider, type DeviceState, type UserSt
 import type { StoredEvent } from '@pushledger/event-store';
 import { redact } from '@pushledger/observability';
 import { StreamExecutor } from './stream-executor';
-import { toUserView } from './user-flows';
 
 /** A stored fact as history reads show it; token fields are masked like everywhere else. */
 export function historyEntry(e: StoredEvent): HistoryEntry {
@@ -75,4 +74,9 @@ export async function exportUser(exec: StreamExecutor, appId: string, userId: st
     }),
   );
   return { user, userEvents: userEvents.map(historyEntry), devices: devices.filter((d) => d !== null) };
+}
+
+/** The user as the API shows it. */
+export function toUserView(s: UserState): UserView {
+  return { id: s.userId, appId: s.appId, traits: s.traits, unsubscribed: s.unsubscribed, erased: s.erased, deviceIds: Object.keys(s.devices).sort(), revision: s.revision };
 }

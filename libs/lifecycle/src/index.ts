@@ -1,6 +1,4 @@
 export * from './stream-executor';
-export * from './device-flows';
-export * from './user-flows';
 /** Naming helpers that live in contracts now (the gateway needs them without this lib). */
 export { deterministicUuid, deviceIdFromToken } from '@pushledger/contracts';
 export * from './history';

@@ -1,7 +1,8 @@
 import { Module, Type } from '@nestjs/common';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { EventStore } from '@pushledger/event-store';
-import { StreamExecutor, UserFlows } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { UserFlows } from './application/user-flows';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
 import { UserQueriesHandler } from './application/user-queries.handler';
 import { IdentityCommandsController } from './edge/identity-commands.controller';

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { deviceStream, type IdentityQuery, type UserDevicesResult, type UserExportResult, type UserKeyResult, type UserQueryResult } from '@pushledger/contracts';
 import { deviceDecider, toDeviceView } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
-import { exportUser, StreamExecutor, UserFlows, userAsOf } from '@pushledger/lifecycle';
+import { exportUser, StreamExecutor, userAsOf } from '@pushledger/lifecycle';
+import { UserFlows } from './user-flows';
 import { EVENT_STORE } from '@pushledger/platform';
 import { userKeysOf, type UserKeyResolver } from '@pushledger/read-models';
 

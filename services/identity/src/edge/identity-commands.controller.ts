@@ -2,7 +2,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IDENTITY_COMMAND_TYPES, IDENTITY_QUERY_TYPES, IdentityCommand, IdentityQuery } from '@pushledger/contracts';
 import { DomainError } from '@pushledger/domain';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
-import { UserFlows } from '@pushledger/lifecycle';
+import { UserFlows } from '../application/user-flows';
 import { UserQueriesHandler } from '../application/user-queries.handler';
 import { RegistrationDispatcher } from '../infrastructure/registration-dispatcher';
 

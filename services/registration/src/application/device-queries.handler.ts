@@ -3,7 +3,8 @@ import type { DailyDeviceStatsResult, DeviceEventsResult, DeviceQueryResult, Dev
 import { deviceStream } from '@pushledger/contracts';
 import { DeviceNotFoundError, toDeviceView } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
-import { deviceAsOf, DeviceFlows, historyEntry, StreamExecutor } from '@pushledger/lifecycle';
+import { deviceAsOf, historyEntry, StreamExecutor } from '@pushledger/lifecycle';
+import { DeviceFlows } from './device-flows';
 import { EVENT_STORE } from '@pushledger/platform';
 import { countDaily, DAILY_FACTS, DeviceCensus, emptyDays } from './device-stats';
 

@@ -4,7 +4,7 @@ import { AppRecord, planSegmentMessage, SegmentValidationError, TopicMap } from 
 import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import { AppRegistry, hashKey } from '@pushledger/apps';
 import { createProducer } from '@pushledger/kafka';
-import { DeviceFlows } from '@pushledger/lifecycle';
+import { DeviceFlows } from './device-flows';
 import { KAFKA, TOPICS } from '@pushledger/platform';
 
 /** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */

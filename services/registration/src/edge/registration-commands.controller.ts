@@ -2,7 +2,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { APP_ADMIN_COMMAND_TYPES, AppAdminCommand, AppCommandResult, REGISTRATION_COMMAND_TYPES, REGISTRATION_QUERY_TYPES, RegistrationCommand, RegistrationQuery } from '@pushledger/contracts';
 import { DomainError } from '@pushledger/domain';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
-import { DeviceFlows } from '@pushledger/lifecycle';
+import { DeviceFlows } from '../application/device-flows';
 import { AppCommandsHandler } from '../application/app-commands.handler';
 import { AppQueriesHandler } from '../application/app-queries.handler';
 import { DeviceQueriesHandler } from '../application/device-queries.handler';

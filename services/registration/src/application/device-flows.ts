@@ -17,7 +17,7 @@ import {
   type UserState,
 } from '@pushledger/domain';
 import type { StoredEvent } from '@pushledger/event-store';
-import { StepContext, StreamExecutor, StreamTransaction } from './stream-executor';
+import { StepContext, StreamExecutor, StreamTransaction } from '@pushledger/lifecycle';
 
 type Ctx = Omit<StepContext, 'step'>;
 type DeviceCommandBody = DistributiveOmit<DeviceCommand, 'appId' | 'deviceId'>;

@@ -1,12 +1,9 @@
 import { IdentityCommand, userStream, deviceStream, AnonymiseDeviceCommand, DetachDeviceCommand, deterministicUuid, type UserView } from '@pushledger/contracts';
-import { deviceDecider, DeviceNotFoundError, deviceFollowUps, UserCommand, userDecider, UserState } from '@pushledger/domain';
-import { StepContext, StreamExecutor } from './stream-executor';
+import { deviceDecider, DeviceNotFoundError, deviceFollowUps, UserCommand, userDecider } from '@pushledger/domain';
+import { StepContext, StreamExecutor, toUserView } from '@pushledger/lifecycle';
 
 export type { UserView } from '@pushledger/contracts';
 
-export function toUserView(s: UserState): UserView {
-  return { id: s.userId, appId: s.appId, traits: s.traits, unsubscribed: s.unsubscribed, erased: s.erased, deviceIds: Object.keys(s.devices).sort(), revision: s.revision };
-}
 
 /** Device commands the identity service hands to the registration service. */
 export type DeviceDispatch = DetachDeviceCommand | AnonymiseDeviceCommand;

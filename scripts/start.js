@@ -1,9 +1,9 @@
 // Supervises the services of a local Pushledger: starts each one, waits for its /health, prints how
 // to reach the gateway, and stops them all on Ctrl-C. Services that exit are restarted.
 const { spawn } = require('child_process');
-const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const { generateAdminToken } = require('./admin-token');
 
 const root = path.resolve(__dirname, '..');
 const dataDir = process.env.PUSHLEDGER_DATA_DIR || path.join(root, '.data');
@@ -11,11 +11,18 @@ fs.mkdirSync(dataDir, { recursive: true });
 const tokenFile = path.join(dataDir, 'admin-token');
 const adminToken = process.env.PUSHLEDGER_ADMIN_TOKEN
   || (fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '');
-const token = adminToken || `pladm_${crypto.randomBytes(24).toString('base64url')}`;
+const token = adminToken || generateAdminToken();
 if (!adminToken) fs.writeFileSync(tokenFile, token, { mode: 0o600 });
 
 const port = Number(process.env.PORT || 3000);
 const env = { ...process.env, PUSHLEDGER_ADMIN_TOKEN: token, PORT: String(port) };
+// The services would refuse a bad configuration one by one, and be restarted forever: refuse it once, here.
+try {
+  require(path.join(root, 'dist/libs/config/src/config.js')).loadConfig(env);
+} catch (err) {
+  console.error(`[start] ${err.message}`);
+  process.exit(2);
+}
 const logDir = path.join(dataDir, 'logs');
 fs.mkdirSync(logDir, { recursive: true });
 

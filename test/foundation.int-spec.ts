@@ -56,7 +56,7 @@ describe('foundation: the local engines answer through the clients the services 
 
 describe('foundation: every service boots and reports its dependencies', () => {
   const services = ['gateway', 'registration', 'identity', 'campaign', 'delivery'] as const;
-  it.each(services)('%s answers /health with 200 and each dependency up', async (name) => {
+  it.each(services)('%s answers /health with 200 and each dependency ok', async (name) => {
     const port = await freePort();
     const proc = startService(name, name === 'gateway' ? { PORT: String(port) } : { SERVICE_PORT: String(port) });
     // The gateway's app directory comes from the registration service: its health (`apps`) waits for it.
@@ -65,13 +65,13 @@ describe('foundation: every service boots and reports its dependencies', () => {
       const body = await waitFor(
         async () => {
           const res = await fetch(`http://127.0.0.1:${port}/health`);
-          return res.status === 200 ? ((await res.json()) as { status: string; dependencies: Record<string, { status: string }> }) : undefined;
+          return res.status === 200 ? ((await res.json()) as { status: string; dependencies: Record<string, string> }) : undefined;
         },
         { timeoutMs: 60000, what: `${name} /health (logs: ${proc.logs().slice(-2000)})` },
       );
       expect(body.status).toBe('ok');
       expect(Object.keys(body.dependencies).length).toBeGreaterThan(0);
-      for (const dep of Object.values(body.dependencies)) expect(dep.status).toBe('up');
+      for (const dep of Object.values(body.dependencies)) expect(dep).toBe('ok');
     } finally {
       await proc.stop();
       await owner?.stop();

@@ -4,6 +4,7 @@
 # jars on Maven Central), all on loopback, all state under $PUSHLEDGER_DATA_DIR.
 #
 #   bash deploy/local/infra.sh up|down|status
+#   bash deploy/local/infra.sh up-secure|down-secure|status-secure   (a second broker: SASL/SCRAM over TLS)
 #
 # See deploy/local/README.md.
 set -Eeuo pipefail
@@ -108,6 +109,7 @@ parse_config() {
   if ((${#PG_SOCK_DIR} + 20 > 107)); then
     PG_SOCK_DIR="/tmp/pushledger-pg-$(printf '%s' "$DATA_DIR" | sha256sum | cut -c1-10)"
   fi
+  secure_config
 }
 
 # ---------------------------------------------------------------- prerequisites
@@ -234,10 +236,10 @@ stop_pid() { # name pidfile
   rm -f "$pidfile"
 }
 
-node_probe() { # kind target timeout_s pid -> 0 ok, 1 failed, 2 died, 3 unavailable
+node_probe() { # kind target timeout_s pid [client.env] -> 0 ok, 1 failed, 2 died, 3 unavailable
   command -v node >/dev/null 2>&1 || return 3
   local rc=0
-  node "$PROBE" "$1" "$2" "$(($3 * 1000))" "${4:-}" || rc=$?
+  node "$PROBE" "$1" "$2" "$(($3 * 1000))" "${4:-}" ${5:+"$5"} || rc=$?
   return "$rc"
 }
 
@@ -539,6 +541,197 @@ kafka_up() {
   say "kafka: up in $(($(now) - t0))s (pid $pid, $KAFKA_HOST:$KAFKA_PORT)"
 }
 
+# ---------------------------------------------------------------- Kafka with SASL/SCRAM over TLS (up-secure)
+#
+# A second single-node broker whose only client listener is SASL_SSL: TLS with a certificate from a local
+# CA (openssl), SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN. The SCRAM users are written into the metadata log
+# when the storage is formatted (KRaft: kafka-storage format --add-scram). Same jars as the plain broker.
+
+KAFKA_SECURE_USER=pushledger
+
+secure_config() {
+  KAFKA_SECURE_PORT="${PUSHLEDGER_KAFKA_SECURE_PORT:-$((KAFKA_PORT + 100))}"
+  [[ "$KAFKA_SECURE_PORT" =~ ^[0-9]+$ ]] || die "PUSHLEDGER_KAFKA_SECURE_PORT: expected a port, got '$KAFKA_SECURE_PORT'"
+  KAFKA_SECURE_CONTROLLER_PORT=$((KAFKA_SECURE_PORT + 1))
+  KS_ROOT="$DATA_DIR/kafka-secure"
+  KS_DATA="$KS_ROOT/data"
+  KS_LOGS="$KS_ROOT/logs"
+  KS_PROPS="$KS_ROOT/server.properties"
+  KS_TLS="$KS_ROOT/tls"
+  KS_SECRETS="$KS_ROOT/secrets"
+  KS_CLIENT_ENV="$KS_ROOT/client.env"
+  KS_CLIENT_PROPS="$KS_ROOT/client.properties"
+  KS_PIDFILE="$RUN_DIR/kafka-secure.pid"
+}
+
+new_secret() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+# Passwords and certificates are made once and kept; a new password means new SCRAM credentials, so the
+# storage is formatted again.
+ks_material() {
+  local made=0 f san
+  mkdir -p "$KS_TLS" "$KS_SECRETS"
+  chmod 700 "$KS_TLS" "$KS_SECRETS"
+  for f in client broker keystore; do
+    if [[ ! -s "$KS_SECRETS/$f.password" ]]; then
+      (umask 077 && new_secret >"$KS_SECRETS/$f.password")
+      made=1
+    fi
+  done
+  ((made == 0)) || rm -rf "$KS_DATA"
+  san="DNS:localhost,IP:127.0.0.1"
+  if [[ "$KAFKA_ADV_HOST" =~ ^[0-9.]+$ ]]; then [[ ",$san," == *",IP:$KAFKA_ADV_HOST,"* ]] || san+=",IP:$KAFKA_ADV_HOST"
+  else [[ ",$san," == *",DNS:$KAFKA_ADV_HOST,"* ]] || san+=",DNS:$KAFKA_ADV_HOST"; fi
+  if ((made == 1)) || [[ ! -s "$KS_TLS/broker.p12" || "$(cat "$KS_TLS/san" 2>/dev/null)" != "$san" ]]; then
+    say "kafka-secure: making a local CA and the broker's certificate ($san) in $KS_TLS"
+    (
+      set -e
+      cd "$KS_TLS"
+      umask 077
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 3650 \
+        -subj "/CN=Pushledger local Kafka CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost"
+      printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" >broker.ext
+      openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 825 -sha256 -extfile broker.ext
+      openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker -out broker.p12 -passout "file:$KS_SECRETS/keystore.password"
+      chmod 644 ca.pem
+      printf '%s' "$san" >san
+    ) >"$KS_LOGS/tls.log" 2>&1 || { show_log "$KS_LOGS/tls.log"; die "kafka-secure: openssl failed"; }
+  fi
+}
+
+ks_props() {
+  local broker client keystore
+  broker="$(cat "$KS_SECRETS/broker.password")"
+  client="$(cat "$KS_SECRETS/client.password")"
+  keystore="$(cat "$KS_SECRETS/keystore.password")"
+  cat <<PROPS
+# Written by deploy/local/infra.sh up-secure on every start (only if changed); edit there. Holds passwords.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_SECURE_CONTROLLER_PORT
+listeners=SASL_SSL://$KAFKA_HOST:$KAFKA_SECURE_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_SECURE_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://$KAFKA_ADV_HOST:$KAFKA_SECURE_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="$broker";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SECURE_USER="$client";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KS_TLS/broker.p12
+ssl.keystore.password=$keystore
+ssl.key.password=$keystore
+ssl.truststore.type=PEM
+ssl.truststore.location=$KS_TLS/ca.pem
+ssl.client.auth=none
+ssl.endpoint.identification.algorithm=https
+log.dirs=$KS_DATA
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+num.partitions=4
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=2
+group.initial.rebalance.delay.ms=0
+# Every topic is created on purpose (the services' ensureTopics), as in production.
+auto.create.topics.enable=false
+delete.topic.enable=true
+log.retention.hours=24
+log.segment.bytes=16777216
+PROPS
+}
+
+ks_client_files() {
+  write_if_changed "$KS_CLIENT_ENV" "# Pushledger's settings for the secure local broker (deploy/local/infra.sh up-secure).
+KAFKA_BROKERS=$KAFKA_ADV_HOST:$KAFKA_SECURE_PORT
+KAFKA_SSL=true
+KAFKA_SSL_CA_FILE=$KS_TLS/ca.pem
+KAFKA_SASL_MECHANISM=scram-sha-512
+KAFKA_SASL_USERNAME=$KAFKA_SECURE_USER
+KAFKA_SASL_PASSWORD_FILE=$KS_SECRETS/client.password"
+  # For Kafka's own tools: --command-config $KS_CLIENT_PROPS
+  (umask 077 && write_if_changed "$KS_CLIENT_PROPS" "security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$KAFKA_SECURE_USER\" password=\"$(cat "$KS_SECRETS/client.password")\";
+ssl.truststore.type=PEM
+ssl.truststore.location=$KS_TLS/ca.pem")
+}
+
+ks_wait() { # pid timeout_s
+  local rc=0
+  node_probe kafka "$KAFKA_HOST:$KAFKA_SECURE_PORT" "$2" "$1" "$KS_CLIENT_ENV" 2>"$KS_ROOT/probe.err" || rc=$?
+  if ((rc == 3)); then
+    local deadline=$(($(now) + $2))
+    rc=1
+    while (($(now) < deadline)); do
+      kill -0 "$1" 2>/dev/null || { rc=2; break; }
+      if port_open "$KAFKA_HOST" "$KAFKA_SECURE_PORT" && java -Xmx64m -Dlog4j.configuration="file:$KAFKA_LOG4J" -Dkafka.logs.dir="$KS_LOGS" -cp "$KAFKA_LIBS/*" \
+        kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$KAFKA_HOST:$KAFKA_SECURE_PORT" --command-config "$KS_CLIENT_PROPS" >/dev/null 2>&1; then
+        rc=0; break
+      fi
+      sleep 1
+    done
+  fi
+  return "$rc"
+}
+
+kafka_secure_up() {
+  local t0 pid rc b c
+  t0=$(now)
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed for the secure broker's certificates): apt-get install -y openssl"
+  mkdir -p "$RUN_DIR" "$KS_ROOT" "$KS_LOGS" "$KAFKA_ROOT"
+  if pid="$(our_pid "$KS_PIDFILE")"; then
+    if ks_wait "$pid" 10; then
+      say "kafka-secure: healthy (pid $pid, SASL_SSL $KAFKA_HOST:$KAFKA_SECURE_PORT; client settings in $KS_CLIENT_ENV)"
+      return 0
+    fi
+    warn "kafka-secure: pid $pid is running but does not answer; waiting"
+  else
+    if port_open "$KAFKA_HOST" "$KAFKA_SECURE_PORT" || port_open "$KAFKA_HOST" "$KAFKA_SECURE_CONTROLLER_PORT"; then
+      die "kafka-secure: port $KAFKA_SECURE_PORT or $KAFKA_SECURE_CONTROLLER_PORT on $KAFKA_HOST is already in use (see: ss -ltnp); set PUSHLEDGER_KAFKA_SECURE_PORT"
+    fi
+    kafka_libs_current || kafka_fetch_libs
+    ks_material
+    (umask 077 && write_if_changed "$KS_PROPS" "$(ks_props)")
+    write_if_changed "$KAFKA_LOG4J" "$(kafka_log4j)"
+    ks_client_files
+    local jvm=(java -Xms64m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+      -Dkafka.logs.dir="$KS_LOGS" -Dlog4j.configuration="file:$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*")
+    if [[ ! -f "$KS_DATA/meta.properties" ]]; then
+      mkdir -p "$KS_DATA"
+      b="$(cat "$KS_SECRETS/broker.password")"
+      c="$(cat "$KS_SECRETS/client.password")"
+      say "kafka-secure: formatting storage with SCRAM users broker and $KAFKA_SECURE_USER"
+      "${jvm[@]}" kafka.tools.StorageTool format -t "$(head -c 16 /dev/urandom | base64 | tr '+/' 'AB' | tr -d '=\n' | cut -c1-22)" -c "$KS_PROPS" --ignore-formatted \
+        --add-scram "SCRAM-SHA-512=[name=broker,password=$b]" \
+        --add-scram "SCRAM-SHA-256=[name=$KAFKA_SECURE_USER,password=$c]" \
+        --add-scram "SCRAM-SHA-512=[name=$KAFKA_SECURE_USER,password=$c]" \
+        >"$KS_LOGS/format.log" 2>&1 || { show_log "$KS_LOGS/format.log"; die "kafka-secure: storage format failed"; }
+    fi
+    say "kafka-secure: starting SASL_SSL on $KAFKA_HOST:$KAFKA_SECURE_PORT (controller $KAFKA_SECURE_CONTROLLER_PORT)"
+    spawn "$KS_PIDFILE" "$KS_LOGS/stdout.log" "${jvm[@]}" kafka.Kafka "$KS_PROPS"
+    pid="$(head -n 1 "$KS_PIDFILE")"
+  fi
+  rc=0
+  ks_wait "$pid" "$KAFKA_START_TIMEOUT" || rc=$?
+  if ((rc != 0)); then
+    cat "$KS_ROOT/probe.err" >&2 2>/dev/null || true
+    show_log "$KS_LOGS/server.log"
+    show_log "$KS_LOGS/stdout.log"
+    ((rc == 2)) && die "kafka-secure: the broker exited during startup"
+    die "kafka-secure: no answer on $KAFKA_HOST:$KAFKA_SECURE_PORT within ${KAFKA_START_TIMEOUT}s (pid $pid left running; 'down-secure' stops it)"
+  fi
+  say "kafka-secure: up in $(($(now) - t0))s (pid $pid, SASL_SSL $KAFKA_HOST:$KAFKA_SECURE_PORT; client settings in $KS_CLIENT_ENV)"
+}
+
 # ---------------------------------------------------------------- FerretDB
 
 ferretdb_hash() { sha "$FDB_SRC/go.mod" "$FDB_SRC/go.sum" "$FDB_SRC/main.go"; }
@@ -624,6 +817,7 @@ cmd_up() {
   kjob=$!
   (pg_up && ferretdb_pg_indexes && ferretdb_up) 9>&- || rc_p=$?
   wait "$kjob" || rc_k=$?
+  if ((rc_k == 0)) && [[ "${PUSHLEDGER_KAFKA_SECURE:-0}" == 1 ]]; then (kafka_secure_up) 9>&- || rc_k=$?; fi
   if ((rc_p != 0 || rc_k != 0)); then
     die "up failed (see above); 'bash deploy/local/infra.sh down' stops whatever did start"
   fi
@@ -636,6 +830,7 @@ cmd_down() {
     flock -w 120 9 || die "another infra.sh is running (lock $RUN_DIR/infra.lock)"
   fi
   stop_pid ferretdb "$FDB_PIDFILE"
+  stop_pid kafka-secure "$KS_PIDFILE"
   stop_pid kafka "$KAFKA_PIDFILE"
   pg_down
   # Anything of ours left behind (e.g. a pid file removed by hand)?
@@ -683,10 +878,44 @@ cmd_status() {
   return "$all"
 }
 
+cmd_up_secure() {
+  command -v java >/dev/null 2>&1 || die "java not found: apt-get install -y openjdk-17-jre-headless"
+  kafka_libs_current || command -v mvn >/dev/null 2>&1 || die "mvn not found (needed once to fetch the Kafka jars): apt-get install -y maven"
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/infra-secure.lock"
+  flock -w 600 9 || die "another infra.sh up-secure is running (lock $RUN_DIR/infra-secure.lock)"
+  kafka_secure_up
+}
+
+cmd_down_secure() {
+  if [[ -d "$RUN_DIR" ]]; then
+    exec 9>"$RUN_DIR/infra-secure.lock"
+    flock -w 120 9 || die "another infra.sh up-secure is running (lock $RUN_DIR/infra-secure.lock)"
+  fi
+  stop_pid kafka-secure "$KS_PIDFILE"
+}
+
+cmd_status_secure() {
+  local pid
+  if pid="$(our_pid "$KS_PIDFILE")"; then
+    if ks_wait "$pid" 5; then
+      printf '%-12s up        pid %-7s SASL_SSL %s:%s (client settings: %s)\n' kafka-secure "$pid" "$KAFKA_HOST" "$KAFKA_SECURE_PORT" "$KS_CLIENT_ENV"
+      return 0
+    fi
+    printf '%-12s unhealthy pid %-7s SASL_SSL %s:%s (no answer to listTopics)\n' kafka-secure "$pid" "$KAFKA_HOST" "$KAFKA_SECURE_PORT"
+    return 1
+  fi
+  printf '%-12s down\n' kafka-secure
+  return 1
+}
+
 parse_config
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: bash deploy/local/infra.sh up|down|status" >&2; exit 64 ;;
+  up-secure) cmd_up_secure ;;
+  down-secure) cmd_down_secure ;;
+  status-secure) cmd_status_secure ;;
+  *) echo "usage: bash deploy/local/infra.sh up|down|status|up-secure|down-secure|status-secure" >&2; exit 64 ;;
 esac

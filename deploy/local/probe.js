@@ -2,7 +2,8 @@
 // Readiness probe used by deploy/local/infra.sh: makes a real request to an engine,
 // retrying until it answers or the deadline passes.
 //
-//   node probe.js kafka <host:port> <timeoutMs> [pid]   -> kafkajs admin.listTopics()
+//   node probe.js kafka <host:port> <timeoutMs> [pid] [client.env]   -> kafkajs admin.listTopics()
+//     (client.env: KAFKA_SSL_CA_FILE and KAFKA_SASL_* lines, as infra.sh up-secure writes them)
 //   node probe.js mongo <mongodb-uri> <timeoutMs> [pid] -> ping + listCollections (mongodb driver)
 //
 // Exit codes: 0 ready, 1 not ready before the deadline (last error on stderr),
@@ -15,7 +16,7 @@ const { createRequire } = require('module');
 const repoRoot = path.resolve(__dirname, '..', '..');
 const requireFromRepo = createRequire(path.join(repoRoot, 'package.json'));
 
-const [kind, target, timeoutArg, pidArg] = process.argv.slice(2);
+const [kind, target, timeoutArg, pidArg, clientEnvArg] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutArg || 30000);
 const pid = pidArg ? Number(pidArg) : 0;
 
@@ -44,11 +45,25 @@ function alive() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** TLS and SASL for the secure broker, from the env file infra.sh writes for its clients. */
+function kafkaSecurity(file) {
+  if (!file) return {};
+  const fs = require('fs');
+  const env = Object.fromEntries(
+    fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  return {
+    ssl: { ca: [fs.readFileSync(env.KAFKA_SSL_CA_FILE, 'utf8')] },
+    sasl: { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: fs.readFileSync(env.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim() },
+  };
+}
+
 async function kafkaOnce(broker) {
   const { Kafka, logLevel } = load('kafkajs');
   const kafka = new Kafka({
     clientId: 'pushledger-infra-probe',
     brokers: [broker],
+    ...kafkaSecurity(clientEnvArg),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1000,
     requestTimeout: 3000,
@@ -84,7 +99,7 @@ async function mongoOnce(uri) {
 async function main() {
   const once = kind === 'kafka' ? kafkaOnce : kind === 'mongo' ? mongoOnce : null;
   if (!once || !target) {
-    process.stderr.write('usage: probe.js kafka|mongo <target> <timeoutMs> [pid]\n');
+    process.stderr.write('usage: probe.js kafka|mongo <target> <timeoutMs> [pid] [kafka client.env]\n');
     process.exit(64);
   }
   let last = 'no attempt made';

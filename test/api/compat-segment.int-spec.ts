@@ -145,7 +145,7 @@ describe('Segment HTTP Tracking API: Intilery register push', () => {
     expect((await api(stack.url, app.serverKey).get(`/v1/devices/${deviceId}`)).status).toBe(404);
   });
 
-  it('stores messages on the ingest topic keyed by device, with the app-id header and without the write key', async () => {
+  it("stores messages on the gateway's ingest topic keyed by device, with the app-id header and without the write key", async () => {
     const deviceId = `kafka-${Date.now()}`;
     const res = await api(stack.url).post('/v1/track', { userId: deviceId, event: 'register push', type: 'track', messageId: `${deviceId}-m`, properties: { deviceId, fcmToken: `tok-${deviceId}-abcdefghijklmnop`, deviceType: 'Android' }, writeKey: app.writeKey });
     expect(res.status).toBe(200);
@@ -153,7 +153,7 @@ describe('Segment HTTP Tracking API: Intilery register push', () => {
     const consumer = testKafka().consumer({ groupId: uniqueName('compat-segment-probe') });
     await consumer.connect();
     try {
-      await consumer.subscribe({ topic: `pushledger.ingest.v1.${stack.suffix}`, fromBeginning: true });
+      await consumer.subscribe({ topic: `pushledger.gateway-ingest.v1.${stack.suffix}`, fromBeginning: true });
       const found = new Promise<{ key: string | null; value: string; appId: string | null }>((resolve) => {
         void consumer.run({
           eachMessage: async ({ message }) => {
@@ -163,7 +163,7 @@ describe('Segment HTTP Tracking API: Intilery register push', () => {
         });
       });
       let timer: NodeJS.Timeout | undefined;
-      const msg = await Promise.race([found, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('message not found on the ingest topic')), 60000)))]).finally(() => clearTimeout(timer));
+      const msg = await Promise.race([found, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("message not found on the gateway's ingest topic")), 60000)))]).finally(() => clearTimeout(timer));
       expect(msg.key).toBe(deviceId);
       expect(msg.appId).toBe(app.id);
       expect(msg.value).not.toContain(app.writeKey);

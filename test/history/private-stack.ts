@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { topicsFor } from '@pushledger/contracts';
-import { ensureTopic, KafkaRelayPublisher, LIFECYCLE_STREAM_PREFIXES, Relay } from '@pushledger/event-store';
+import { KafkaRelayPublisher, LIFECYCLE_STREAM_PREFIXES, Relay } from '@pushledger/event-store';
+import { createKafka, ensureTopics } from '@pushledger/kafka';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
 import { repoRoot, startStack, testConfig, type Stack } from '@pushledger/testing';
 
@@ -38,8 +39,9 @@ export async function startPrivateStack(): Promise<PrivateStack> {
   let publisher: KafkaRelayPublisher | undefined;
   if (ownRelay) {
     const relayStore = await createPrivateEventStore(config, { poolSize: 4 });
-    await ensureTopic({ brokers: config.kafka.brokers, clientId: 'test-relay', topic: lifecycleTopic });
-    publisher = await KafkaRelayPublisher.connect({ brokers: config.kafka.brokers, clientId: 'test-relay', topic: lifecycleTopic });
+    const kafka = createKafka(config, 'test-relay');
+    await ensureTopics(kafka, [lifecycleTopic], -1);
+    publisher = await KafkaRelayPublisher.connect({ kafka, topic: lifecycleTopic });
     relay = new Relay({ store: relayStore, publisher, name: RELAY_CHECKPOINT });
     await relay.start();
     const stopRelay = async () => {

@@ -9,7 +9,9 @@ import { api, startStack, Stack, TestApp, testKafka, uniqueName, waitFor } from 
  * An upstream system (Intilery) publishes Segment messages straight to the ingest topic: 10,000 of
  * them, mostly `register push`, some identifies, 1% malformed, some published twice. Every valid one
  * must be applied exactly once and in order per device, every malformed one must be dead-lettered with
- * its reason, and the registration service must live through it.
+ * its reason, and the registration service must live through it. The stack trusts the `app-id` header
+ * (INGEST_TRUST_APP_ID_HEADER=true), so some messages name their app that way; without the flag such
+ * messages are dead-lettered (test/kafka-security).
  */
 
 const TOTAL = 10_000;
@@ -41,7 +43,7 @@ interface DeviceExpectation {
   traitsUser?: string;
 }
 
-type BadKind = 'invalid_json' | 'unknown_key' | 'validation_failed';
+type BadKind = 'invalid_json' | 'unknown_key' | 'write_key_required' | 'app_id_mismatch' | 'validation_failed';
 
 interface Workload {
   messages: Outgoing[];
@@ -76,7 +78,7 @@ function buildWorkload(app: TestApp, seed = 20240601): Workload {
     const types: string[] = ['TokenRegistered'];
     let owner: string | null = signedIn;
     let traitsUser: string | undefined;
-    // A few upstream systems name the app in a header instead of the body.
+    // A few upstream systems name the app in a header instead of the body (trusted in this stack).
     const byHeader = rnd() < 0.05;
     const send = (body: Record<string, unknown>) => {
       const out = byHeader ? json(deviceId, body, { 'app-id': app.id }) : json(deviceId, viaWriteKey(body));
@@ -132,12 +134,14 @@ function buildWorkload(app: TestApp, seed = 20240601): Workload {
     writeKey: app.writeKey,
     ...extra,
   });
-  const kinds: { kind: BadKind; make: (deviceId: string) => Buffer }[] = [
+  const kinds: { kind: BadKind; make: (deviceId: string) => Buffer; headers?: Record<string, string> }[] = [
     { kind: 'invalid_json', make: () => Buffer.from('{"type":"track","event":"register push",') },
     { kind: 'invalid_json', make: () => Buffer.from([0xff, 0xfe, 0x00, 0x7b]) },
     { kind: 'validation_failed', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: d, deviceType: 'Android' }))) },
     { kind: 'unknown_key', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: d, fcmToken: `x-${hex(20)}`, deviceType: 'iOS' }, { writeKey: `wk_unknown_${bad.size % 3}` }))) },
-    { kind: 'unknown_key', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: d, fcmToken: `x-${hex(20)}`, deviceType: 'iOS' }, { writeKey: undefined }))) },
+    { kind: 'write_key_required', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: d, fcmToken: `x-${hex(20)}`, deviceType: 'iOS' }, { writeKey: undefined }))) },
+    // Trusted or not, a header may not contradict the write key.
+    { kind: 'app_id_mismatch', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: d, fcmToken: `x-${hex(20)}`, deviceType: 'iOS' }))), headers: { 'app-id': 'app_someone_else' } },
     { kind: 'validation_failed', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: d, fcmToken: `x-${hex(20)}`, deviceType: 'Windows' }))) },
     { kind: 'validation_failed', make: (d) => Buffer.from(JSON.stringify(register(d, 'deviceId=1&fcmToken=2'))) },
     { kind: 'validation_failed', make: (d) => Buffer.from(JSON.stringify(register(d, [d, 'token', 'iOS']))) },
@@ -145,14 +149,14 @@ function buildWorkload(app: TestApp, seed = 20240601): Workload {
     { kind: 'validation_failed', make: (d) => Buffer.from(JSON.stringify({ type: 'identify', anonymousId: d, traits: { a: 1 }, writeKey: app.writeKey })) },
     { kind: 'validation_failed', make: (d) => Buffer.from(JSON.stringify(register(d, { deviceId: { id: d }, fcmToken: `x-${hex(20)}`, deviceType: 'Web' }))) },
     // Not an object: no writeKey can be read from it.
-    { kind: 'unknown_key', make: () => Buffer.from('[1,2,3]') },
+    { kind: 'write_key_required', make: () => Buffer.from('[1,2,3]') },
   ];
   for (let n = 0; n < MALFORMED; n++) {
     const testId = `bad-${n}`;
-    const { kind, make } = kinds[n % kinds.length];
+    const { kind, make, headers } = kinds[n % kinds.length];
     const onDevice = n % 2 === 0 ? scripts[Math.floor(rnd() * scripts.length)] : null;
     const deviceId = onDevice ? onDevice[0].key : `junk-${n}`;
-    const msg: Outgoing = { key: deviceId, value: make(deviceId), headers: { 'test-id': testId } };
+    const msg: Outgoing = { key: deviceId, value: make(deviceId), headers: { ...headers, 'test-id': testId } };
     bad.set(testId, kind);
     badKeys.set(testId, deviceId);
     if (onDevice) onDevice.splice(1 + Math.floor(rnd() * onDevice.length), 0, msg);
@@ -195,7 +199,7 @@ describe('Kafka ingest: Segment messages from an upstream system', () => {
 
   beforeAll(async () => {
     // No projector: this suite measures ingest throughput, and without read models the gateway's reads fold the store.
-    stack = await startStack(['gateway', 'registration', 'identity', 'relay']);
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay'], { INGEST_TRUST_APP_ID_HEADER: 'true' });
     app = await stack.createApp({}, 'intilery');
     topics = topicsFor(stack.suffix);
     kafka = testKafka();

@@ -4,12 +4,13 @@
  *
  *   node <runner> tools/relay/main.ts [--topic <name>] [--checkpoint <name>]
  *
- * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS).
+ * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS and the KAFKA_SSL / KAFKA_SASL_* settings).
  */
 import { loadConfig } from '@pushledger/config';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
-import { ensureTopic, KafkaRelayPublisher, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
+import { KafkaRelayPublisher, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
+import { createKafka, ensureTopics } from '@pushledger/kafka';
 import { logLevel } from 'kafkajs';
 
 function arg(name: string, fallback: string): string {
@@ -47,8 +48,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
 
   const store = (running.store = await createPrivateEventStore(config));
-  await ensureTopic({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR });
-  const publisher = (running.publisher = await KafkaRelayPublisher.connect({ brokers: config.kafka.brokers, clientId, topic, logLevel: logLevel.ERROR }));
+  const kafka = createKafka(config, clientId, undefined, { logLevel: logLevel.ERROR });
+  await ensureTopics(kafka, [topic], -1);
+  const publisher = (running.publisher = await KafkaRelayPublisher.connect({ kafka, topic }));
   if (stopping) return;
   const relay = (running.relay = new Relay({ store, publisher, name, logger }));
   await relay.start();

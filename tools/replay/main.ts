@@ -7,13 +7,13 @@
  *   npm run replay -- --app <appId> [--from <ISO>] [--to <ISO>] [--types A,B] [--stream <streamId>]
  *                     [--format ndjson|csv] [--out <file> | --topic <name>] [--after <position>] [--redact]
  *
- * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS).
+ * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS and the KAFKA_SSL / KAFKA_SASL_* settings).
  */
 import { once } from 'events';
 import * as fs from 'fs';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { loadConfig } from '@pushledger/config';
-import { ensureTopic } from '@pushledger/event-store';
+import { logLevel, Partitioners, type Producer } from 'kafkajs';
+import { loadConfig, type PushledgerConfig } from '@pushledger/config';
+import { createKafka, ensureTopics } from '@pushledger/kafka';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { csvHeader, csvRow, ndjsonLine, parseReplayArgs, runReplay, USAGE, UsageError, type ReplayOptions, type ReplayProgress, type ReplayRecord, type ReplaySink } from './replay';
 
@@ -49,9 +49,10 @@ async function fileSink(file: string, options: ReplayOptions): Promise<ReplaySin
   return writableSink(out, options.format, header, true);
 }
 
-async function topicSink(topic: string, brokers: string[], clientId: string): Promise<ReplaySink> {
-  await ensureTopic({ brokers, clientId, topic, logLevel: logLevel.ERROR });
-  const producer: Producer = new Kafka({ clientId, brokers, logLevel: logLevel.ERROR }).producer({
+async function topicSink(topic: string, config: PushledgerConfig, clientId: string): Promise<ReplaySink> {
+  const kafka = createKafka(config, clientId, undefined, { logLevel: logLevel.ERROR });
+  await ensureTopics(kafka, [topic], -1);
+  const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -103,7 +104,7 @@ async function main(): Promise<number> {
   let sink: ReplaySink | undefined;
   try {
     sink = options.topic
-      ? await topicSink(options.topic, config.kafka.brokers, `${config.kafka.clientId}-replay`)
+      ? await topicSink(options.topic, config, `${config.kafka.clientId}-replay`)
       : options.out
         ? await fileSink(options.out, options)
         : await writableSink(process.stdout, options.format, options.after === undefined, false);

@@ -72,6 +72,7 @@ export class AppRegistry {
     return this.apps.get(appId);
   }
 
+  /** By the key's SHA-256: how long the lookup takes tells nothing about any stored key (no key is compared). */
   findByKey(key: string): { app: AppRecord; kind: 'write' | 'server' } | undefined {
     return this.byKeyHash.get(hashKey(key));
   }

@@ -1,6 +1,12 @@
+import { readFileSync } from 'fs';
 import { z } from 'zod';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const flag = (def: 'true' | 'false') => z.enum(['true', 'false', '1', '0']).default(def);
+const isOn = (v: string) => v === 'true' || v === '1';
+
+/** The admin token opens every app: shorter ones are guessable (`npm start` generates 38 characters). */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 const schema = z.object({
   PORT: intFrom(3000, 1),
@@ -8,11 +14,20 @@ const schema = z.object({
   KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('pushledger'),
   KAFKA_TOPIC_SUFFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  KAFKA_SSL: flag('false'),
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().optional(),
+  KAFKA_REPLICATION_FACTOR: intFrom(1, 1),
+  KAFKA_MIN_INSYNC_REPLICAS: intFrom(1, 1),
+  INGEST_TRUST_APP_ID_HEADER: flag('false'),
   EVENT_STORE: z.enum(['postgres', 'eventstoredb']).default('postgres'),
   POSTGRES_URL: z.string().default('postgres://pushledger:pushledger@127.0.0.1:5432/pushledger'),
   EVENTSTORE_CONNECTION_STRING: z.string().optional(),
   MONGODB_URI: z.string().default('mongodb://127.0.0.1:27017/pushledger'),
-  PUSHLEDGER_ADMIN_TOKEN: z.string().optional(),
+  PUSHLEDGER_ADMIN_TOKEN: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)`).optional(),
   FCM_ENDPOINT: z.string().url().optional(),
   FCM_CA_FILE: z.string().optional(),
   PUSHLEDGER_FCM_SIMULATOR_URL: z.string().url().optional(),
@@ -20,7 +35,7 @@ const schema = z.object({
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
   STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
-  STALE_TOKEN_JOB_DRY_RUN: z.enum(['true', 'false', '1', '0']).default('false'),
+  STALE_TOKEN_JOB_DRY_RUN: flag('false'),
   READ_MODEL_MAX_WAIT_MS: intFrom(5000, 0),
   CAMPAIGN_SEND_LEASE_SECONDS: intFrom(60, 2),
   PUSHLEDGER_DATA_DIR: z.string().optional(),
@@ -30,13 +45,26 @@ const schema = z.object({
 });
 
 export type Env = z.infer<typeof schema>;
+export type KafkaSaslMechanism = NonNullable<Env['KAFKA_SASL_MECHANISM']>;
 
 export interface PushledgerConfig {
   http: { port: number; host: string };
   /** Health/metrics port of a non-gateway service (0 = any free port). */
   servicePort?: number;
   /** `topicSuffix` namespaces every topic and consumer group (tests, or several deployments on one cluster). */
-  kafka: { brokers: string[]; clientId: string; topicSuffix: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topicSuffix: string;
+    /** TLS to the brokers; `ca`: PEM of the CA to trust instead of the system's. */
+    ssl?: { ca?: string };
+    sasl?: { mechanism: KafkaSaslMechanism; username: string; password: string };
+    /** For the topics the services create (production: 3 and 2, so acks=all survives one broker down). */
+    replicationFactor: number;
+    minInsyncReplicas: number;
+  };
+  /** `trustAppIdHeader`: an ingest message without a write key may name its app in an `app-id` header. */
+  ingest: { trustAppIdHeader: boolean };
   eventStore: { kind: 'postgres' | 'eventstoredb'; postgresUrl: string; eventStoreDbConnectionString?: string };
   mongodbUri: string;
   adminToken?: string;
@@ -58,18 +86,28 @@ export class ConfigError extends Error {}
 /** The one place that reads the environment; everything else receives a PushledgerConfig. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): PushledgerConfig {
   const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
+  if (!parsed.success) invalid(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
-  if (e.EVENT_STORE === 'eventstoredb' && !e.EVENTSTORE_CONNECTION_STRING) {
-    throw new ConfigError('invalid configuration:\n  EVENTSTORE_CONNECTION_STRING: required when EVENT_STORE=eventstoredb');
-  }
+  const problems: string[] = [];
+  if (e.EVENT_STORE === 'eventstoredb' && !e.EVENTSTORE_CONNECTION_STRING) problems.push('EVENTSTORE_CONNECTION_STRING: required when EVENT_STORE=eventstoredb');
+  const ssl = isOn(e.KAFKA_SSL) ? { ca: e.KAFKA_SSL_CA_FILE ? readConfigFile('KAFKA_SSL_CA_FILE', e.KAFKA_SSL_CA_FILE, problems) : undefined } : undefined;
+  if (!ssl && e.KAFKA_SSL_CA_FILE) problems.push('KAFKA_SSL_CA_FILE: set KAFKA_SSL=true too');
+  const sasl = kafkaSasl(e, problems);
+  if (e.KAFKA_MIN_INSYNC_REPLICAS > e.KAFKA_REPLICATION_FACTOR) problems.push(`KAFKA_MIN_INSYNC_REPLICAS: at most KAFKA_REPLICATION_FACTOR (${e.KAFKA_REPLICATION_FACTOR}), or no write with acks=all could ever succeed`);
+  if (problems.length) invalid(problems);
   return {
     http: { port: e.PORT, host: e.HOST },
     servicePort: e.SERVICE_PORT,
-    kafka: { brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID, topicSuffix: e.KAFKA_TOPIC_SUFFIX },
+    kafka: {
+      brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+      clientId: e.KAFKA_CLIENT_ID,
+      topicSuffix: e.KAFKA_TOPIC_SUFFIX,
+      ssl,
+      sasl,
+      replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: e.KAFKA_MIN_INSYNC_REPLICAS,
+    },
+    ingest: { trustAppIdHeader: isOn(e.INGEST_TRUST_APP_ID_HEADER) },
     eventStore: { kind: e.EVENT_STORE, postgresUrl: e.POSTGRES_URL, eventStoreDbConnectionString: e.EVENTSTORE_CONNECTION_STRING },
     mongodbUri: e.MONGODB_URI,
     adminToken: e.PUSHLEDGER_ADMIN_TOKEN,
@@ -79,10 +117,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       simulator: e.PUSHLEDGER_FCM_SIMULATOR_URL && e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE ? { url: e.PUSHLEDGER_FCM_SIMULATOR_URL, caFile: e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE } : undefined,
     },
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
-    staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: e.STALE_TOKEN_JOB_DRY_RUN === 'true' || e.STALE_TOKEN_JOB_DRY_RUN === '1' },
+    staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: isOn(e.STALE_TOKEN_JOB_DRY_RUN) },
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
     campaigns: { sendLeaseMs: e.CAMPAIGN_SEND_LEASE_SECONDS * 1000 },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** One line, whatever the number of problems: it is what a service prints before it exits. */
+function invalid(problems: string[]): never {
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+function readConfigFile(variable: string, file: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return undefined;
+  }
+}
+
+function kafkaSasl(e: Env, problems: string[]): PushledgerConfig['kafka']['sasl'] {
+  const given = e.KAFKA_SASL_USERNAME !== undefined || e.KAFKA_SASL_PASSWORD !== undefined || e.KAFKA_SASL_PASSWORD_FILE !== undefined;
+  if (!e.KAFKA_SASL_MECHANISM) {
+    if (given) problems.push('KAFKA_SASL_MECHANISM: required with KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD (plain, scram-sha-256 or scram-sha-512)');
+    return undefined;
+  }
+  if (e.KAFKA_SASL_PASSWORD !== undefined && e.KAFKA_SASL_PASSWORD_FILE !== undefined) problems.push('KAFKA_SASL_PASSWORD_FILE: set it or KAFKA_SASL_PASSWORD, not both');
+  // A password file ends with a newline more often than a password does.
+  const password = e.KAFKA_SASL_PASSWORD ?? (e.KAFKA_SASL_PASSWORD_FILE ? readConfigFile('KAFKA_SASL_PASSWORD_FILE', e.KAFKA_SASL_PASSWORD_FILE, problems)?.replace(/\r?\n$/, '') : undefined);
+  if (!e.KAFKA_SASL_USERNAME) problems.push(`KAFKA_SASL_USERNAME: required with KAFKA_SASL_MECHANISM=${e.KAFKA_SASL_MECHANISM}`);
+  if (password === undefined && !e.KAFKA_SASL_PASSWORD_FILE) problems.push(`KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM=${e.KAFKA_SASL_MECHANISM} (or KAFKA_SASL_PASSWORD_FILE)`);
+  if (!e.KAFKA_SASL_USERNAME || password === undefined) return undefined;
+  return { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password };
 }

@@ -2,6 +2,8 @@
 export const Topics = {
   ingest: 'pushledger.ingest.v1',
   ingestDlq: 'pushledger.ingest.v1.dlq',
+  /** Segment HTTP messages the gateway accepted, with the caller's app in an `app-id` header: only the gateway may write here. */
+  gatewayIngest: 'pushledger.gateway-ingest.v1',
   deviceLifecycle: 'pushledger.device-lifecycle.v1',
   registrationCommands: 'pushledger.registration-commands.v1',
   identityCommands: 'pushledger.identity-commands.v1',

@@ -7,7 +7,7 @@
  * overtake the next one, and each message is keyed by stream id: one partition per stream, revision order.
  */
 import { StreamCategories, Topics } from '@pushledger/contracts';
-import { Kafka, Partitioners, type Producer, type logLevel } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { CheckpointStore, EventStore, StoredEvent, Subscription } from './event-store.port';
 
 export interface RelayMessage {
@@ -58,10 +58,9 @@ export function toRelayMessage(e: StoredEvent): RelayMessage {
 }
 
 export interface KafkaRelayPublisherOptions {
-  brokers: string[];
-  clientId: string;
+  /** From createKafka (@pushledger/kafka): brokers, TLS and SASL come from the config. */
+  kafka: Kafka;
   topic?: string;
-  logLevel?: logLevel;
   /** Messages per produce request. */
   maxBatchMessages?: number;
   /** How long one chunk is retried on retriable broker errors before publish fails. */
@@ -77,8 +76,7 @@ export class KafkaRelayPublisher implements RelayPublisher {
   ) {}
 
   static async connect(options: KafkaRelayPublisherOptions): Promise<KafkaRelayPublisher> {
-    const kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: options.logLevel });
-    const producer = kafka.producer({
+    const producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // Java-compatible murmur2 on the key, so other clients agree on a stream's partition.
@@ -124,36 +122,6 @@ export function isRetriable(err: unknown): boolean {
   if (!e) return false;
   if (e.retriable === true) return true;
   return e.name === 'KafkaJSNumberOfRetriesExceeded' && isRetriable(e.cause);
-}
-
-/** Creates the topic if it is missing (broker defaults for partitions and replication). */
-export async function ensureTopic(options: { brokers: string[]; clientId: string; topic: string; numPartitions?: number; logLevel?: logLevel }): Promise<void> {
-  const admin = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: options.logLevel }).admin();
-  await admin.connect();
-  try {
-    const existing = await admin.listTopics();
-    if (!existing.includes(options.topic)) {
-      // kafkajs' own wait for leaders fails with "does not host this topic-partition" on a broker that has just
-      // started or a topic another process has just created; the loop below waits instead.
-      await admin.createTopics({ waitForLeaders: false, topics: [{ topic: options.topic, numPartitions: options.numPartitions ?? -1, replicationFactor: -1 }] }).catch((err: Error & { type?: string }) => {
-        if (err.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(err.message)) throw err;
-      });
-    }
-    // A topic another process just created (or a broker just started) can exist before its partitions have a
-    // leader; producing then fails with "This server does not host this topic-partition". Bounded wait.
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const ready = await admin
-        .fetchTopicMetadata({ topics: [options.topic] })
-        .then((m) => m.topics[0]?.partitions.length > 0 && m.topics[0].partitions.every((p) => p.leader >= 0))
-        .catch(() => false);
-      if (ready) break;
-      if (Date.now() > until) throw new Error(`topic ${options.topic} has no leader after 30 s`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 export interface RelayOptions {

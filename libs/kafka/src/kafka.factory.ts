@@ -1,16 +1,42 @@
-import { Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { Kafka, KafkaConfig, logLevel, LogEntry, Partitioners, Producer, SASLOptions } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { LoggerService } from '@nestjs/common';
+
+/** Replication of the topics we create. `-1`: the broker's defaults (`default.replication.factor`, its `min.insync.replicas`). */
+export interface TopicPlacement {
+  replicationFactor: number;
+  minInsyncReplicas?: number;
+}
+
+const BROKER_DEFAULTS: TopicPlacement = { replicationFactor: -1 };
+
+/** Each client made by createKafka carries its config's placement, so every ensureTopics of a process follows the config. */
+const placements = new WeakMap<Kafka, TopicPlacement>();
+
+export function topicPlacement(kafka: Kafka): TopicPlacement {
+  return placements.get(kafka) ?? BROKER_DEFAULTS;
+}
+
+/** How a client reaches the brokers: addresses, TLS (with the configured CA) and SASL. */
+export function kafkaConnection(kafka: PushledgerConfig['kafka']): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const { ssl, sasl } = kafka;
+  return {
+    brokers: kafka.brokers,
+    ...(ssl ? { ssl: ssl.ca ? { ca: [ssl.ca] } : true } : {}),
+    ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions } : {}),
+  };
+}
 
 /** Idempotent, one request in flight: per-key order holds across retries. */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
-export function createKafka(config: PushledgerConfig, clientId: string, logger?: LoggerService): Kafka {
-  return new Kafka({
+/** The one way our processes make a Kafka client. `overrides`: client tuning (log level, retries), not where or how to connect. */
+export function createKafka(config: PushledgerConfig, clientId: string, logger?: LoggerService, overrides: Omit<Partial<KafkaConfig>, 'brokers' | 'ssl' | 'sasl'> = {}): Kafka {
+  const kafka = new Kafka({
     clientId,
-    brokers: config.kafka.brokers,
+    ...kafkaConnection(config.kafka),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 12, maxRetryTime: 5000 },
     logCreator: () => (entry: LogEntry) => {
@@ -21,10 +47,18 @@ export function createKafka(config: PushledgerConfig, clientId: string, logger?:
       if (entry.level <= logLevel.ERROR) logger.error(`kafka: ${message}`, rest);
       else logger.warn?.(`kafka: ${message}`, rest);
     },
+    ...overrides,
   });
+  placements.set(kafka, { replicationFactor: config.kafka.replicationFactor, minInsyncReplicas: config.kafka.minInsyncReplicas });
+  return kafka;
 }
 
-export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 4): Promise<void> {
+/**
+ * Creates the topics that are missing (with the client's placement, see createKafka) and waits until every
+ * partition has a leader. Topics that exist keep theirs: raising a replication factor is a reassignment.
+ * `numPartitions` -1: the broker's default.
+ */
+export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 4, placement: TopicPlacement = topicPlacement(kafka)): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -32,8 +66,14 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length) {
       // kafkajs' own wait for leaders gives up on a topic another process created a moment ago; the loop below waits instead.
-      await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((err: Error) => {
-        if (!/already exists/i.test(err.message) && (err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      const configEntries = placement.minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(placement.minInsyncReplicas) }] : [];
+      await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: placement.replicationFactor, configEntries })) }).catch((err: Error) => {
+        if (/already exists/i.test(err.message) || (err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return;
+        // kafkajs says "Topic creation errors" and keeps the broker's reasons (e.g. a replication factor above the broker count) inside.
+        const inner = (err as { errors?: { type?: string; message?: string }[] }).errors;
+        if (!inner?.length) throw err;
+        const asked = `replication factor ${placement.replicationFactor}${placement.minInsyncReplicas ? `, min.insync.replicas ${placement.minInsyncReplicas}` : ''}`;
+        throw new Error(`creating Kafka topics with ${asked} failed: ${inner.map((e) => `${e.type ?? 'error'}: ${e.message ?? ''}`).join('; ')}`);
       });
     }
     // Another service may have created a topic a moment ago: wait until every partition has a leader.

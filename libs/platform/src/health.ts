@@ -1,30 +1,49 @@
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import mongoose from 'mongoose';
 import type { Kafka } from 'kafkajs';
 
-export type DependencyState = { status: 'up' | 'down'; latencyMs: number; error?: string };
-export type HealthCheck = () => Promise<void>;
+export type HealthState = 'ok' | 'degraded';
+export type DependencyState = { status: HealthState; latencyMs: number; error?: string };
+export interface HealthReport {
+  status: HealthState;
+  dependencies: Record<string, DependencyState>;
+}
+/** What anyone may see: states only. Error text names hosts, ports and users, so it is for the admin token alone. */
+export interface PublicHealthReport {
+  status: HealthState;
+  dependencies: Record<string, HealthState>;
+}
 
-export async function runChecks(checks: Record<string, HealthCheck>, timeoutMs = 3000): Promise<{ status: 'ok' | 'degraded'; dependencies: Record<string, DependencyState> }> {
+/** One probe of a dependency; `close` releases what it holds open between probes. */
+export type HealthCheck = (() => Promise<void>) & { close?: () => Promise<void> };
+
+export async function runChecks(checks: Record<string, HealthCheck>, timeoutMs = 3000): Promise<HealthReport> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([check(), new Promise((_, rej) => setTimeout(() => rej(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))]);
-        return [name, { status: 'up', latencyMs: Date.now() - started }] as const;
+        await Promise.race([check(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)))]);
+        return [name, { status: 'ok', latencyMs: Date.now() - started }] as const;
       } catch (err) {
-        return [name, { status: 'down', latencyMs: Date.now() - started, error: (err as Error).message }] as const;
+        return [name, { status: 'degraded', latencyMs: Date.now() - started, error: (err as Error).message }] as const;
+      } finally {
+        clearTimeout(timer);
       }
     }),
   );
   const dependencies = Object.fromEntries(entries) as Record<string, DependencyState>;
-  return { status: Object.values(dependencies).every((d) => d.status === 'up') ? 'ok' : 'degraded', dependencies };
+  return { status: Object.values(dependencies).every((d) => d.status === 'ok') ? 'ok' : 'degraded', dependencies };
+}
+
+export function publicHealth(report: HealthReport): PublicHealthReport {
+  return { status: report.status, dependencies: Object.fromEntries(Object.entries(report.dependencies).map(([name, d]) => [name, d.status])) };
 }
 
 export const kafkaCheck = (kafka: Kafka): HealthCheck => {
   const admin = kafka.admin();
   let connected: Promise<void> | undefined;
-  return async () => {
+  const check: HealthCheck = async () => {
     connected ??= admin.connect();
     await connected.catch((err) => {
       connected = undefined;
@@ -32,16 +51,20 @@ export const kafkaCheck = (kafka: Kafka): HealthCheck => {
     });
     await admin.describeCluster();
   };
+  check.close = () => admin.disconnect();
+  return check;
 };
 
-export const postgresCheck = (url: string): HealthCheck => async () => {
-  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  await c.connect();
-  try {
-    await c.query('select 1');
-  } finally {
-    await c.end();
-  }
+/** One connection for the process's life, opened by the first probe: a connection per probe costs the server a backend each time. */
+export const postgresCheck = (url: string, applicationName = 'pushledger-health'): HealthCheck => {
+  const pool = new Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 2000, query_timeout: 2000, application_name: applicationName, allowExitOnIdle: true });
+  // A connection the server dropped while idle: the next probe opens another.
+  pool.on('error', () => undefined);
+  const check: HealthCheck = async () => {
+    await pool.query('select 1');
+  };
+  check.close = () => pool.end();
+  return check;
 };
 
 export const mongoCheck = (connection: () => mongoose.Connection | undefined): HealthCheck => async () => {

@@ -3,3 +3,4 @@ export * from './health';
 export * from './metrics';
 export * from './platform.module';
 export * from './bootstrap';
+export * from './secrets';

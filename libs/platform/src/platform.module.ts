@@ -1,4 +1,4 @@
-import { Controller, DynamicModule, Get, Global, Header, Inject, Injectable, Module, OnApplicationShutdown, Res } from '@nestjs/common';
+import { Controller, DynamicModule, Get, Global, Header, Headers, Inject, Injectable, Module, OnApplicationShutdown, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import mongoose from 'mongoose';
 import type { Kafka } from 'kafkajs';
@@ -9,7 +9,8 @@ import type { EventStore } from '@pushledger/event-store';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
 import { CONFIG, EVENT_STORE, TOPICS, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
-import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, runChecks } from './health';
+import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, publicHealth, runChecks } from './health';
+import { bearerToken, sameSecret } from './secrets';
 import { collectProcessMetrics, messagesHandled, metricsRegistry } from './metrics';
 
 export type Dependency = 'kafka' | 'postgres' | 'mongo' | 'eventStore';
@@ -19,12 +20,16 @@ class HealthController {
   constructor(
     @Inject(HEALTH_CHECKS) private readonly checks: Record<string, HealthCheck>,
     @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
+  /** Liveness and each dependency's state; latencies and error text only for the admin token. */
   @Get('health')
-  async health(@Res() res: Response) {
-    const result = await runChecks(this.checks);
-    res.status(result.status === 'ok' ? 200 : 503).json({ service: this.service, ...result });
+  async health(@Headers('authorization') authorization: string | undefined, @Res() res: Response) {
+    const report = await runChecks(this.checks);
+    const token = bearerToken(authorization);
+    const admin = token !== undefined && this.config.adminToken !== undefined && sameSecret(token, this.config.adminToken);
+    res.status(report.status === 'ok' ? 200 : 503).json({ service: this.service, ...(admin ? report : publicHealth(report)) });
   }
 
   @Get('metrics')
@@ -39,8 +44,10 @@ class Connections implements OnApplicationShutdown {
   constructor(
     @Inject(MONGO) private readonly mongo: { connection?: mongoose.Connection },
     @Inject(EVENT_STORE) private readonly store: EventStore | null,
+    @Inject(HEALTH_CHECKS) private readonly checks: Record<string, HealthCheck>,
   ) {}
   async onApplicationShutdown() {
+    await Promise.all(Object.values(this.checks).map((c) => c.close?.().catch(() => undefined)));
     await this.mongo.connection?.close().catch(() => undefined);
     await this.store?.close().catch(() => undefined);
   }
@@ -63,7 +70,7 @@ export class PlatformModule {
     }
     const checks: Record<string, HealthCheck> = {};
     if (dependencies.includes('kafka')) checks.kafka = kafkaCheck(kafka);
-    if ((dependencies.includes('postgres') || dependencies.includes('eventStore')) && config.eventStore.kind === 'postgres') checks.postgres = postgresCheck(config.eventStore.postgresUrl);
+    if ((dependencies.includes('postgres') || dependencies.includes('eventStore')) && config.eventStore.kind === 'postgres') checks.postgres = postgresCheck(config.eventStore.postgresUrl, `pushledger-${service}-health`);
     if (dependencies.includes('mongo')) checks.mongo = mongoCheck(() => mongo.connection);
     return {
       module: PlatformModule,

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import mongoose from 'mongoose';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { loadConfig, PushledgerConfig } from '@pushledger/config';
+import { createKafka } from '@pushledger/kafka';
 
 /** Configuration for tests: the same defaults as production, overridable by the same variables. */
 export function testConfig(overrides: Record<string, string> = {}): PushledgerConfig {
@@ -63,9 +64,9 @@ export async function createTestMongo(prefix = 'test'): Promise<{ uri: string; c
   };
 }
 
-export function testKafka(clientId = uniqueName('test')): Kafka {
-  const cfg = testConfig();
-  return new Kafka({ clientId, brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+/** A client as the services make it (brokers, TLS, SASL from the configuration, with `env` over the process's). */
+export function testKafka(clientId = uniqueName('test'), env: Record<string, string> = {}): Kafka {
+  return createKafka(testConfig(env), clientId, undefined, { logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
 }
 
 /** Topics private to one suite, so suites never read each other's messages. */

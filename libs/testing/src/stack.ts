@@ -46,7 +46,7 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
   const mongo = new URL(testConfig().mongodbUri);
   mongo.pathname = `/${suffix}`;
   const port = await freePort();
-  const adminToken = `adm_${randomBytes(12).toString('hex')}`;
+  const adminToken = `adm_${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
     POSTGRES_URL: db.url,
     MONGODB_URI: mongo.toString(),
@@ -146,7 +146,7 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       const conn = await mongoose.createConnection(env.MONGODB_URI).asPromise().catch(() => null);
       await conn?.dropDatabase().catch(() => undefined);
       await conn?.close();
-      const admin = testKafka().admin();
+      const admin = testKafka(undefined, env).admin();
       await admin.connect();
       const topics = (await admin.listTopics()).filter((t) => t.endsWith(`.${suffix}`));
       if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);

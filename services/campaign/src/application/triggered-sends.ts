@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppRegistry } from '@pushledger/apps';
 import { CampaignTriggerV1, PushTarget } from '@pushledger/contracts';
-import { deterministicUuid } from '@pushledger/lifecycle';
+import { deterministicUuid, segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
 import { CampaignsStore } from '@pushledger/messages';
 import { CampaignRunner } from './campaign.runner';
 
@@ -46,11 +46,12 @@ export class TriggeredSends {
     private readonly runner: CampaignRunner,
   ) {}
 
-  /** `fallbackEventId`: the event's id when it carries no messageId; `appId`: the app named beside it. */
-  async onEvent(body: TrackMessage, source: { fallbackEventId: string; appId?: string }): Promise<void> {
+  /** `fallbackEventId`: the event's id when it carries no messageId; `appId`: the app named beside it, and whether that counts. */
+  async onEvent(body: TrackMessage, source: SegmentTenantSource & { fallbackEventId: string }): Promise<void> {
     if (!body || body.type !== 'track' || typeof body.event !== 'string') return;
-    const app = typeof body.writeKey === 'string' ? this.apps.findByKey(body.writeKey)?.app : source.appId ? await this.apps.get(source.appId) : undefined;
-    if (!app) return;
+    const tenant = await segmentTenant(body, source, { byWriteKey: async (key) => this.apps.findByKey(key)?.app, byId: (id) => this.apps.get(id) });
+    if (!('app' in tenant)) return;
+    const { app } = tenant;
     for (const campaign of await this.campaigns.triggered(app.id, body.event)) {
       const to = triggerTarget(campaign.trigger!, body);
       if (!to) continue;

@@ -5,6 +5,7 @@ import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import { AppRegistry, hashKey } from '@pushledger/apps';
 import { createProducer } from '@pushledger/kafka';
 import { DeviceFlows } from './device-flows';
+import { segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
 import { KAFKA, TOPICS } from '@pushledger/platform';
 
 /** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */
@@ -22,10 +23,9 @@ export class SegmentRejectedError extends Error {
   }
 }
 
-/** Where a Segment message came from: its id (for idempotency), the app named beside it, when it was published. */
-export interface SegmentSource {
+/** Where a Segment message came from: its id (for idempotency), the app named beside it and whether that counts, when it was published. */
+export interface SegmentSource extends SegmentTenantSource {
   id: string;
-  appId?: string;
   publishedAt: number;
 }
 
@@ -58,9 +58,9 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
 
   /** Throws SegmentRejectedError for a message that can never be applied; other errors are transient. */
   async apply(body: unknown, source: SegmentSource): Promise<void> {
-    const writeKey = body && typeof body === 'object' ? (body as { writeKey?: unknown }).writeKey : undefined;
-    const app = typeof writeKey === 'string' ? await this.appByKey(writeKey, source.publishedAt) : source.appId ? await this.apps.get(source.appId) : undefined;
-    if (!app) throw new SegmentRejectedError('unknown_key', typeof writeKey === 'string' || source.appId ? 'unknown write key or app id' : 'writeKey or an app-id header is required');
+    const tenant = await segmentTenant(body, source, { byWriteKey: (key) => this.appByKey(key, source.publishedAt), byId: (id) => this.apps.get(id) });
+    if (!('app' in tenant)) throw new SegmentRejectedError(tenant.reason, tenant.message);
+    const { app } = tenant;
     let plan;
     try {
       plan = planSegmentMessage(body, app.id, source.id, new Date());

@@ -1,19 +1,16 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { timingSafeEqual } from 'crypto';
 import type { Request } from 'express';
 import type { PushledgerConfig } from '@pushledger/config';
 import { hashKey } from '@pushledger/contracts';
-import { CONFIG } from '@pushledger/platform';
+import { CONFIG, sameSecret } from '@pushledger/platform';
 import { AppDirectory } from '../../infrastructure/app-directory';
 import { ApiError } from '../http/api-error';
 import { ACCESS_KEY, AccessLevel } from './access';
 import { RateLimiter } from './rate-limiter';
 
 function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return sameSecret(a, b);
 }
 
 /** The credentials a request carries: Bearer, Basic (`key:` or Customer.io's `siteId:apiKey`), or `writeKey` in the body. */

@@ -23,7 +23,7 @@ function keyOf(m: Json): string | null {
 
 /**
  * Validates Segment messages with the consumer's own parser (so a 200 means the consumer will apply
- * them) and publishes them durably to the ingest topic, tagged with the caller's app. The stored value
+ * them) and publishes them durably to the gateway's ingest topic, tagged with the caller's app. The stored value
  * never carries the write key.
  * `messages[i].type`: forced by /v1/track and /v1/identify, as Segment does; `field`: how a 400 names the message.
  */
@@ -43,7 +43,7 @@ export async function publishSegment(owners: OwnerClient, appId: string, message
   });
   if (!out.length) return SEGMENT_OK;
   try {
-    await owners.publish(owners.topics.ingest, out);
+    await owners.publish(owners.topics.gatewayIngest, out);
   } catch {
     throw new ApiError(503, 'unavailable', 'the event could not be queued; retry', undefined, { 'Retry-After': '1' });
   }

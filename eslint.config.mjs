@@ -14,6 +14,35 @@ function serviceRooms(service) {
   ];
 }
 
+/**
+ * The gateway authenticates, validates, sends commands and queries to the streams' owners and reads read
+ * models: it holds no decider and appends nothing. So no event store, no stream flows, no sealing, and of
+ * the domain at most its types. Its own rule name, so it adds to the rooms rule instead of replacing it.
+ */
+const GATEWAY_MESSAGE = 'services/gateway appends nothing and decides nothing: ask the owning service (a command or a query over Kafka, see OwnerClient) and share shapes through @pushledger/contracts.';
+const gatewayBoundary = {
+  files: ['services/gateway/**/*.ts'],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          { name: '@pushledger/event-store', message: GATEWAY_MESSAGE },
+          { name: '@pushledger/lifecycle', message: GATEWAY_MESSAGE },
+          { name: '@pushledger/privacy', message: GATEWAY_MESSAGE },
+          { name: '@pushledger/domain', allowTypeImports: true, message: `${GATEWAY_MESSAGE} (import type is allowed)` },
+        ],
+        patterns: [
+          { group: ['@pushledger/event-store/*', '@pushledger/lifecycle/*', '@pushledger/privacy/*'], message: GATEWAY_MESSAGE },
+          { regex: '(^|/)libs/(event-store|lifecycle|privacy)(/|$)', message: GATEWAY_MESSAGE },
+          { group: ['@pushledger/domain/*'], allowTypeImports: true, message: `${GATEWAY_MESSAGE} (import type is allowed)` },
+          { regex: '(^|/)libs/domain(/|$)', allowTypeImports: true, message: `${GATEWAY_MESSAGE} (import type is allowed)` },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs', 'bench/results/**'] },
   js.configs.recommended,
@@ -41,4 +70,5 @@ export default tseslint.config(
     },
   },
   ...SERVICES.flatMap(serviceRooms),
+  gatewayBoundary,
 );

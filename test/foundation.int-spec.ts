@@ -59,6 +59,8 @@ describe('foundation: every service boots and reports its dependencies', () => {
   it.each(services)('%s answers /health with 200 and each dependency ok', async (name) => {
     const port = await freePort();
     const proc = startService(name, name === 'gateway' ? { PORT: String(port) } : { SERVICE_PORT: String(port) });
+    // The gateway's app directory comes from the registration service: its health (`apps`) waits for it.
+    const owner = name === 'gateway' ? startService('registration', { SERVICE_PORT: String(await freePort()) }) : null;
     try {
       const body = await waitFor(
         async () => {
@@ -72,6 +74,7 @@ describe('foundation: every service boots and reports its dependencies', () => {
       for (const dep of Object.values(body.dependencies)) expect(dep).toBe('ok');
     } finally {
       await proc.stop();
+      await owner?.stop();
     }
   });
 });

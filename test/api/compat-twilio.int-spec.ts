@@ -191,6 +191,19 @@ describe('Twilio Comms Push API', () => {
     expect(events[3].data.token?.startsWith(token.slice(0, 6))).toBe(true);
   });
 
+  it('a device unregistered by a Twilio DELETE and registered again through the native API is new again: 201, then 200', async () => {
+    const token = `fcm-native-back-${Date.now()}:APA91bExampleExampleExample`;
+    const native = api(stack.url, app.writeKey);
+    const body = { token, provider: 'fcm', platform: 'android' };
+    expect((await native.post('/v1/devices', body)).status).toBe(201);
+    expect((await native.post('/v1/devices', body)).status).toBe(200);
+    const id = `comms_device_registration_${deviceIdFromToken(token)}`;
+    expect((await server.delete(`/v1/PushNotifications/DeviceRegistrations/${id}`)).status).toBe(204);
+    const back = await native.post('/v1/devices', body);
+    expect([back.status, back.body.status]).toEqual([201, 'active']);
+    expect((await native.post('/v1/devices', body)).status).toBe(200);
+  });
+
   it('POST /v1/PushNotifications sends the seed payload to each user\'s devices, once per Idempotency-Key', async () => {
     const user = `comms_user_send${Date.now().toString(36)}`;
     const tokens = [`fcm-send-a-${Date.now()}:APA91bExampleExample`, `fcm-send-b-${Date.now()}:APA91bExampleExample`];

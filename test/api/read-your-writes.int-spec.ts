@@ -1,8 +1,10 @@
-import { DeviceFlows, StreamExecutor, UserFlows } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { DeviceFlows } from '../../services/registration/src/application/device-flows';
+import { UserFlows } from '../../services/identity/src/application/user-flows';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
 import { lastProjectedPosition } from '@pushledger/read-models';
 import { api, startStack, Stack, TestApp, testConfig, waitFor } from '@pushledger/testing';
-import { presentDevice, presentUser } from '../../services/gateway/src/registry/present';
+import { presentDevice, presentUser } from '../../services/gateway/src/edge/present';
 
 const POSITION = 'x-pushledger-position';
 const SOURCE = 'x-pushledger-read-source';

@@ -1,5 +1,5 @@
 import { deviceIdFromToken } from '@pushledger/lifecycle';
-import { startStack, Stack, TestApp } from '@pushledger/testing';
+import { SEGMENT_STACK_PARTS, startStack, Stack, TestApp } from '@pushledger/testing';
 
 type Level = 'admin' | 'write' | 'server';
 /**
@@ -63,6 +63,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/campaigns/{campaignId}', level: 'server', cross: 'lookup' },
   // segments and stats
   { method: 'POST', path: '/v1/segments', level: 'server', cross: 'none', body: () => ({ name: 's', rules: { trait: 'plan', op: 'eq', value: 'gold' } }) },
+  { method: 'GET', path: '/v1/segments', level: 'server', cross: 'none' },
   { method: 'POST', path: '/v1/segments/preview', level: 'server', cross: 'lookup', body: (i) => ({ segmentId: i.segmentId }) },
   { method: 'PUT', path: '/v1/segments/{segmentId}', level: 'server', cross: 'lookup', body: () => ({ name: 'intruder', rules: { eligibleDevice: true } }) },
   { method: 'GET', path: '/v1/segments/{segmentId}', level: 'server', cross: 'lookup' },
@@ -116,7 +117,7 @@ describe('route matrix: keys, rights and app isolation on every route', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack(SEGMENT_STACK_PARTS);
     a = await stack.createApp({}, 'matrix-a');
     b = await stack.createApp({}, 'matrix-b');
     const token = `matrix-${Date.now()}:APA91bMatrixTokenMatrixToken`;
@@ -135,8 +136,7 @@ describe('route matrix: keys, rights and app isolation on every route', () => {
     });
     expect(segment.status).toBe(201);
     const segmentId = ((await segment.json()) as { id: string }).id;
-    // Pushes and campaigns need the campaign service, which this stack does not run: app A has none, so
-    // their lookups compare two ids that exist nowhere.
+    // App A has no pushes or campaigns: their lookups compare two ids that exist nowhere.
     idsA = { appId: a.id, deviceId: deviceIdFromToken(token), token, userId: 'matrix-user', registrationId, messageId: '01J0MATRIXMESSAGE0000000000', campaignId: 'cmp_matrixmatrixmatrix00', segmentId };
     missing = { appId: 'app_missing', deviceId: 'missing-device', token: 'missing-token-abcdefghijklmnop', userId: 'missing-user', registrationId: 'comms_device_registration_missing-device', messageId: '01J0MISSINGMESSAGE000000000', campaignId: 'cmp_missingmissing000000', segmentId: 'seg_missing000000000000' };
     // App A's user, written synchronously (its device list follows the device facts asynchronously).

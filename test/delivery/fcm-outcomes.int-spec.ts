@@ -1,5 +1,6 @@
+import { groupFor, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
-import { api, repoRoot, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
+import { api, repoRoot, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
 
 type Api = ReturnType<typeof api>;
@@ -71,6 +72,33 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     const req = sim.requestsFor(d.token);
     expect(req).toHaveLength(1);
     expect((req[0].message as any).android?.notification?.tag).toBe(m.messageId.slice(0, 64));
+  });
+
+  it('100 successful pushes to one device leave one PushSent in its stream, not 100', async () => {
+    const d = await device('ok');
+    const messages: string[] = [];
+    for (let i = 0; i < 100; i++) messages.push((await pushTo(d.id)).messageId);
+    for (const m of messages) expect(await outcome(m, d.id)).toMatchObject({ outcome: 'sent' });
+    expect(sim.requestsFor(d.token)).toHaveLength(100);
+    // Each outcome's device command was on Kafka before the outcome; once the registration service has consumed
+    // every command there is, the stream holds every fact those 100 pushes will ever add.
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const topic = topicsFor(stack.suffix).registrationCommands;
+      await waitFor(
+        async () => {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const [committed] = await admin.fetchOffsets({ groupId: groupFor('pushledger-registration', stack.suffix), topics: [topic] });
+          return ends.every((e) => Number(e.high) === 0 || Number(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= Number(e.high));
+        },
+        { what: 'the registration service to consume every delivery effect', timeoutMs: 60000, intervalMs: 500 },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    expect((await eventsOf(d.id)).filter((t) => t === 'PushSent')).toHaveLength(1);
+    expect((await server.get(`/v1/devices/${d.id}`)).body).toMatchObject({ lastStatus: 'sent' });
   });
 
   it.each([

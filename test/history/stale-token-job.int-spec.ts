@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import { deviceStream } from '@pushledger/contracts';
-import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { DeviceFlows } from '../../services/registration/src/application/device-flows';
 import { JsonLogger } from '@pushledger/observability';
 import { createPrivateEventStore, type PrivacyEventStore } from '@pushledger/privacy';
 import { createTestDatabase, testConfig } from '@pushledger/testing';

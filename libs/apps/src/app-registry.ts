@@ -1,10 +1,7 @@
-import { createHash } from 'crypto';
-import { AppEvent, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, isAppId } from '@pushledger/contracts';
+import { AppEvent, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, hashKey, isAppId } from '@pushledger/contracts';
 import type { EventStore, StoredEvent, Subscription } from '@pushledger/event-store';
 
-export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
+export { hashKey } from '@pushledger/contracts';
 
 /**
  * Every app, in memory, fed by a subscription to the store's `app-` streams. Apps are few; keys are
@@ -85,6 +82,11 @@ export class AppRegistry {
     if (known) return known;
     if (!isAppId(appId)) return undefined;
     return this.refresh(appId);
+  }
+
+  /** The app stream's revision this process has applied, or -1 for an app it does not know. */
+  revisionOf(appId: string): number {
+    return Number(this.revisions.get(appId) ?? -1n);
   }
 
   all(): AppRecord[] {

@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 /** Apps are event-sourced too (`app-<appId>`), so every service can load an app's settings from the store. */
 export type DevicePolicy = 'all' | 'last_active' | 'most_recent';
 export const DEVICE_POLICIES: readonly DevicePolicy[] = ['all', 'last_active', 'most_recent'];
@@ -62,4 +64,38 @@ export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecor
       return app;
     }
   }
+}
+
+/** Keys are stored and compared as hashes; the keys themselves are shown once, at creation. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * An app as the gateway's directory holds it (for auth and settings): from the ListApps and GetApp queries,
+ * the replies to app commands, and `pushledger.apps.v1`. Key hashes, no credentials. `revision`: the app
+ * stream's revision it reflects, so entries arriving in any order apply once, newest last.
+ */
+export interface AppDirectoryEntryV1 {
+  id: string;
+  name: string;
+  writeKeyHash: string;
+  serverKeyHash: string;
+  fcm: { projectId: string; hasServiceAccount: boolean };
+  settings: AppSettingsV1;
+  createdAt: string;
+  revision: number;
+}
+
+export function directoryEntryOf(app: AppRecord, revision: number): AppDirectoryEntryV1 {
+  return {
+    id: app.id,
+    name: app.name,
+    writeKeyHash: app.writeKeyHash,
+    serverKeyHash: app.serverKeyHash,
+    fcm: { projectId: app.fcm.projectId, hasServiceAccount: app.fcm.serviceAccount !== null },
+    settings: app.settings,
+    createdAt: app.createdAt,
+    revision,
+  };
 }

@@ -5,3 +5,6 @@ export * from './events';
 export * from './internal-commands';
 export * from './delivery';
 export * from './campaign';
+export * from './ids';
+export * from './segment-messages';
+export * from './views';

@@ -1,5 +1,7 @@
-import type { AppFcmV1, AppSettingsPatch } from './apps';
-import type { RegistryCommandOf } from './events/commands';
+import type { AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch } from './apps';
+import type { DeviceStatus, LastStatus } from './events';
+import type { DeviceRef, RegistryCommandOf } from './events/commands';
+import type { DeviceView, HistoryEntry, UserView } from './views';
 
 interface CommandMeta {
   commandId: string;
@@ -61,3 +63,126 @@ export const REGISTRATION_COMMAND_TYPES = [
 ] as const satisfies readonly RegistrationCommand['type'][];
 export const APP_ADMIN_COMMAND_TYPES = ['CreateApp', 'ChangeAppSettings'] as const satisfies readonly AppAdminCommand['type'][];
 export const IDENTITY_COMMAND_TYPES = ['UpdateTraits', 'Unsubscribe', 'Resubscribe', 'EraseUser', 'LiftErasure'] as const satisfies readonly IdentityCommand['type'][];
+
+/*
+ * Queries: reads the gateway asks of a stream's owner on the owner's command topic (request/reply, the same
+ * CommandClient), answered from the streams, never from the read models. A query stores nothing; a query
+ * left on the topic while its owner was down is answered (to nobody) when it is back. The owner answers
+ * `CommandReply<…Result>`; "no such thing" is a null in the result, not an error, so the gateway's 404
+ * for a missing id and for another app's id is one and the same.
+ */
+
+/** Registration service (device, token and app streams). `device`: by id, or the device now holding the token. `asOf`: ISO time, the device as it was then. */
+export type GetDeviceQuery = CommandMeta & { type: 'GetDevice'; device: DeviceRef; asOf: string | null };
+export type GetDeviceEventsQuery = CommandMeta & { type: 'GetDeviceEvents'; deviceId: string };
+export type GetDeviceStatsQuery = CommandMeta & { type: 'GetDeviceStats' };
+/** `from`, `to`: UTC days (YYYY-MM-DD), inclusive, already checked by the gateway. */
+export type GetDailyDeviceStatsQuery = CommandMeta & { type: 'GetDailyDeviceStats'; from: string; to: string };
+export type GetAppQuery = CommandMeta & { type: 'GetApp' };
+/** Every app, for a gateway's directory at start-up; its `appId` is ignored. */
+export type ListAppsQuery = CommandMeta & { type: 'ListApps' };
+export type RegistrationQuery = GetDeviceQuery | GetDeviceEventsQuery | GetDeviceStatsQuery | GetDailyDeviceStatsQuery | GetAppQuery | ListAppsQuery;
+export const REGISTRATION_QUERY_TYPES = ['GetDevice', 'GetDeviceEvents', 'GetDeviceStats', 'GetDailyDeviceStats', 'GetApp', 'ListApps'] as const satisfies readonly RegistrationQuery['type'][];
+
+/** null: no device by that id (or no device holds that token, or it did not exist yet at `asOf`). An unregistered device comes with its status. */
+export interface DeviceQueryResult {
+  view: DeviceView | null;
+}
+/** Oldest first; empty when the device has no history. */
+export interface DeviceEventsResult {
+  events: HistoryEntry[];
+}
+export interface DeviceCountsV1 {
+  total: number;
+  /** Unregistered devices are gone: counted nowhere. */
+  byStatus: Record<Exclude<DeviceStatus, 'unregistered'>, number>;
+  byLastStatus: Record<LastStatus, number>;
+  byPlatform: Record<string, number>;
+  byProvider: Record<string, number>;
+  /** `unknown`: the app never reported a version. */
+  byAppVersion: Record<string, number>;
+}
+/** `position`: the last fact counted (decimal), null for an app without devices. */
+export type DeviceStatsResult = DeviceCountsV1 & { position: string | null };
+export interface DayCountsV1 {
+  date: string;
+  registered: number;
+  invalidated: number;
+  expired: number;
+}
+export interface DailyDeviceStatsResult {
+  days: DayCountsV1[];
+}
+export interface AppQueryResult {
+  app: AppDirectoryEntryV1 | null;
+}
+export interface AppListResult {
+  apps: AppDirectoryEntryV1[];
+}
+/** What the registration service answers to CreateApp and ChangeAppSettings (and publishes on `pushledger.apps.v1`). */
+export interface AppCommandResult {
+  app: AppDirectoryEntryV1;
+}
+
+/** Identity service (user streams). `asOf`: ISO time, the user as they were then. */
+export type GetUserQuery = CommandMeta & { type: 'GetUser'; userId: string; asOf: string | null };
+/** The devices that name the user as owner (the device streams are the truth about ownership). */
+export type GetUserDevicesQuery = CommandMeta & { type: 'GetUserDevices'; userId: string };
+export type ExportUserQuery = CommandMeta & { type: 'ExportUser'; userId: string };
+/** The id of the user's read-model document (a pseudonym under libs/privacy): lets the gateway read it with one lookup. */
+export type GetUserKeyQuery = CommandMeta & { type: 'GetUserKey'; userId: string };
+export type IdentityQuery = GetUserQuery | GetUserDevicesQuery | ExportUserQuery | GetUserKeyQuery;
+export const IDENTITY_QUERY_TYPES = ['GetUser', 'GetUserDevices', 'ExportUser', 'GetUserKey'] as const satisfies readonly IdentityQuery['type'][];
+
+export interface UserQueryResult {
+  view: UserView | null;
+}
+/** null: no such user. */
+export interface UserDevicesResult {
+  views: DeviceView[] | null;
+}
+/** Everything stored about a user, decrypted: view, user stream, and each device they have or had (other people's personal data left out). */
+export interface UserExportV1 {
+  user: UserView;
+  userEvents: HistoryEntry[];
+  devices: { id: string; linked: boolean; device: DeviceView | null; events: HistoryEntry[] }[];
+}
+export interface UserExportResult {
+  export: UserExportV1 | null;
+}
+export interface UserKeyResult {
+  key: string;
+}
+
+/** Campaign service (segment streams, `segment-<appId>-<segmentId>`). Rules travel as given; the owner validates them (again). */
+export type CreateSegmentCommand = CommandMeta & { type: 'CreateSegment'; name: string | null; rules: unknown };
+/** A new version; `name` left out keeps the current one. */
+export type UpdateSegmentCommand = CommandMeta & { type: 'UpdateSegment'; segmentId: string; name?: string | null; rules: unknown };
+/** `version`: null for the latest. */
+export type GetSegmentQuery = CommandMeta & { type: 'GetSegment'; segmentId: string; version: number | null };
+export type ListSegmentsQuery = CommandMeta & { type: 'ListSegments' };
+/** How many users match, and a sample of them, from the read models: rules inline, or a stored segment's. */
+export type PreviewSegmentQuery = CommandMeta & { type: 'PreviewSegment'; sampleSize: number } & ({ rules: unknown } | { segmentId: string });
+export type SegmentRequest = CreateSegmentCommand | UpdateSegmentCommand | GetSegmentQuery | ListSegmentsQuery | PreviewSegmentQuery;
+export const SEGMENT_REQUEST_TYPES = ['CreateSegment', 'UpdateSegment', 'GetSegment', 'ListSegments', 'PreviewSegment'] as const satisfies readonly SegmentRequest['type'][];
+
+export interface SegmentV1 {
+  id: string;
+  appId: string;
+  name: string | null;
+  rules: unknown;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+/** null: no such segment (or version); a create never answers null. */
+export interface SegmentResult {
+  segment: SegmentV1 | null;
+}
+export interface SegmentListResult {
+  segments: SegmentV1[];
+}
+/** null: the named segment does not exist. */
+export interface SegmentPreviewResult {
+  preview: { count: number; sample: string[] } | null;
+}

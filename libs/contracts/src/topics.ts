@@ -19,6 +19,8 @@ export const Topics = {
   membershipDlq: 'pushledger.device-lifecycle.v1.identity.dlq',
   triggersDlq: 'pushledger.ingest.v1.campaign.dlq',
   campaignOutcomesDlq: 'pushledger.delivery-outcomes.v1.campaign.dlq',
+  /** The registration service's app changes (AppDirectoryEntryV1, keyed by app id): keeps every gateway's app directory current. */
+  apps: 'pushledger.apps.v1',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];
 

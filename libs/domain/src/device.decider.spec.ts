@@ -165,6 +165,23 @@ describe('device decider', () => {
       expect(state?.lastStatus).toBe('sent');
     });
 
+    it('a success after a success changes nothing, so it is no fact', () => {
+      const state = given([registered('tok-a'), sent('m1')]).when(pushSent('m2'), T1).then([]);
+      expect(state).toMatchObject({ lastStatus: 'sent', consecutiveBounces: 0, revision: 2 });
+    });
+
+    it('a success after a bounce is a fact: it ends the run of bounces', () => {
+      const state = given([registered('tok-a'), sent('m1'), bounced('m2', 1)]).when(pushSent('m3'), T1).then([sent('m3', T1)]);
+      expect(state).toMatchObject({ lastStatus: 'sent', consecutiveBounces: 0 });
+    });
+
+    it('two bounces after a run of unrecorded successes still suppress', () => {
+      let events = [registered('tok-a'), sent('m1')];
+      for (const id of ['m2', 'm3', 'm4']) given(events).when(pushSent(id), T1).then([]);
+      events = [...events, bounced('m5', 1)];
+      given(events).when(bounce('m6'), T1).then([bounced('m6', 2, T1), ev('DeviceSuppressed', T1, { messageId: 'm6' })]);
+    });
+
     it('a bounce makes it bounced', () => {
       const state = given([registered('tok-a'), sent('m1')]).when(bounce('m2'), T1).then([bounced('m2', 1, T1)]);
       expect(state).toMatchObject({ lastStatus: 'bounced', consecutiveBounces: 1 });
@@ -305,8 +322,9 @@ describe('device decider', () => {
     });
 
     it(`remembers the last ${RECENT_MESSAGE_IDS} messages`, () => {
-      const history = [registered('tok-a'), ...Array.from({ length: RECENT_MESSAGE_IDS + 1 }, (_, i) => sent(`m${i}`))];
-      given(history).when(pushSent(`m${RECENT_MESSAGE_IDS}`), T1).then([]);
+      // Ends bounced, so that a success would be a fact if it were not a redelivery.
+      const history = [registered('tok-a'), ...Array.from({ length: RECENT_MESSAGE_IDS }, (_, i) => sent(`m${i}`)), bounced('mb', 1)];
+      given(history).when(pushSent(`m${RECENT_MESSAGE_IDS - 1}`), T1).then([]);
       given(history).when(pushSent('m1'), T1).then([]);
       // m0 fell out of the window: a redelivery this late is recorded again.
       given(history).when(pushSent('m0'), T1).then([sent('m0', T1)]);

@@ -79,7 +79,7 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
     case 'ChangePushPermission':
       return permissionChange(s.pushEnabled, command.pushEnabled, fact);
     case 'RecordPushSent':
-      return outcomeApplies(s, command) ? [{ type: 'PushSent', data: { ...fact, messageId: command.messageId } }] : [];
+      return outcomeApplies(s, command) && sentChangesDevice(s) ? [{ type: 'PushSent', data: { ...fact, messageId: command.messageId } }] : [];
     case 'RecordPushBounced': {
       if (!outcomeApplies(s, command)) return [];
       const consecutiveBounces = s.consecutiveBounces + 1;
@@ -183,6 +183,15 @@ function statusReset(s: DeviceState, fact: Fact, cause: 'identified' | 'reregist
   if (s.token === null || s.status === 'invalid') return [];
   if (s.lastStatus !== 'bounced' && s.lastStatus !== 'suppressed') return [];
   return [{ type: 'DeliveryStatusReset', data: { ...fact, previous: s.lastStatus, cause } }];
+}
+
+/**
+ * Facts record changes, not traffic: a sent push is a fact only when it moves the last status to `sent`
+ * (from unused, bounced or suppressed) or ends a run of bounces; the n-th success in a row is delivery's
+ * ledger's business, not the device stream's.
+ */
+function sentChangesDevice(s: DeviceState): boolean {
+  return s.lastStatus !== 'sent' || s.consecutiveBounces > 0;
 }
 
 function outcomeApplies(s: DeviceState, c: { token: string; messageId: string }): boolean {

@@ -1,5 +1,5 @@
 export * from './stream-executor';
-export * from './device-flows';
-export * from './user-flows';
-export * from './segment';
+/** Naming helpers that live in contracts now (the gateway needs them without this lib). */
+export { deterministicUuid, deviceIdFromToken } from '@pushledger/contracts';
+export * from './history';
 export * from './segment-tenant';

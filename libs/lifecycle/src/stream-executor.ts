@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { deterministicUuid } from '@pushledger/contracts';
 import type { Decider } from '@pushledger/domain';
 import { EventStore, NewEvent, StoredEvent, StreamAppend, WrongExpectedVersionError } from '@pushledger/event-store';
 
@@ -23,15 +23,6 @@ export interface StepResult<S, E> {
   revisionBefore: number;
   /** The step had already run (found by causation id): nothing was decided. */
   replayed: boolean;
-}
-
-/** A UUID derived from a name, so a retried step writes the same event ids and the store drops the repeat. */
-export function deterministicUuid(name: string): string {
-  const h = createHash('sha256').update(name).digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 /**

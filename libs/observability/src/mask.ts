@@ -7,9 +7,7 @@ export function maskToken(token: string | null | undefined): string {
   return `${token.slice(0, 6)}…${digest}`;
 }
 
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url').slice(0, 32);
-}
+export { tokenHash } from '@pushledger/contracts';
 
 const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken', 'writekey', 'serverkey', 'authorization', 'apikey']);
 

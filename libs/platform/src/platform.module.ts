@@ -92,7 +92,8 @@ export class PlatformModule {
         },
         Connections,
       ],
-      exports: [CONFIG, TOPICS, SERVICE_NAME, KAFKA, MONGO, EVENT_STORE, JsonLogger, KafkaBatchTransport],
+      // HEALTH_CHECKS: a service adds the checks only it knows of (e.g. the gateway's app directory).
+      exports: [CONFIG, TOPICS, SERVICE_NAME, KAFKA, MONGO, EVENT_STORE, HEALTH_CHECKS, JsonLogger, KafkaBatchTransport],
     };
   }
 }

@@ -2,7 +2,9 @@ import { randomUUID } from 'crypto';
 import { deviceStream, type DeviceEvent, type UserEvent, userStream } from '@pushledger/contracts';
 import { deviceDecider, userDecider, type DeviceState, type UserState } from '@pushledger/domain';
 import { InMemoryEventStore, type NewEvent, type StoredEvent } from '@pushledger/event-store';
-import { DeviceFlows, StreamExecutor, UserFlows } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { DeviceFlows } from '../../../services/registration/src/application/device-flows';
+import { UserFlows } from '../../../services/identity/src/application/user-flows';
 import { InMemoryKeyStore } from './key-store.port';
 import { PrivacyEventStore } from './privacy-event-store';
 

@@ -1,6 +1,7 @@
 import type { DeviceEvent, JsonObject, UserEvent } from '@pushledger/contracts';
 import { evolveDevice, evolveUser, toDeviceView, type DeviceState, type DeviceView, type UserState } from '@pushledger/domain';
-import { toUserView, type UserView } from '@pushledger/lifecycle';
+import type { UserView } from '@pushledger/contracts';
+import { toUserView } from '@pushledger/lifecycle';
 import { tokenHash } from '@pushledger/observability';
 import { decodeTraits, deviceDocId, encodeTraits, positionText, userDocId, versionSortKey } from './keys';
 

@@ -1,6 +1,6 @@
 import type { DeviceView } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
-import type { UserView } from '@pushledger/lifecycle';
+import type { UserView } from '@pushledger/contracts';
 import type mongoose from 'mongoose';
 import { deviceViewOf, summaryView, userViewOf, type DeviceDoc, type UserDoc } from './documents';
 import { dbOf, Generations, Layout, runLimited, type Db } from './generations';

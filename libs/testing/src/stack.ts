@@ -13,6 +13,8 @@ export interface Stack {
   /** Creates an app through the API; returns its id and keys. */
   createApp(settings?: Record<string, unknown>, name?: string): Promise<TestApp>;
   restart(part: StackPart): Promise<void>;
+  /** Another gateway replica on the same stack (its own port), healthy; stopped with the stack. */
+  startGateway(): Promise<{ url: string; proc: RunningProcess }>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -32,6 +34,8 @@ const HEALTH_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'campa
  */
 /** The default parts: the gateway's device and user reads are served from the read models, so the projector runs too. */
 export const DEFAULT_STACK_PARTS: StackPart[] = ['gateway', 'registration', 'identity', 'relay', 'projector'];
+/** Segments are streams of the campaign service: suites that store or read them run it too. */
+export const SEGMENT_STACK_PARTS: StackPart[] = [...DEFAULT_STACK_PARTS, 'campaign'];
 
 /** Extra command-line arguments of the relay or the projector (e.g. the projector's `--cache`). */
 export type ToolArgs = Partial<Record<'relay' | 'projector', string[]>>;
@@ -54,6 +58,7 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
   };
   const ports = new Map<StackPart, number>();
   const procs = new Map<StackPart, RunningProcess>();
+  const replicas: RunningProcess[] = [];
   const launch = async (part: StackPart) => {
     if (part === 'relay' || part === 'projector') {
       // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
@@ -116,11 +121,26 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       await launch(part);
       await healthy(part);
     },
+    async startGateway() {
+      const replicaPort = await freePort();
+      const proc = startService('gateway', { ...env, PORT: String(replicaPort) });
+      replicas.push(proc);
+      let exited = false;
+      await waitFor(
+        async () => {
+          if (proc.child.exitCode !== null || proc.child.signalCode !== null) return (exited = true);
+          return (await fetch(`http://127.0.0.1:${replicaPort}/health`).catch(() => null))?.status === 200;
+        },
+        { timeoutMs: 90000, what: 'the gateway replica to be healthy' },
+      );
+      if (exited) throw new Error(`the gateway replica exited while starting\n${proc.logs().slice(-4000)}`);
+      return { url: `http://127.0.0.1:${replicaPort}`, proc };
+    },
     logs() {
-      return [...procs.values()].map((p) => `--- ${p.name}\n${p.logs().slice(-4000)}`).join('\n');
+      return [...procs.values(), ...replicas].map((p) => `--- ${p.name}\n${p.logs().slice(-4000)}`).join('\n');
     },
     async stop() {
-      await Promise.all([...procs.values()].map((p) => p.stop()));
+      await Promise.all([...procs.values(), ...replicas].map((p) => p.stop()));
       await db.drop().catch(() => undefined);
       const mongoose = (await import('mongoose')).default;
       const conn = await mongoose.createConnection(env.MONGODB_URI).asPromise().catch(() => null);

@@ -14,6 +14,7 @@ import { AUDIENCE_SOURCE } from './application/audience';
 import { CAMPAIGN_PRODUCER as PRODUCER, CampaignRunner } from './application/campaign.runner';
 import { CampaignScheduler } from './application/campaign.scheduler';
 import { PushSender } from './application/push.sender';
+import { SegmentsHandler } from './application/segments.handler';
 import { TriggeredSends } from './application/triggered-sends';
 import { CampaignCommandsController } from './edge/campaign-commands.controller';
 import { OutcomesController } from './edge/outcomes.controller';
@@ -58,11 +59,10 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
         inject: [StreamExecutor, PRODUCER, TOPICS, MessageOutcomesStore],
       },
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
-      {
-        provide: AUDIENCE_SOURCE,
-        useFactory: (mongo: { connection: mongoose.Connection }, store: EventStore) => new ReadModelsAudience(new ReadModels(mongo.connection), new SegmentStore(store)),
-        inject: [MONGO, EVENT_STORE],
-      },
+      { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }) => new ReadModels(mongo.connection), inject: [MONGO] },
+      { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
+      { provide: AUDIENCE_SOURCE, useFactory: (models: ReadModels, segments: SegmentStore) => new ReadModelsAudience(models, segments), inject: [ReadModels, SegmentStore] },
+      SegmentsHandler,
       CampaignRunner,
       CampaignLifecycle,
       TriggeredSends,

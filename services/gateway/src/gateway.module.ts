@@ -1,62 +1,52 @@
-import { Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Type } from '@nestjs/common';
+import { Module, Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { PushledgerConfig } from '@pushledger/config';
-import type { EventStore } from '@pushledger/event-store';
-import { AppRegistry } from '@pushledger/apps';
-import { DeviceFlows, StreamExecutor, UserFlows } from '@pushledger/lifecycle';
 import mongoose from 'mongoose';
 import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
-import { CampaignsController } from './campaigns/campaigns.controller';
-import { EVENT_STORE, MONGO, PlatformModule } from '@pushledger/platform';
-import { MessagesController } from './messages/messages.controller';
-import { AppsController } from './apps/apps.controller';
-import { AppKeyGuard } from './auth/app-key.guard';
-import { CustomerIoController } from './compat/customerio.controller';
-import { MasivoController } from './compat/masivo.controller';
-import { SegmentController } from './compat/segment.controller';
-import { TwilioController } from './compat/twilio.controller';
-import { DevicesController } from './devices/devices.controller';
-import { IdempotencyStore } from './registry/idempotency.store';
-import { RegistryClient } from './registry/registry.client';
-import { UsersController } from './users/users.controller';
-import { StatsController } from './stats/stats.controller';
-import { EVENT_STORE as GATEWAY_EVENT_STORE } from './gateway.tokens';
-import { ReadModels, SegmentStore } from '@pushledger/read-models';
-import { SegmentsController } from './segments/segments.controller';
-import { FreshReads } from './reads/fresh-reads';
-import { WritePositionInterceptor, WritePositions } from './reads/write-positions';
-
-@Injectable()
-class AppRegistryLifecycle implements OnModuleInit, OnApplicationShutdown {
-  constructor(@Inject(AppRegistry) private readonly apps: AppRegistry) {}
-  async onModuleInit() {
-    await this.apps.start();
-  }
-  async onApplicationShutdown() {
-    await this.apps.stop();
-  }
-}
+import { MONGO, PlatformModule } from '@pushledger/platform';
+import { ReadModels } from '@pushledger/read-models';
+import { FreshReads } from './application/fresh-reads';
+import { WritePositions } from './application/write-positions';
+import { AppsController } from './edge/apps.controller';
+import { AppKeyGuard } from './edge/auth/app-key.guard';
+import { CampaignsController } from './edge/campaigns.controller';
+import { CustomerIoController } from './edge/compat/customerio.controller';
+import { MasivoController } from './edge/compat/masivo.controller';
+import { SegmentController } from './edge/compat/segment.controller';
+import { TwilioController } from './edge/compat/twilio.controller';
+import { DevicesController } from './edge/devices.controller';
+import { MessagesController } from './edge/messages.controller';
+import { SegmentsController } from './edge/segments.controller';
+import { StatsController } from './edge/stats.controller';
+import { UsersController } from './edge/users.controller';
+import { WritePositionInterceptor } from './edge/write-position.interceptor';
+import { AppDirectory } from './infrastructure/app-directory';
+import { IdempotencyStore } from './infrastructure/idempotency.store';
+import { OwnerClient } from './infrastructure/owner.client';
+import { UserKeys } from './infrastructure/user-keys';
 
 export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController, StatsController, SegmentsController];
 
+type Mongo = { connection: mongoose.Connection };
+
+/**
+ * The gateway authenticates, validates, sends commands and queries to the streams' owners and reads the
+ * read models: no event store, no decider (lint keeps it that way, see eslint.config.mjs).
+ */
 export function gatewayModule(config: PushledgerConfig): Type<unknown> {
   @Module({
-    imports: [PlatformModule.forRoot({ service: 'gateway', config, dependencies: ['kafka', 'eventStore', 'mongo'] })],
+    imports: [PlatformModule.forRoot({ service: 'gateway', config, dependencies: ['kafka', 'mongo'] })],
     controllers: GATEWAY_CONTROLLERS,
     providers: [
-      { provide: GATEWAY_EVENT_STORE, useExisting: EVENT_STORE },
-      { provide: AppRegistry, useFactory: (store: EventStore) => new AppRegistry(store), inject: [EVENT_STORE] },
-      AppRegistryLifecycle,
-      { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
-      { provide: DeviceFlows, useFactory: (exec: StreamExecutor) => new DeviceFlows(exec), inject: [StreamExecutor] },
-      { provide: UserFlows, useFactory: (exec: StreamExecutor) => new UserFlows(exec), inject: [StreamExecutor] },
-      RegistryClient,
-      IdempotencyStore,
-      { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
-      { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
-      { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
-      { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }, store: EventStore) => new ReadModels(mongo.connection, { store }), inject: [MONGO, EVENT_STORE] },
       WritePositions,
+      OwnerClient,
+      AppDirectory,
+      UserKeys,
+      IdempotencyStore,
+      { provide: CampaignsStore, useFactory: (mongo: Mongo) => new CampaignsStore(mongo.connection), inject: [MONGO] },
+      { provide: MessageOutcomesStore, useFactory: (mongo: Mongo) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
+      // User documents are keyed by a pseudonym only the owners can compute: the identity service names it (UserKeys).
+      { provide: ReadModels, useFactory: (mongo: Mongo, keys: UserKeys) => new ReadModels(mongo.connection, { userKey: (appId, userId) => keys.of(appId, userId) }), inject: [MONGO, UserKeys] },
       FreshReads,
       { provide: APP_GUARD, useClass: AppKeyGuard },
       { provide: APP_INTERCEPTOR, useClass: WritePositionInterceptor },

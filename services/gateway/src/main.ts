@@ -3,9 +3,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { bootstrapService } from '@pushledger/platform';
 import { JsonLogger } from '@pushledger/observability';
 import { gatewayModule } from './gateway.module';
-import { ApiExceptionFilter } from './http/api-exception.filter';
-import { rejectDeepJson } from './http/json-depth';
-import { apiValidationPipe } from './http/validation';
+import { ApiExceptionFilter } from './edge/http/api-exception.filter';
+import { rejectDeepJson } from './edge/http/json-depth';
+import { apiValidationPipe } from './edge/http/validation';
 
 void bootstrapService('gateway', gatewayModule, (app, config) => {
   // 64 KiB is the API's body limit; `*/json` also accepts `text/plain` bodies some Segment SDKs send.
@@ -19,7 +19,7 @@ void bootstrapService('gateway', gatewayModule, (app, config) => {
     new DocumentBuilder()
       .setTitle('Pushledger API')
       .setVersion('1')
-      .setDescription('Device-token registry and push sender. Errors: {"error":{"code","message","details"?}}. Keys: write key (publishable) or server key (secret), as Bearer or Basic user name. Freshness: a write that stores facts answers `X-Pushledger-Position` (where the store holds them); device and user reads come from the read models and are read-your-writes: they wait (bounded) for `X-Pushledger-Min-Position` / `?minPosition=` and for the last position this gateway wrote for the app, else fold the event store (`X-Pushledger-Read-Source` says which).')
+      .setDescription('Device-token registry and push sender. Errors: {"error":{"code","message","details"?}}. Keys: write key (publishable) or server key (secret), as Bearer or Basic user name. Freshness: a write that stores facts answers `X-Pushledger-Position` (where the store holds them); device and user reads come from the read models and are read-your-writes: they wait (bounded) for `X-Pushledger-Min-Position` / `?minPosition=` and for the last position this gateway wrote for the app, else ask the service owning the streams, which folds them (`X-Pushledger-Read-Source` says which; 503 `unavailable` when it does not answer).')
       .addBearerAuth()
       .addBasicAuth()
       .build(),

@@ -1,8 +1,10 @@
 import { Module, Type } from '@nestjs/common';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { EventStore } from '@pushledger/event-store';
-import { StreamExecutor, UserFlows } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { UserFlows } from './application/user-flows';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
+import { UserQueriesHandler } from './application/user-queries.handler';
 import { IdentityCommandsController } from './edge/identity-commands.controller';
 import { RegistrationDispatcher } from './infrastructure/registration-dispatcher';
 
@@ -13,6 +15,7 @@ export function identityModule(config: PushledgerConfig): Type<unknown> {
     providers: [
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
       { provide: UserFlows, useFactory: (exec: StreamExecutor) => new UserFlows(exec), inject: [StreamExecutor] },
+      UserQueriesHandler,
       RegistrationDispatcher,
     ],
   })

@@ -3,13 +3,17 @@ import { AppRegistry } from '@pushledger/apps';
 import type { PushledgerConfig } from '@pushledger/config';
 import { DEFAULT_APP_SETTINGS } from '@pushledger/contracts';
 import type { EventStore } from '@pushledger/event-store';
-import { DeviceFlows, StreamExecutor } from '@pushledger/lifecycle';
+import { StreamExecutor } from '@pushledger/lifecycle';
+import { DeviceFlows } from './application/device-flows';
 import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
-import { AppCommandsHandler } from './application/app-commands.handler';
+import { APP_CHANGES, AppCommandsHandler } from './application/app-commands.handler';
+import { AppQueriesHandler } from './application/app-queries.handler';
+import { DeviceQueriesHandler } from './application/device-queries.handler';
 import { SegmentIngestHandler } from './application/segment-ingest.handler';
 import { StaleTokenJob } from './application/stale-token.job';
 import { IngestController } from './edge/ingest.controller';
 import { RegistrationCommandsController } from './edge/registration-commands.controller';
+import { AppChangesPublisher } from './infrastructure/app-changes.publisher';
 
 export function registrationModule(config: PushledgerConfig): Type<unknown> {
   @Module({
@@ -32,7 +36,11 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
           new DeviceFlows(exec, { maxDevicesPerUser: async (appId) => (await apps.get(appId))?.settings.maxDevicesPerUser ?? DEFAULT_APP_SETTINGS.maxDevicesPerUser }),
         inject: [StreamExecutor, AppRegistry],
       },
+      AppChangesPublisher,
+      { provide: APP_CHANGES, useExisting: AppChangesPublisher },
       AppCommandsHandler,
+      AppQueriesHandler,
+      DeviceQueriesHandler,
       SegmentIngestHandler,
       StaleTokenJob,
     ],

@@ -39,10 +39,19 @@ export class SegmentStore {
     private readonly maxConflictRetries = 10,
   ) {}
 
-  async create(appId: string, input: { name?: string | null; rules: unknown }, now = new Date()): Promise<SegmentRecord> {
-    const id = `seg_${randomBytes(10).toString('hex')}`;
+  /**
+   * Version 1 of a new segment. `id`: derived from the request by the caller, so a redelivered create finds
+   * the segment it made and answers it (its latest version) rather than making a second one.
+   */
+  async create(appId: string, input: { name?: string | null; rules: unknown }, now = new Date(), id = `seg_${randomBytes(10).toString('hex')}`): Promise<SegmentRecord> {
     const rules = validateRules(input.rules);
-    await this.append(appId, id, 'no_stream', { appId, segmentId: id, name: input.name ?? null, rules, at: now.toISOString() });
+    try {
+      await this.append(appId, id, 'no_stream', { appId, segmentId: id, name: input.name ?? null, rules, at: now.toISOString() });
+    } catch (err) {
+      const existing = err instanceof WrongExpectedVersionError ? await this.get(appId, id) : null;
+      if (existing) return existing;
+      throw err;
+    }
     return { id, appId, name: input.name ?? null, rules, version: 1, createdAt: now.toISOString(), updatedAt: now.toISOString() };
   }
 
@@ -79,6 +88,17 @@ export class SegmentStore {
       createdAt: (events[0].data as SegmentSavedData).at,
       updatedAt: data.at,
     };
+  }
+
+  /** The latest version of each of the app's segments, oldest segment first (one scan of the app's segment streams). */
+  async list(appId: string): Promise<SegmentRecord[]> {
+    const found = new Map<string, SegmentRecord>();
+    for await (const e of this.store.readAll({ filter: { streamPrefixes: [segmentStream(appId, '')], eventTypes: [SEGMENT_SAVED] } })) {
+      const data = e.data as SegmentSavedData;
+      const first = found.get(data.segmentId);
+      found.set(data.segmentId, { id: data.segmentId, appId, name: data.name, rules: data.rules, version: Number(e.streamRevision) + 1, createdAt: first?.createdAt ?? data.at, updatedAt: data.at });
+    }
+    return [...found.values()];
   }
 
   private async append(appId: string, id: string, expectedRevision: 'no_stream' | bigint, data: SegmentSavedData): Promise<void> {

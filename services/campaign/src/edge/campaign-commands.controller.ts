@@ -1,12 +1,16 @@
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { AppRegistry } from '@pushledger/apps';
-import { CampaignCommand } from '@pushledger/contracts';
+import { CampaignCommand, SEGMENT_REQUEST_TYPES, SegmentRequest } from '@pushledger/contracts';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
+import { SegmentRulesError } from '@pushledger/read-models';
 import { CampaignError, CampaignRunner } from '../application/campaign.runner';
 import { CampaignScheduler } from '../application/campaign.scheduler';
 import { PushSender } from '../application/push.sender';
+import { SegmentsHandler } from '../application/segments.handler';
 
-/** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends. */
+const isSegmentRequest = (r: CampaignCommand | SegmentRequest): r is SegmentRequest => (SEGMENT_REQUEST_TYPES as readonly string[]).includes(r.type);
+
+/** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends, segment versions; and its segment reads. */
 @KafkaController()
 export class CampaignCommandsController {
   constructor(
@@ -14,14 +18,16 @@ export class CampaignCommandsController {
     private readonly pushes: PushSender,
     private readonly runner: CampaignRunner,
     private readonly scheduler: CampaignScheduler,
+    private readonly segments: SegmentsHandler,
   ) {}
 
   @MessagePattern('campaignCommands', { group: 'pushledger-campaign', dlq: 'campaignCommandsDlq' } satisfies KafkaHandlerOptions)
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
-    const command = envelope as unknown as CampaignCommand;
+    const command = envelope as unknown as CampaignCommand | SegmentRequest;
     const app = command.appId ? await this.apps.get(command.appId) : undefined;
     if (!app) return { commandId: command.commandId, ok: false, error: { code: 'not_found', message: 'app not found' } };
     try {
+      if (isSegmentRequest(command)) return { commandId: command.commandId, ok: true, result: await this.segments.handle(command, app) };
       switch (command.type) {
         case 'SendPush':
           return { commandId: command.commandId, ok: true, result: await this.pushes.send({ ...command, campaignId: null }, app) };
@@ -39,6 +45,7 @@ export class CampaignCommandsController {
       }
     } catch (err) {
       if (err instanceof CampaignError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
+      if (err instanceof SegmentRulesError) return { commandId: command.commandId, ok: false, error: { code: 'validation_failed', message: err.message, details: err.issues.map((i) => ({ field: i.path, reason: i.reason })) } };
       throw err;
     }
   }

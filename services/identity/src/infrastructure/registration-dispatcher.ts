@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Kafka, Producer } from 'kafkajs';
 import type { TopicMap } from '@pushledger/contracts';
 import { createProducer } from '@pushledger/kafka';
-import { DeviceDispatch } from '@pushledger/lifecycle';
+import { DeviceDispatch } from '../application/user-flows';
 import { KAFKA, TOPICS } from '@pushledger/platform';
 
 /** Hands device commands that follow from user facts (detach, anonymise) to the registration service. */

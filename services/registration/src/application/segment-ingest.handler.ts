@@ -1,10 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
-import { AppRecord, TopicMap } from '@pushledger/contracts';
+import { AppRecord, planSegmentMessage, SegmentValidationError, TopicMap } from '@pushledger/contracts';
 import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import { AppRegistry, hashKey } from '@pushledger/apps';
 import { createProducer } from '@pushledger/kafka';
-import { DeviceFlows, planSegmentMessage, segmentTenant, SegmentTenantSource, SegmentValidationError } from '@pushledger/lifecycle';
+import { DeviceFlows } from './device-flows';
+import { segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
 import { KAFKA, TOPICS } from '@pushledger/platform';
 
 /** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */

@@ -5,7 +5,8 @@ import type { PushledgerConfig } from '@pushledger/config';
 import type { DeviceEvent } from '@pushledger/contracts';
 import { deviceDecider, isPastStaleWindow, type DeviceState } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
-import { deterministicUuid, DeviceFlows } from '@pushledger/lifecycle';
+import { deterministicUuid } from '@pushledger/lifecycle';
+import { DeviceFlows } from './device-flows';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, EVENT_STORE } from '@pushledger/platform';
 

@@ -1,38 +1,58 @@
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { APP_ADMIN_COMMAND_TYPES, AppAdminCommand, REGISTRATION_COMMAND_TYPES, RegistrationCommand } from '@pushledger/contracts';
+import { APP_ADMIN_COMMAND_TYPES, AppAdminCommand, AppCommandResult, REGISTRATION_COMMAND_TYPES, REGISTRATION_QUERY_TYPES, RegistrationCommand, RegistrationQuery } from '@pushledger/contracts';
 import { DomainError } from '@pushledger/domain';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
-import { DeviceFlows } from '@pushledger/lifecycle';
+import { DeviceFlows } from '../application/device-flows';
 import { AppCommandsHandler } from '../application/app-commands.handler';
+import { AppQueriesHandler } from '../application/app-queries.handler';
+import { DeviceQueriesHandler } from '../application/device-queries.handler';
 
-const KNOWN_TYPES: readonly string[] = [...REGISTRATION_COMMAND_TYPES, ...APP_ADMIN_COMMAND_TYPES];
+type Request = RegistrationCommand | AppAdminCommand | RegistrationQuery;
 
-function isAppCommand(command: RegistrationCommand | AppAdminCommand): command is AppAdminCommand {
-  return (APP_ADMIN_COMMAND_TYPES as readonly string[]).includes(command.type);
-}
+const KNOWN_TYPES: readonly string[] = [...REGISTRATION_COMMAND_TYPES, ...APP_ADMIN_COMMAND_TYPES, ...REGISTRATION_QUERY_TYPES];
 
-/** Commands from the gateway and the identity service: decide on the device streams (or an app stream), reply with the device (or app) view. */
+const isAppCommand = (r: Request): r is AppAdminCommand => (APP_ADMIN_COMMAND_TYPES as readonly string[]).includes(r.type);
+const isQuery = (r: Request): r is RegistrationQuery => (REGISTRATION_QUERY_TYPES as readonly string[]).includes(r.type);
+
+/**
+ * Commands from the gateway and the identity service: decide on the device streams (or an app stream),
+ * reply with the device (or app) view. Queries from the gateway: answered from the same streams.
+ */
 @KafkaController()
 export class RegistrationCommandsController {
   constructor(
     private readonly flows: DeviceFlows,
     private readonly apps: AppCommandsHandler,
+    private readonly appReads: AppQueriesHandler,
+    private readonly deviceReads: DeviceQueriesHandler,
   ) {}
 
   @MessagePattern('registrationCommands', { group: 'pushledger-registration', dlq: 'registrationCommandsDlq' } satisfies KafkaHandlerOptions)
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
-    const command = envelope as unknown as RegistrationCommand | AppAdminCommand;
-    if (!KNOWN_TYPES.includes(command.type) || !command.appId) throw new PoisonMessageError('unknown_command', `unknown command type ${command.type}`);
+    const request = envelope as unknown as Request;
+    if (!KNOWN_TYPES.includes(request.type) || (!request.appId && request.type !== 'ListApps')) throw new PoisonMessageError('unknown_command', `unknown command type ${request.type}`);
+    if (isQuery(request)) return { commandId: request.commandId, ok: true, result: await this.query(request) };
     try {
-      if (isAppCommand(command)) {
-        const { view, position } = await this.apps.handle(command, new Date());
-        return { commandId: command.commandId, ok: true, result: { view }, position: position.toString() };
+      if (isAppCommand(request)) {
+        const { entry, position } = await this.apps.handle(request, new Date());
+        return { commandId: request.commandId, ok: true, result: { app: entry } satisfies AppCommandResult, position: position.toString() };
       }
-      const { view, created, position } = await this.flows.handleWithOutcome(command, new Date());
-      return { commandId: command.commandId, ok: true, result: { view, created }, position: position.toString() };
+      const { view, created, position } = await this.flows.handleWithOutcome(request, new Date());
+      return { commandId: request.commandId, ok: true, result: { view, created }, position: position.toString() };
     } catch (err) {
-      if (err instanceof DomainError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
+      if (err instanceof DomainError) return { commandId: request.commandId, ok: false, error: { code: err.code, message: err.message } };
       throw err;
+    }
+  }
+
+  private query(query: RegistrationQuery): Promise<unknown> {
+    switch (query.type) {
+      case 'GetApp':
+        return this.appReads.get(query);
+      case 'ListApps':
+        return Promise.resolve(this.appReads.list(query));
+      default:
+        return this.deviceReads.handle(query);
     }
   }
 }

@@ -1,0 +1,20 @@
+import { createHash } from 'crypto';
+
+/** A UUID derived from a name, so a retried step writes the same event ids and the store drops the repeat. */
+export function deterministicUuid(name: string): string {
+  const h = createHash('sha256').update(name).digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** Names a token in stream names and ids without revealing it (`token-<appId>-<tokenHash>`). */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 32);
+}
+
+/** Without a client-chosen id, a device is named after its token's hash (the token itself never appears in ids). */
+export function deviceIdFromToken(token: string): string {
+  return `d_${tokenHash(token).slice(0, 26)}`;
+}

@@ -1,0 +1,50 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsDefined, IsIn, IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
+import { PushToDto } from './push.dto';
+
+export class CampaignContentDto {
+  @IsString() @IsNotEmpty() @MaxLength(1000) title!: string;
+  @IsString() @MaxLength(4000) body!: string;
+  @IsOptional() @IsUrl({ protocols: ['https', 'http'], require_tld: false }) imageUrl?: string;
+  @IsOptional() @IsObject() data?: Record<string, string>;
+  @IsOptional() @IsObject() locales?: Record<string, { title?: string; body?: string }>;
+}
+
+export class TriggerToDto {
+  @IsIn(['user', 'token', 'device']) kind!: 'user' | 'token' | 'device';
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) property?: string;
+}
+
+export class TriggerDto {
+  @IsString() @IsNotEmpty() @MaxLength(200) event!: string;
+  @IsOptional() @IsObject() where?: Record<string, string | number | boolean>;
+  @IsOptional() @ValidateNested() @Type(() => TriggerToDto) to?: TriggerToDto;
+}
+
+export class ScheduleDto {
+  @IsISO8601() at!: string;
+  @IsOptional() @IsBoolean() localTime?: boolean;
+}
+
+export class AudienceDto {
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,64}$/) segmentId?: string;
+  @IsOptional() @IsObject() rules?: Record<string, unknown>;
+}
+
+export class CreateCampaignDto {
+  @IsString() @IsNotEmpty() @MaxLength(200) name!: string;
+  @IsIn(['broadcast', 'triggered', 'transactional']) kind!: 'broadcast' | 'triggered' | 'transactional';
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => CampaignContentDto) content!: CampaignContentDto;
+  @IsOptional() @ValidateNested() @Type(() => AudienceDto) audience?: AudienceDto;
+  @IsOptional() @ValidateNested() @Type(() => TriggerDto) trigger?: TriggerDto;
+  @IsOptional() @ValidateNested() @Type(() => ScheduleDto) schedule?: ScheduleDto;
+  @IsOptional() @IsBoolean() transactional?: boolean;
+  @IsOptional() @IsIn(DEVICE_POLICIES as DevicePolicy[]) devicePolicy?: DevicePolicy;
+}
+
+export class SendCampaignDto {
+  @IsOptional() @ValidateNested() @Type(() => PushToDto) to?: PushToDto;
+  @IsOptional() @IsObject() properties?: Record<string, unknown>;
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) idempotencyKey?: string;
+}

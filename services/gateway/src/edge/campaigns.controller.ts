@@ -1,0 +1,93 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { randomBytes, randomUUID } from 'crypto';
+import { deterministicUuid, type CampaignDefinitionV1, type PushTarget } from '@pushledger/contracts';
+import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { OwnerClient } from '../infrastructure/owner.client';
+import { Access, Caller, CurrentCaller } from './auth/access';
+import { ApiError } from './http/api-error';
+import { invalidPlaceholders } from '@pushledger/messages';
+import { CreateCampaignDto, SendCampaignDto } from './campaign.dto';
+
+@Controller('v1/campaigns')
+@Access('server')
+export class CampaignsController {
+  constructor(
+    private readonly owners: OwnerClient,
+    private readonly campaigns: CampaignsStore,
+    private readonly outcomes: MessageOutcomesStore,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  async create(@CurrentCaller() caller: Caller, @Body() dto: CreateCampaignDto, @Headers('idempotency-key') key: string | undefined) {
+    if (dto.kind === 'triggered' && !dto.trigger) throw ApiError.validation('trigger', 'a triggered campaign needs a trigger');
+    if (dto.kind !== 'triggered' && dto.trigger) throw ApiError.validation('trigger', 'only a triggered campaign has a trigger');
+    if (dto.trigger?.to && dto.trigger.to.kind !== 'user' && !dto.trigger.to.property) throw ApiError.validation('trigger.to.property', 'names the event property holding the token or device id');
+    if (dto.schedule && dto.kind !== 'broadcast') throw ApiError.validation('schedule', 'only a broadcast is scheduled');
+    if (dto.audience?.segmentId && dto.audience.rules) throw ApiError.validation('audience', 'give segmentId or rules, not both');
+    const texts = { 'content.title': dto.content.title, 'content.body': dto.content.body, ...Object.fromEntries(Object.entries(dto.content.locales ?? {}).flatMap(([l, c]) => [[`content.locales.${l}.title`, c?.title ?? ''], [`content.locales.${l}.body`, c?.body ?? '']])) };
+    for (const [field, text] of Object.entries(texts)) {
+      if (typeof text !== 'string') throw ApiError.validation(field, 'must be a string');
+      const bad = invalidPlaceholders(text);
+      if (bad.length) throw ApiError.validation(field, `unknown placeholder ${bad[0]}: use {{user.traits.x}}, {{user.id}}, {{event.properties.y}} or {{event.name}}`);
+    }
+    for (const [k, v] of Object.entries(dto.content.data ?? {})) if (typeof v !== 'string') throw ApiError.validation(`content.data.${k}`, 'values must be strings');
+    const id = key ? `cmp_${deterministicUuid(`campaign:${caller.app.id}:${key}`).replace(/-/g, '').slice(0, 20)}` : `cmp_${randomBytes(10).toString('hex')}`;
+    const campaign: CampaignDefinitionV1 = {
+      id,
+      appId: caller.app.id,
+      name: dto.name,
+      kind: dto.kind,
+      audience: dto.audience?.segmentId ? { segmentId: dto.audience.segmentId } : dto.audience?.rules ? { rules: dto.audience.rules } : null,
+      trigger: dto.trigger ? { event: dto.trigger.event, where: dto.trigger.where ?? {}, to: dto.trigger.to?.kind === 'token' || dto.trigger.to?.kind === 'device' ? { kind: dto.trigger.to.kind, property: dto.trigger.to.property! } : { kind: 'user' } } : null,
+      content: { title: dto.content.title, body: dto.content.body, imageUrl: dto.content.imageUrl ?? null, data: dto.content.data ?? {}, locales: dto.content.locales ?? {} },
+      transactional: dto.kind === 'transactional' ? true : (dto.transactional ?? false),
+      devicePolicy: dto.devicePolicy ?? null,
+      schedule: dto.schedule ? { at: new Date(dto.schedule.at).toISOString(), localTime: dto.schedule.localTime ?? false } : null,
+      createdAt: new Date().toISOString(),
+    };
+    const created = await this.owners.campaign({ type: 'CreateCampaign', commandId: randomUUID(), appId: caller.app.id, issuedAt: new Date().toISOString(), campaign });
+    return present(created as CampaignDefinitionV1);
+  }
+
+  /** 202 once the send is recorded; a broadcast's progress and counts are in `GET /v1/campaigns/{id}` (Location). */
+  @Post(':id/send')
+  @HttpCode(202)
+  async send(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body() dto: SendCampaignDto, @Headers('idempotency-key') header: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const key = dto.idempotencyKey ?? header;
+    const messageId = key ? deterministicUuid(`campaign-send:${caller.app.id}:${id}:${key}`) : randomUUID();
+    let to: PushTarget | null = null;
+    if (dto.to) {
+      const named = (['userId', 'deviceId', 'token'] as const).filter((k) => dto.to![k] !== undefined);
+      if (named.length !== 1) throw ApiError.validation('to', 'name exactly one of userId, deviceId, token');
+      to = { [named[0]]: dto.to[named[0]]! } as PushTarget;
+    }
+    res.setHeader('Location', `/v1/campaigns/${encodeURIComponent(id)}`);
+    return this.owners.campaign({ type: 'SendCampaign', commandId: messageId, appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId, to, properties: dto.properties ?? {} });
+  }
+
+  @Get(':id')
+  async get(@CurrentCaller() caller: Caller, @Param('id') id: string) {
+    const campaign = await this.campaigns.get(caller.app.id, id);
+    if (!campaign) throw ApiError.notFound('campaign');
+    const messages = await this.outcomes.messages.find({ appId: caller.app.id, campaignId: id }).lean();
+    const outcomes = await this.outcomes.stats({ appId: caller.app.id, campaignId: id });
+    const skipped: Record<string, number> = {};
+    let targeted = 0;
+    for (const m of messages) {
+      targeted += m.targeted;
+      for (const [k, v] of Object.entries(m.skipped ?? {})) skipped[k] = (skipped[k] ?? 0) + v;
+    }
+    const sends = await this.campaigns.sendsOf(caller.app.id, id);
+    return {
+      ...present(campaign),
+      sends: sends.map((s) => ({ messageId: s.messageId, ...(s.wave ? { wave: s.wave } : {}), status: s.status, dueAt: s.dueAt, startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null, runs: s.runs ?? 0, targeted: s.targeted, skipped: s.skipped, ...(s.error ? { error: s.error } : {}) })),
+      stats: { messages: messages.length, targeted, skipped, sent: outcomes.sent, bounced: outcomes.bounced, invalidated: outcomes.invalidated, failed: outcomes.failed, delivered: outcomes.delivered, opened: outcomes.opened },
+    };
+  }
+}
+
+function present(c: CampaignDefinitionV1) {
+  return { id: c.id, name: c.name, kind: c.kind, audience: c.audience, trigger: c.trigger, content: c.content, transactional: c.transactional, devicePolicy: c.devicePolicy, schedule: c.schedule, createdAt: c.createdAt };
+}

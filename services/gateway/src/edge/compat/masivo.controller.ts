@@ -1,0 +1,39 @@
+import { Body, Controller, Headers, HttpCode, Param, Patch } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { IdempotencyStore } from '../../infrastructure/idempotency.store';
+import { OwnerClient } from '../../infrastructure/owner.client';
+import { Access, Caller, CurrentCaller } from '../auth/access';
+import { presentDevice } from '../present';
+import { pathId } from './compat-common';
+import { MasivoDeviceTokenDto } from './masivo.dto';
+
+/** Masivo's device-token endpoint: the token is registered (device id derived from it) and identified as the customer. */
+@ApiTags('Masivo')
+@Controller('v1/customers')
+export class MasivoController {
+  constructor(
+    private readonly owners: OwnerClient,
+    private readonly idempotency: IdempotencyStore,
+  ) {}
+
+  @Patch(':customerId/device-token')
+  @Access('write')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Masivo: register a customer\'s FCM device token',
+    description: 'Registers (or refreshes) the FCM token, the device id derived from the token, and associates it with the customer. Answers 200 with the device view (token masked), also for a new device.',
+  })
+  async deviceToken(@CurrentCaller() caller: Caller, @Param('customerId') customerId: string, @Body() dto: MasivoDeviceTokenDto, @Headers('idempotency-key') key: string | undefined) {
+    const userId = pathId(customerId, 'customerId');
+    const answer = await this.idempotency.run(caller.app.id, key, { masivo: userId, dto }, async (commandId) => {
+      const info = dto.device_info;
+      const attributes = { ...(info.model !== undefined ? { model: info.model } : {}), ...(info.osVersion !== undefined ? { osVersion: info.osVersion } : {}) };
+      const { view } = await this.owners.device(
+        { type: 'RegisterToken', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: null, token: dto.device_token, provider: 'fcm', platform: info.platform, attributes, pushEnabled: null, userId },
+        dto.device_token,
+      );
+      return { status: 200, body: presentDevice(view) };
+    });
+    return answer.body;
+  }
+}

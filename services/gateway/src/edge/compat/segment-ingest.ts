@@ -1,0 +1,51 @@
+import { planSegmentMessage, SegmentValidationError } from '@pushledger/contracts';
+import { ApiError } from '../http/api-error';
+import type { OwnerClient } from '../../infrastructure/owner.client';
+
+export const MAX_BATCH = 500;
+export const SEGMENT_OK = { success: true } as const;
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const idOf = (v: unknown): string | null => (typeof v === 'string' && v !== '') || typeof v === 'number' ? String(v) : null;
+
+/**
+ * The Kafka key: the device when the message names one, so a device's messages stay in order on one
+ * partition; else the user.
+ */
+function keyOf(m: Json): string | null {
+  const properties = isObject(m.properties) ? m.properties : {};
+  const context = isObject(m.context) ? m.context : {};
+  const device = isObject(context.device) ? context.device : {};
+  return idOf(properties.deviceId) ?? idOf(m.anonymousId) ?? idOf(device.id) ?? idOf(m.userId);
+}
+
+/**
+ * Validates Segment messages with the consumer's own parser (so a 200 means the consumer will apply
+ * them) and publishes them durably to the gateway's ingest topic, tagged with the caller's app. The stored value
+ * never carries the write key.
+ * `messages[i].type`: forced by /v1/track and /v1/identify, as Segment does; `field`: how a 400 names the message.
+ */
+export async function publishSegment(owners: OwnerClient, appId: string, messages: { raw: unknown; type?: 'track' | 'identify'; field: string }[]): Promise<typeof SEGMENT_OK> {
+  const now = new Date();
+  const out = messages.map(({ raw, type, field }) => {
+    if (!isObject(raw)) throw ApiError.validation(field || 'body', 'must be an object');
+    const { writeKey: _writeKey, ...message } = raw;
+    if (type) message.type = type;
+    try {
+      planSegmentMessage(message, appId, 'validation', now);
+    } catch (err) {
+      if (err instanceof SegmentValidationError) throw ApiError.validation(err.field === 'message' ? field || 'body' : `${field ? `${field}.` : ''}${err.field}`, err.reason);
+      throw err;
+    }
+    return { key: keyOf(message), value: JSON.stringify(message), headers: { 'app-id': appId } };
+  });
+  if (!out.length) return SEGMENT_OK;
+  try {
+    await owners.publish(owners.topics.gatewayIngest, out);
+  } catch {
+    throw new ApiError(503, 'unavailable', 'the event could not be queued; retry', undefined, { 'Retry-After': '1' });
+  }
+  return SEGMENT_OK;
+}

@@ -1,0 +1,95 @@
+import { api, SEGMENT_STACK_PARTS, startStack, waitFor, type Stack, type TestApp } from '@pushledger/testing';
+
+describe('segments over HTTP: stored by the campaign service, versions, preview from the read models', () => {
+  let stack: Stack;
+  let app: TestApp;
+  let other: TestApp;
+
+  beforeAll(async () => {
+    stack = await startStack(SEGMENT_STACK_PARTS);
+    app = await stack.createApp();
+    other = await stack.createApp({}, 'other');
+  });
+  afterAll(async () => {
+    if (process.env.DEBUG_STACK) console.log(stack?.logs());
+    await stack?.stop();
+  });
+
+  it('stores segments with versions, per app', async () => {
+    const server = api(stack.url, app.serverKey);
+    const rules = { all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { device: 'platform', op: 'eq', value: 'ios' }] };
+    const created = await server.post('/v1/segments', { name: 'pro on iOS', rules });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ appId: app.id, name: 'pro on iOS', version: 1, rules });
+    const id = created.body.id;
+
+    const v2rules = { any: [{ trait: 'plan', op: 'in', value: ['pro', 'team'] }, { eligibleDevice: true }] };
+    const updated = await server.put(`/v1/segments/${id}`, { rules: v2rules });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ id, version: 2, name: 'pro on iOS', rules: v2rules });
+
+    expect((await server.get(`/v1/segments/${id}`)).body).toMatchObject({ id, version: 2, rules: v2rules });
+    expect((await server.get(`/v1/segments/${id}?version=1`)).body).toMatchObject({ id, version: 1, rules });
+    expect((await server.get(`/v1/segments/${id}?version=3`)).status).toBe(404);
+    expect((await server.get('/v1/segments/seg_nope')).status).toBe(404);
+    expect((await server.put('/v1/segments/seg_nope', { rules })).status).toBe(404);
+    // Another app's key sees nothing, exactly like a missing id.
+    const foreign = await api(stack.url, other.serverKey).get(`/v1/segments/${id}`);
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toEqual((await api(stack.url, other.serverKey).get('/v1/segments/seg_nope')).body);
+    // Listed at its latest version, in its own app only.
+    const listed = await server.get('/v1/segments');
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual([expect.objectContaining({ id, version: 2, rules: v2rules })]);
+    expect((await api(stack.url, other.serverKey).get('/v1/segments')).body).toEqual([]);
+  });
+
+  it('rejects invalid rules with a 400 naming the bad part; server key only', async () => {
+    const server = api(stack.url, app.serverKey);
+    const bad = await server.post('/v1/segments', { rules: { all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { device: 'platform', op: 'equals', value: 'ios' }] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+    expect(bad.body.error.message).toMatch(/^rules\.all\[1\]\.op: unknown operator "equals"/);
+    expect(bad.body.error.details[0]).toMatchObject({ field: 'rules.all[1].op' });
+    expect((await server.post('/v1/segments', {})).body.error.message).toMatch(/^rules/);
+    expect((await server.post('/v1/segments/preview', { rules: { device: 'appVersion', op: 'semver_lt', value: 'new' } })).body.error.message).toMatch(/^rules\.value: must be a version/);
+    expect((await api(stack.url, app.writeKey).post('/v1/segments/preview', { rules: { all: [] } })).status).toBe(403);
+    expect((await api(stack.url).post('/v1/segments/preview', { rules: { all: [] } })).status).toBe(401);
+  });
+
+  it('previews against what the projector has read from the store', async () => {
+    const write = api(stack.url, app.writeKey);
+    const server = api(stack.url, app.serverKey);
+    const people = [
+      { userId: 'ana', plan: 'pro', platform: 'ios', appVersion: '2.1.0' },
+      { userId: 'ben', plan: 'free', platform: 'android', appVersion: '1.4.0' },
+      { userId: 'cai', plan: 'pro', platform: 'android', appVersion: '3.0.0' },
+    ];
+    for (const p of people) {
+      const reg = await write.post('/v1/devices', { deviceId: `dev-${p.userId}`, token: `token-${p.userId}-abcdefghijklmnopqrstuvwxyz`, provider: p.platform === 'ios' ? 'apns' : 'fcm', platform: p.platform, appVersion: p.appVersion, pushEnabled: true });
+      expect(reg.status).toBe(201);
+      expect((await write.post('/v1/identify', { deviceId: `dev-${p.userId}`, userId: p.userId, traits: { plan: p.plan } })).status).toBe(200);
+    }
+    // Same people in another app: previews are per app.
+    await api(stack.url, other.writeKey).post('/v1/devices', { deviceId: 'dev-ana', token: 'token-other-ana-abcdefghijklmnop', provider: 'fcm', platform: 'ios', userId: 'ana' });
+
+    const preview = (rules: unknown) => server.post('/v1/segments/preview', { rules });
+    await waitFor(
+      async () => {
+        const r = await preview({ all: [{ trait: 'plan', op: 'exists' }, { eligibleDevice: true }] });
+        return r.status === 200 && r.body.count === 3;
+      },
+      { timeoutMs: 60000, what: 'the projector to reach the read models' },
+    );
+    const pro = await preview({ trait: 'plan', op: 'eq', value: 'pro' });
+    expect(pro.status).toBe(200);
+    expect(pro.body.count).toBe(2);
+    expect(pro.body.sample.sort()).toEqual(['ana', 'cai']);
+    expect((await preview({ device: 'appVersion', op: 'semver_gte', value: '2.0.0' })).body.sample.sort()).toEqual(['ana', 'cai']);
+    expect((await preview({ all: [{ not: { trait: 'plan', op: 'eq', value: 'pro' } }, { device: 'platform', op: 'eq', value: 'android' }] })).body).toEqual({ count: 1, sample: ['ben'] });
+
+    const stored = await server.post('/v1/segments', { rules: { device: 'platform', op: 'eq', value: 'ios' } });
+    expect((await server.post('/v1/segments/preview', { segmentId: stored.body.id })).body).toEqual({ count: 1, sample: ['ana'] });
+    expect((await server.post('/v1/segments/preview', { segmentId: 'seg_nope' })).status).toBe(404);
+  });
+});

@@ -1,0 +1,203 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import type {
+  AppAdminCommand,
+  AppCommandResult,
+  AppDirectoryEntryV1,
+  AppListResult,
+  AppQueryResult,
+  CampaignCommand,
+  DailyDeviceStatsResult,
+  DayCountsV1,
+  DeviceEventsResult,
+  DeviceQueryResult,
+  DeviceRef,
+  DeviceStatsResult,
+  DeviceView,
+  HistoryEntry,
+  IdentityCommand,
+  IdentityQuery,
+  RegistrationCommand,
+  RegistrationQuery,
+  SegmentRequest,
+  SendPushCommand,
+  SendPushResultV1,
+  TopicMap,
+  UserDevicesResult,
+  UserExportResult,
+  UserExportV1,
+  UserKeyResult,
+  UserQueryResult,
+  UserView,
+} from '@pushledger/contracts';
+import { CommandClient, CommandEnvelope, CommandReply, ensureTopics } from '@pushledger/kafka';
+import { JsonLogger } from '@pushledger/observability';
+import { KAFKA, TOPICS } from '@pushledger/platform';
+import { randomUUID } from 'crypto';
+import { WritePositions } from '../application/write-positions';
+
+/** The owner did not answer: it is down, or slower than the wait. Nothing is known about the outcome. */
+export class OwnerUnavailableError extends Error {}
+
+/** The owner answered with a refusal: its code (`token_invalidated`, `validation_failed`, …) and message. */
+export class OwnerRefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** A command waits this long for its owner; a read less, so a down owner answers 503 soon. */
+const COMMAND_TIMEOUT_MS = 15_000;
+const QUERY_TIMEOUT_MS = 5_000;
+/** Statistics and exports fold whole histories at the owner. */
+const STATS_TIMEOUT_MS = 30_000;
+
+type Request = RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest;
+
+/**
+ * The gateway's way to the streams' owners (registration, identity, campaign): a command or a query on the
+ * owner's command topic, answered over Kafka once the owner has stored the facts (or read its streams).
+ */
+@Injectable()
+export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
+  private client?: CommandClient;
+  private starting?: Promise<CommandClient>;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPICS) readonly topics: TopicMap,
+    private readonly logger: JsonLogger,
+    private readonly positions: WritePositions,
+  ) {}
+
+  async onModuleInit() {
+    await this.started();
+  }
+
+  /** Resolves once the topics exist and replies can be awaited. */
+  async ready(): Promise<void> {
+    await this.started();
+  }
+
+  /** Start-up hooks run side by side: whoever needs the client first starts it. */
+  private started(): Promise<CommandClient> {
+    this.starting ??= (async () => {
+      await ensureTopics(this.kafka, Object.values(this.topics), 8);
+      const client = new CommandClient(this.kafka, this.topics.commandReplies, this.logger);
+      await client.start();
+      this.client = client;
+      return client;
+    })();
+    return this.starting;
+  }
+
+  async device(command: RegistrationCommand, key: string): Promise<{ view: DeviceView; created: boolean }> {
+    return this.unwrap(await this.send(this.topics.registrationCommands, key, command), command.appId);
+  }
+
+  /** No write position is kept: app facts reach the gateways' app directories, not the read models. */
+  async app(command: AppAdminCommand): Promise<AppDirectoryEntryV1> {
+    return this.unwrap<AppCommandResult>(await this.send(this.topics.registrationCommands, command.appId, command)).app;
+  }
+
+  async user(command: IdentityCommand): Promise<UserView> {
+    return this.unwrap(await this.send(this.topics.identityCommands, command.userId, command), command.appId);
+  }
+
+  async push(command: SendPushCommand): Promise<SendPushResultV1> {
+    return this.unwrap(await this.send(this.topics.campaignCommands, command.messageId, command));
+  }
+
+  async campaign(command: CampaignCommand): Promise<unknown> {
+    return this.unwrap(await this.send(this.topics.campaignCommands, 'campaignId' in command ? command.campaignId : command.commandId, command));
+  }
+
+  /** Segment versions are writes of the campaign service; reads of them are its queries. */
+  async segments<R>(request: SegmentRequest): Promise<R> {
+    return this.unwrap(await this.send(this.topics.campaignCommands, 'segmentId' in request ? request.segmentId : request.commandId, request, request.type === 'CreateSegment' || request.type === 'UpdateSegment' ? COMMAND_TIMEOUT_MS : QUERY_TIMEOUT_MS));
+  }
+
+  /** The device by id, or the one holding the token (null: none), as it is now or as it was at `asOf`. */
+  async findDevice(appId: string, device: DeviceRef, asOf: Date | null = null): Promise<DeviceView | null> {
+    const key = 'deviceId' in device ? device.deviceId : device.token;
+    return (await this.query<DeviceQueryResult>(this.topics.registrationCommands, key, { ...meta(appId), type: 'GetDevice', device, asOf: asOf?.toISOString() ?? null })).view;
+  }
+
+  async deviceEvents(appId: string, deviceId: string): Promise<HistoryEntry[]> {
+    return (await this.query<DeviceEventsResult>(this.topics.registrationCommands, deviceId, { ...meta(appId), type: 'GetDeviceEvents', deviceId })).events;
+  }
+
+  deviceStats(appId: string): Promise<DeviceStatsResult> {
+    return this.query(this.topics.registrationCommands, appId, { ...meta(appId), type: 'GetDeviceStats' }, STATS_TIMEOUT_MS);
+  }
+
+  async dailyDeviceStats(appId: string, from: string, to: string): Promise<DayCountsV1[]> {
+    return (await this.query<DailyDeviceStatsResult>(this.topics.registrationCommands, appId, { ...meta(appId), type: 'GetDailyDeviceStats', from, to }, STATS_TIMEOUT_MS)).days;
+  }
+
+  async findApp(appId: string): Promise<AppDirectoryEntryV1 | null> {
+    return (await this.query<AppQueryResult>(this.topics.registrationCommands, appId, { ...meta(appId), type: 'GetApp' })).app;
+  }
+
+  async listApps(): Promise<AppDirectoryEntryV1[]> {
+    return (await this.query<AppListResult>(this.topics.registrationCommands, 'apps', { ...meta(''), type: 'ListApps' })).apps;
+  }
+
+  async findUser(appId: string, userId: string, asOf: Date | null = null): Promise<UserView | null> {
+    return (await this.query<UserQueryResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUser', userId, asOf: asOf?.toISOString() ?? null })).view;
+  }
+
+  /** null: no such user. */
+  async userDevices(appId: string, userId: string): Promise<DeviceView[] | null> {
+    return (await this.query<UserDevicesResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUserDevices', userId })).views;
+  }
+
+  async exportUser(appId: string, userId: string): Promise<UserExportV1 | null> {
+    return (await this.query<UserExportResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'ExportUser', userId }, STATS_TIMEOUT_MS)).export;
+  }
+
+  async userKey(appId: string, userId: string): Promise<string> {
+    return (await this.query<UserKeyResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUserKey', userId })).key;
+  }
+
+  /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. */
+  async publish(topic: string, messages: { key: string | null; value: string; headers?: Record<string, string> }[]): Promise<void> {
+    try {
+      await (await this.started()).publish(topic, messages);
+    } catch (err) {
+      throw new OwnerUnavailableError(`could not publish to ${topic}: ${(err as Error).message}`);
+    }
+  }
+
+  private async query<R>(topic: string, key: string, query: RegistrationQuery | IdentityQuery, timeoutMs = QUERY_TIMEOUT_MS): Promise<R> {
+    return this.unwrap(await this.send(topic, key, query, timeoutMs));
+  }
+
+  private async send(topic: string, key: string, request: Request, timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandReply> {
+    const client = await this.started();
+    try {
+      return await client.send(topic, key, request as unknown as CommandEnvelope, timeoutMs);
+    } catch (err) {
+      // A timeout, or Kafka refusing the request: either way the owner cannot be asked now.
+      throw new OwnerUnavailableError((err as Error).message);
+    }
+  }
+
+  private unwrap<R>(reply: CommandReply, appId?: string): R {
+    if (reply.ok && appId !== undefined && reply.position !== undefined) this.positions.wrote(appId, BigInt(reply.position));
+    if (reply.ok) return reply.result as R;
+    throw new OwnerRefusedError(reply.error.code, reply.error.message, reply.error.details);
+  }
+
+  async onApplicationShutdown() {
+    await this.client?.stop();
+  }
+}
+
+function meta(appId: string) {
+  return { commandId: randomUUID(), appId, issuedAt: new Date().toISOString() };
+}

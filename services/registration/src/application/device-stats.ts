@@ -1,0 +1,66 @@
+import type { DayCountsV1, DeviceCountsV1, DeviceEvent } from '@pushledger/contracts';
+import { deviceDecider, isUnregistered, type DeviceState } from '@pushledger/domain';
+import type { StoredEvent } from '@pushledger/event-store';
+
+/**
+ * Current state of every device of an app, folded from its history with the device decider's own
+ * `evolve` (the same rules as the API view). Memory is one compact state per device: the bounded lists
+ * that only dedupe outcomes are dropped after each fact, since counts do not read them.
+ */
+export class DeviceCensus {
+  private readonly devices = new Map<string, DeviceState>();
+  lastPosition: bigint | undefined;
+
+  apply(e: StoredEvent): void {
+    const before = this.devices.get(e.stream) ?? null;
+    const after = deviceDecider.evolve(before, { type: e.type, data: e.data } as DeviceEvent);
+    if (after) this.devices.set(e.stream, { ...after, recentMessageIds: [], invalidatedTokens: [] });
+    this.lastPosition = e.position;
+  }
+
+  counts(): DeviceCountsV1 {
+    const out: DeviceCountsV1 = {
+      total: 0,
+      byStatus: { active: 0, stale: 0, invalid: 0 },
+      byLastStatus: { unused: 0, sent: 0, bounced: 0, suppressed: 0 },
+      byPlatform: {},
+      byProvider: {},
+      byAppVersion: {},
+    };
+    const inc = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
+    for (const d of this.devices.values()) {
+      if (isUnregistered(d)) continue;
+      out.total++;
+      inc(out.byStatus, d.status);
+      inc(out.byLastStatus, d.lastStatus);
+      inc(out.byPlatform, d.platform);
+      inc(out.byProvider, d.provider);
+      inc(out.byAppVersion, d.attributes.appVersion ?? 'unknown');
+    }
+    return out;
+  }
+}
+
+/** Facts counted per day by the daily report: a new token (new device or new token on a device), a dead one, a stale one. */
+export const DAILY_FACTS = { TokenRegistered: 'registered', TokenRefreshed: 'registered', TokenInvalidated: 'invalidated', TokenExpired: 'expired' } as const;
+
+const DAY_MS = 86_400_000;
+
+/** UTC days from `from` to `to` inclusive (YYYY-MM-DD), each starting at zero. */
+export function emptyDays(from: string, to: string): Map<string, DayCountsV1> {
+  const days = new Map<string, DayCountsV1>();
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
+    const date = new Date(t).toISOString().slice(0, 10);
+    days.set(date, { date, registered: 0, invalidated: 0, expired: 0 });
+  }
+  return days;
+}
+
+export function countDaily(days: Map<string, DayCountsV1>, e: StoredEvent): void {
+  const kind = DAILY_FACTS[e.type as keyof typeof DAILY_FACTS];
+  if (!kind) return;
+  const t = Date.parse(e.metadata.occurredAt);
+  if (Number.isNaN(t)) return;
+  const day = days.get(new Date(t).toISOString().slice(0, 10));
+  if (day) day[kind]++;
+}

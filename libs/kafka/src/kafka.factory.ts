@@ -76,12 +76,14 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
         throw new Error(`creating Kafka topics with ${asked} failed: ${inner.map((e) => `${e.type ?? 'error'}: ${e.message ?? ''}`).join('; ')}`);
       });
     }
-    // Another service may have created a topic a moment ago: wait until every partition has a leader.
+    // Another service may have created a topic a moment ago: wait until every partition has a leader that
+    // serves it (metadata names a leader before the broker answers as one: ListOffsets tells).
     const deadline = Date.now() + 30000;
     for (;;) {
       const ready = await admin
         .fetchTopicMetadata({ topics })
         .then((m) => m.topics.length === topics.length && m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        .then(async (led) => led && (await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)))).length === topics.length)
         .catch(() => false);
       if (ready) break;
       if (Date.now() > deadline) throw new Error(`topics not ready after 30 s: ${topics.join(', ')}`);

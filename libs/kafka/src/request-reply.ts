@@ -43,15 +43,20 @@ export class CommandClient {
     await ensureTopics(this.kafka, [this.replyTopic], 8);
     this.producer = createProducer(this.kafka);
     await this.producer.connect();
-    this.consumer = this.kafka.consumer({ groupId: `pushledger-replies-${this.instanceId}`, maxWaitTimeInMs: 100, sessionTimeout: 30000 });
+    const groupId = `pushledger-replies-${this.instanceId}`;
+    // The group starts at the topic's end, committed before it joins: "latest" resolved at the first fetch
+    // (retried while a partition has no leader yet, again after each rebalance) could pass over a reply.
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(this.replyTopic);
+      await admin.setOffsets({ groupId, topic: this.replyTopic, partitions: ends.map(({ partition, offset }) => ({ partition, offset })) });
+    } finally {
+      await admin.disconnect();
+    }
+    this.consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 30000 });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.replyTopic, fromBeginning: false });
-    const joined = new Promise<void>((resolve) => {
-      const off = this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
+    await this.consumer.subscribe({ topic: this.replyTopic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: true,
       eachBatch: async ({ batch }) => {
@@ -68,7 +73,6 @@ export class CommandClient {
         }
       },
     });
-    await joined;
   }
 
   /** Resolves with the service's reply; rejects with CommandTimeoutError when none comes in time. */

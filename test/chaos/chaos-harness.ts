@@ -1,14 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import mongoose from 'mongoose';
-import { deviceStream } from '@pushledger/contracts';
+import { deadLetterTopics, deviceStream } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import type { StoredEvent } from '@pushledger/event-store';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { maskToken } from '@pushledger/observability';
 import { createPrivateEventStore } from '@pushledger/privacy';
+import { DeadLetters } from '@pushledger/kafka';
 import { lastProjectedPosition, ReadModels } from '@pushledger/read-models';
-import { repoRoot, startStack, testConfig, waitFor, type Stack, type StackPart, type TestApp, type ToolArgs } from '@pushledger/testing';
+import { repoRoot, startStack, testConfig, testKafka, waitFor, type Stack, type StackPart, type TestApp, type ToolArgs } from '@pushledger/testing';
 
 /** `npm run test:chaos` sets it: long loads, several faults per scenario. Without it (`npm test`) every scenario runs shortened. */
 export const CHAOS_FULL = process.env.PUSHLEDGER_CHAOS_FULL === '1';
@@ -422,6 +423,9 @@ export class ChaosHarness {
         }
       }
 
+      // The scenarios send no poison: anything in a dead-letter topic is good work an outage pushed out.
+      const depths = await new DeadLetters(testKafka(undefined, this.stack.env), this.stack.suffix).depths(deadLetterTopics(this.stack.suffix));
+      for (const [topic, depth] of Object.entries(depths)) if (depth > 0) problems.push(`dead-lettered: ${depth} message(s) in ${topic}`);
     } finally {
       await store.close().catch(() => undefined);
       await conn.close().catch(() => undefined);

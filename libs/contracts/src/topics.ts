@@ -35,3 +35,10 @@ export function topicsFor(suffix = ''): TopicMap {
 export function groupFor(name: string, suffix = ''): string {
   return suffix ? `${name}.${suffix}` : name;
 }
+
+/** Every dead-letter topic of a namespace. */
+export function deadLetterTopics(suffix = ''): string[] {
+  return Object.entries(topicsFor(suffix))
+    .filter(([key]) => key.endsWith('Dlq'))
+    .map(([, topic]) => topic);
+}

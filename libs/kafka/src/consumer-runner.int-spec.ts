@@ -2,6 +2,9 @@ import type { Kafka, Producer } from 'kafkajs';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@pushledger/testing';
 import { ConsumerRunner, InboundMessage } from './consumer-runner';
 
+/** The dead-letter threshold this runner had before: a failure outliving it must still not reach the DLQ. */
+const OLD_ATTEMPT_LIMIT = 10;
+
 const KEYS = ['a', 'b', 'c', 'd'];
 const PER_KEY = 25;
 
@@ -98,5 +101,45 @@ describe('ConsumerRunner batches (real Kafka)', () => {
     await waitFor(async () => KEYS.every((k) => (seen.get(k)?.length ?? 0) === PER_KEY), { what: 'every message handled once' });
     expect(failed).toBe(true);
     for (const key of KEYS) expect(seen.get(key)).toEqual(Array.from({ length: PER_KEY }, (_, i) => i));
+  });
+
+  it('retries a failing effect past any fixed limit with only its partition paused, never dead-letters it, and reports the pause', async () => {
+    topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 2);
+    const [topic, dlq] = topics.topics;
+    await producer.send({ topic, acks: -1, messages: [{ key: 'x', value: 'x', partition: 0 }, ...['y1', 'y2', 'y3'].map((v) => ({ key: v, value: v, partition: 1 }))] });
+    let attemptsOfX = 0;
+    let released = false;
+    const handled: string[] = [];
+    runner = new ConsumerRunner({
+      kafka,
+      groupId: uniqueName('runner'),
+      topics: [topic],
+      dlqTopic: dlq,
+      retryBackoff: { initialMs: 10, maxMs: 100 },
+      maxWaitTimeInMs: 100,
+      handle: async (m: InboundMessage) => {
+        const v = m.value!.toString();
+        if (v === 'x' && !released) {
+          attemptsOfX++;
+          throw new Error('the store is away (transient)');
+        }
+        handled.push(v);
+      },
+    });
+    await runner.start();
+    await waitFor(async () => attemptsOfX > OLD_ATTEMPT_LIMIT + 2 && handled.length === 3, { what: 'x failing past the old limit while partition 1 moves on' });
+    expect(handled).toEqual(['y1', 'y2', 'y3']);
+    const paused = runner.pausedPartitions();
+    expect(paused.map((p) => [p.topic, p.partition])).toEqual([[topic, 0]]);
+    expect(paused[0].attempts).toBeGreaterThan(1);
+
+    released = true;
+    await waitFor(async () => handled.includes('x'), { what: 'x handled once the store is back' });
+    await waitFor(async () => runner!.pausedPartitions().length === 0, { what: 'the pause to end' });
+    const admin = kafka.admin();
+    await admin.connect();
+    const dlqOffsets = await admin.fetchTopicOffsets(dlq);
+    await admin.disconnect();
+    expect(dlqOffsets.map((p) => p.high)).toEqual(['0', '0']);
   });
 });

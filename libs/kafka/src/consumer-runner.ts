@@ -12,6 +12,16 @@ export class PoisonMessageError extends Error {
   }
 }
 
+/** A message's effect failed for a reason other than poison: its partition waits, then it is tried again. */
+class RetryLaterError extends Error {
+  constructor(
+    readonly attempts: number,
+    failure: unknown,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+  }
+}
+
 export interface InboundMessage {
   topic: string;
   partition: number;
@@ -31,8 +41,13 @@ export interface ConsumerRunnerOptions {
   dlqTopic: string;
   handle: (msg: InboundMessage) => Promise<void>;
   logger?: LoggerService;
-  /** Attempts of one message before an unexpected error sends it to the DLQ (so the partition moves). */
+  /**
+   * Attempts of one message before an unexpected error sends it to the DLQ. Unset (the default): retried
+   * without limit, its partition paused between attempts — an outage delays work, it never dead-letters it.
+   */
   maxAttempts?: number;
+  /** Back-off between attempts of a failing message: doubles from `initialMs` up to `maxMs`. */
+  retryBackoff?: { initialMs: number; maxMs: number };
   partitionsConsumedConcurrently?: number;
   /**
    * Messages of one fetched batch handled at once, each key's in order (1: one after another). Lets
@@ -48,9 +63,24 @@ export interface ConsumerRunnerOptions {
   fromBeginning?: boolean;
   sessionTimeout?: number;
   heartbeatInterval?: number;
+  /** A fetch's long poll (kafkajs default 5 s); a paused partition is fetched again at the next poll after its resume. */
+  maxWaitTimeInMs?: number;
 }
 
 export type MessageOutcome = 'applied' | 'dlq';
+
+/** A partition held back while its first unhandled message waits for another attempt. */
+export interface PausedPartition {
+  topic: string;
+  partition: number;
+  /** When the partition was first paused for this message (epoch ms). */
+  since: number;
+  attempts: number;
+}
+
+const DEFAULT_RETRY_BACKOFF = { initialMs: 200, maxMs: 30_000 };
+/** Tries of a failing message within its batch before its partition is paused between attempts. */
+const QUICK_ATTEMPTS = 3;
 
 export function headersToRecord(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -70,6 +100,7 @@ export class ConsumerRunner {
   private consumer?: Consumer;
   private producer?: Producer;
   private readonly failures = new Map<string, number>();
+  private readonly paused = new Map<string, PausedPartition & { timer?: NodeJS.Timeout }>();
 
   constructor(private readonly opts: ConsumerRunnerOptions) {}
 
@@ -82,15 +113,24 @@ export class ConsumerRunner {
       groupId,
       sessionTimeout: this.opts.sessionTimeout ?? 30000,
       heartbeatInterval: this.opts.heartbeatInterval ?? 3000,
+      ...(this.opts.maxWaitTimeInMs !== undefined ? { maxWaitTimeInMs: this.opts.maxWaitTimeInMs } : {}),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
     });
     await this.consumer.connect();
     for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
+    // A partition that moved to another member is no longer ours to report as paused.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      for (const [key, held] of this.paused) {
+        if (payload.memberAssignment[held.topic]?.includes(held.partition)) continue;
+        clearTimeout(held.timer);
+        this.paused.delete(key);
+      }
+    });
     await this.consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 4,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }) => {
         const done = new Set<string>();
         let failure: unknown;
         const lanes = new Map<string, KafkaMessage[]>();
@@ -117,17 +157,54 @@ export class ConsumerRunner {
           }
         };
         await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) || 1 }, worker));
-        if (done.size) await this.opts.afterBatch?.();
+        if (done.size) {
+          try {
+            await this.opts.afterBatch?.();
+          } catch (err) {
+            // What the batch buffered (replies) did not leave: nothing of it is committed, all of it comes again.
+            done.clear();
+            const attempts = (this.failures.get(`${batch.topic}/${batch.partition}/after-batch`) ?? 0) + 1;
+            this.failures.set(`${batch.topic}/${batch.partition}/after-batch`, attempts);
+            failure = new RetryLaterError(attempts, err);
+          }
+        }
         // Offsets are committed only up to the first message not handled: the rest come again (handlers are idempotent).
+        let firstUnhandled: KafkaMessage | undefined;
         for (const m of batch.messages) {
-          if (!done.has(m.offset)) break;
+          if (!done.has(m.offset)) {
+            firstUnhandled = m;
+            break;
+          }
           resolveOffset(m.offset);
         }
         await commitOffsetsIfNecessary();
         await heartbeat();
-        if (failure !== undefined) throw failure;
+        const key = `${batch.topic}/${batch.partition}`;
+        if (failure === undefined) {
+          this.failures.delete(`${key}/after-batch`);
+          if (!firstUnhandled) this.paused.delete(key);
+          return;
+        }
+        if (!(failure instanceof RetryLaterError)) throw failure;
+        // The partition waits without holding the others (or the group's heartbeats); the next fetch after
+        // the resume starts at the first message not handled, since nothing at or after it was resolved.
+        const resume = pause();
+        const attempts = failure.attempts;
+        const since = this.paused.get(key)?.since ?? Date.now();
+        const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempts - 1, 20));
+        const timer = setTimeout(resume, delay);
+        this.paused.set(key, { topic: batch.topic, partition: batch.partition, since, attempts, timer });
       },
     });
+  }
+
+  private get backoff() {
+    return this.opts.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+  }
+
+  /** Partitions waiting to try a failing message again (for metrics: how many, and since when). */
+  pausedPartitions(): PausedPartition[] {
+    return [...this.paused.values()].map(({ topic, partition, since, attempts }) => ({ topic, partition, since, attempts }));
   }
 
   private async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
@@ -143,25 +220,42 @@ export class ConsumerRunner {
     };
     const id = `${topic}/${partition}/${message.offset}`;
     try {
-      await this.opts.handle(inbound);
-      this.failures.delete(id);
-      this.opts.onOutcome?.(topic, 'applied');
-    } catch (err) {
-      if (err instanceof PoisonMessageError) {
-        await this.deadLetter(inbound, err.reason, err.message);
-        return;
+      // A blip (a conflict, a dropped connection) passes within a few quick tries; longer trouble pauses the partition.
+      for (let quick = 1; ; quick++) {
+        try {
+          await this.apply(inbound);
+          break;
+        } catch (err) {
+          if (quick >= QUICK_ATTEMPTS || err instanceof PoisonMessageError) throw err;
+          await new Promise((r) => setTimeout(r, this.backoff.initialMs * 2 ** (quick - 1)));
+        }
       }
+      this.failures.delete(id);
+    } catch (err) {
+      // Anything but poison (a dead store, broker or network; a bug) is tried again, never dropped.
       const attempts = (this.failures.get(id) ?? 0) + 1;
       this.failures.set(id, attempts);
-      const max = this.opts.maxAttempts ?? 10;
-      if (attempts >= max) {
+      const max = this.opts.maxAttempts;
+      if (max !== undefined && attempts >= max) {
+        await this.deadLetter(inbound, 'handler_failed', `${attempts} attempts: ${(err as Error).message}`).catch((dlqErr) => {
+          throw new RetryLaterError(attempts, dlqErr);
+        });
         this.failures.delete(id);
-        await this.deadLetter(inbound, 'handler_failed', `${attempts} attempts: ${(err as Error).message}`);
         return;
       }
-      this.opts.logger?.warn(`handler failed, will retry (${attempts}/${max})`, { topic, partition, offset: message.offset, error: (err as Error).message });
-      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempts)));
-      throw err;
+      this.opts.logger?.warn(`handler failed, will retry (attempt ${attempts}${max ? `/${max}` : ''})`, { topic, partition, offset: message.offset, error: (err as Error).message });
+      throw new RetryLaterError(attempts, err);
+    }
+  }
+
+  /** The handler's effect, or the poison's trip to the dead-letter topic. */
+  private async apply(inbound: InboundMessage): Promise<void> {
+    try {
+      await this.opts.handle(inbound);
+      this.opts.onOutcome?.(inbound.topic, 'applied');
+    } catch (err) {
+      if (!(err instanceof PoisonMessageError)) throw err;
+      await this.deadLetter(inbound, err.reason, err.message);
     }
   }
 
@@ -190,6 +284,8 @@ export class ConsumerRunner {
   }
 
   async stop(): Promise<void> {
+    for (const held of this.paused.values()) clearTimeout(held.timer);
+    this.paused.clear();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
   }

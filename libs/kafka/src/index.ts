@@ -2,3 +2,4 @@ export * from './kafka.factory';
 export * from './consumer-runner';
 export * from './request-reply';
 export * from './kafka-batch.transport';
+export * from './dead-letters';

@@ -3,7 +3,7 @@ import { BaseRpcContext, CustomTransportStrategy, MessageHandler, Server } from 
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { isObservable, lastValueFrom, Observable, throwError } from 'rxjs';
 import { groupFor, TopicMap } from '@pushledger/contracts';
-import { ConsumerRunner, InboundMessage, MessageOutcome, PoisonMessageError } from './consumer-runner';
+import { ConsumerRunner, InboundMessage, MessageOutcome, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { ensureTopics } from './kafka.factory';
 import { CommandEnvelope, CommandReply, CommandServer } from './request-reply';
 
@@ -28,6 +28,7 @@ export interface KafkaHandlerOptions {
   maxAttempts?: number;
   /** Undecodable messages are another group's to dead-letter: this one passes them over. */
   skipUndecodable?: boolean;
+  retryBackoff?: { initialMs: number; maxMs: number };
 }
 
 export interface KafkaBatchTransportOptions {
@@ -63,6 +64,7 @@ const DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY = 8;
 
 interface Stoppable {
   stop(): Promise<void>;
+  pausedPartitions(): PausedPartition[];
 }
 
 /**
@@ -141,6 +143,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? this.options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY,
       sessionTimeout: o.sessionTimeout,
       maxAttempts: o.maxAttempts,
+      retryBackoff: o.retryBackoff,
     };
   }
 
@@ -160,6 +163,16 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (err instanceof Error) throw err;
       throw new Error(typeof err === 'object' && err && 'message' in err ? String(err.message) : String(err));
     }
+  }
+
+  /** Partitions waiting to try a failing message again, over every handler of the service. */
+  pausedPartitions(): PausedPartition[] {
+    return this.consumers.flatMap((c) => c.pausedPartitions());
+  }
+
+  /** Where this service's handlers dead-letter poison. */
+  deadLetterTopics(): string[] {
+    return [...new Set([...this.messageHandlers.values()].map((h) => this.topicOf((h.extras as KafkaHandlerOptions).dlq)))];
   }
 
   async close(): Promise<void> {

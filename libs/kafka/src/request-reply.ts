@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { Consumer, Kafka, Message, Producer } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
-import { ConsumerRunner, ConsumerRunnerOptions, InboundMessage, PoisonMessageError } from './consumer-runner';
+import { ConsumerRunner, ConsumerRunnerOptions, InboundMessage, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { createProducer, ensureTopics } from './kafka.factory';
 
 export interface CommandEnvelope<T = unknown> {
@@ -201,6 +201,10 @@ export class CommandServer {
       for (const [topic, messages] of taken) this.replies.set(topic, [...messages, ...(this.replies.get(topic) ?? [])]);
       throw err;
     }
+  }
+
+  pausedPartitions(): PausedPartition[] {
+    return this.runner?.pausedPartitions() ?? [];
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import mongoose from 'mongoose';
 import type { Kafka } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
-import { createKafka, KafkaBatchTransport } from '@pushledger/kafka';
+import { createKafka, DeadLetters, KafkaBatchTransport } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import type { EventStore } from '@pushledger/event-store';
 import { createPrivateEventStore } from '@pushledger/privacy';
@@ -11,7 +11,7 @@ import { topicsFor } from '@pushledger/contracts';
 import { CONFIG, EVENT_STORE, TOPICS, HEALTH_CHECKS, KAFKA, MONGO, SERVICE_NAME } from './tokens';
 import { HealthCheck, kafkaCheck, mongoCheck, postgresCheck, publicHealth, runChecks } from './health';
 import { bearerToken, sameSecret } from './secrets';
-import { collectProcessMetrics, messagesHandled, metricsRegistry } from './metrics';
+import { collectProcessMetrics, messagesHandled, metricsRegistry, watchKafkaHandlers } from './metrics';
 
 export type Dependency = 'kafka' | 'postgres' | 'mongo' | 'eventStore';
 
@@ -88,7 +88,12 @@ export class PlatformModule {
         // The service's Kafka handlers run on it once main.ts connects it (app.connectMicroservice).
         {
           provide: KafkaBatchTransport,
-          useFactory: () => new KafkaBatchTransport({ kafka, topics: topicsFor(config.kafka.topicSuffix), suffix: config.kafka.topicSuffix, logger, onOutcome: (topic, outcome) => messagesHandled.inc({ topic, outcome }) }),
+          useFactory: () => {
+            const transport = new KafkaBatchTransport({ kafka, topics: topicsFor(config.kafka.topicSuffix), suffix: config.kafka.topicSuffix, logger, onOutcome: (topic, outcome) => messagesHandled.inc({ topic, outcome }) });
+            const letters = new DeadLetters(kafka, config.kafka.topicSuffix);
+            watchKafkaHandlers(transport, (topics) => letters.depths(topics));
+            return transport;
+          },
         },
         Connections,
       ],

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
+import { requireUserHash, USER_HASH_HEADER } from '../auth/user-hash';
 import { presentDevice } from '../present';
 import { pathId } from './compat-common';
 import { MasivoDeviceTokenDto } from './masivo.dto';
@@ -23,8 +24,15 @@ export class MasivoController {
     summary: 'Masivo: register a customer\'s FCM device token',
     description: 'Registers (or refreshes) the FCM token, the device id derived from the token, and associates it with the customer. Answers 200 with the device view (token masked), also for a new device.',
   })
-  async deviceToken(@CurrentCaller() caller: Caller, @Param('customerId') customerId: string, @Body() dto: MasivoDeviceTokenDto, @Headers('idempotency-key') key: string | undefined) {
+  async deviceToken(
+    @CurrentCaller() caller: Caller,
+    @Param('customerId') customerId: string,
+    @Body() dto: MasivoDeviceTokenDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Headers(USER_HASH_HEADER) userHash: string | undefined,
+  ) {
     const userId = pathId(customerId, 'customerId');
+    requireUserHash(caller, userId, userHash);
     const answer = await this.idempotency.run(caller.app.id, key, { masivo: userId, dto }, async (commandId) => {
       const info = dto.device_info;
       const attributes = { ...(info.model !== undefined ? { model: info.model } : {}), ...(info.osVersion !== undefined ? { osVersion: info.osVersion } : {}) };

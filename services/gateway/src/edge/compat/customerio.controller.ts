@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Headers, HttpCode, Param, Put } from '@nestjs/common';
-import { ApiBasicAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { DeviceAttributesPatch } from '@pushledger/contracts';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
@@ -38,6 +38,7 @@ export class CustomerIoController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Customer.io: add or update a device of a person', description: 'Registers the token (`device.id`; the device id derives from it) and identifies it as the person. `attributes` device_os, device_model, app_version, device_locale and push_enabled are kept; others are dropped.' })
   @ApiOkResponse(EMPTY)
+  @ApiHeader({ name: 'X-User-Hash', required: false, description: 'with identityVerification on, a write key proves the user of the path: hex HMAC-SHA256(userId, identitySecret); else 401 user_hash_invalid' })
   async put(
     @CurrentCaller() caller: Caller,
     @Param('id') id: string,

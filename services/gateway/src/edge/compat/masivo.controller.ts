@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Param, Patch } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
@@ -24,6 +24,7 @@ export class MasivoController {
     summary: 'Masivo: register a customer\'s FCM device token',
     description: 'Registers (or refreshes) the FCM token, the device id derived from the token, and associates it with the customer. Answers 200 with the device view (token masked), also for a new device.',
   })
+  @ApiHeader({ name: 'X-User-Hash', required: false, description: 'with identityVerification on, a write key proves the user of the path: hex HMAC-SHA256(userId, identitySecret); else 401 user_hash_invalid' })
   async deviceToken(
     @CurrentCaller() caller: Caller,
     @Param('customerId') customerId: string,

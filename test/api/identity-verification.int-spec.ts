@@ -197,4 +197,31 @@ describe('Identity verification per app (userHash)', () => {
     await waitFor(async () => (await api(stack.url, open.serverKey).get('/v1/devices/dev-k-2/events')).status === 200, { what: 'the unverified app\'s message to be applied' });
     expect(Object.fromEntries(dead)).toEqual({ missing: 'user_hash_invalid', wrong: 'user_hash_invalid', 'identify-missing': 'user_hash_invalid' });
   });
+
+  it("keeps no userHash in the gateway's ingest topic (checked, then dropped)", async () => {
+    const kafka = testKafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = new Map((await admin.fetchTopicOffsets(topics.gatewayIngest)).map((p) => [p.partition, Number(p.high)]));
+    await admin.disconnect();
+    expect([...ends.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const seen = new Map<number, number>();
+    const values: string[] = [];
+    const reader = kafka.consumer({ groupId: uniqueName('gateway-ingest-reader'), maxWaitTimeInMs: 200 });
+    await reader.connect();
+    await reader.subscribe({ topic: topics.gatewayIngest, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ partition, message }) => {
+        values.push(message.value?.toString('utf8') ?? '');
+        seen.set(partition, Number(message.offset) + 1);
+      },
+    });
+    try {
+      await waitFor(async () => [...ends].every(([p, high]) => high === 0 || (seen.get(p) ?? 0) >= high), { what: 'the whole gateway ingest topic', timeoutMs: 30000 });
+    } finally {
+      await reader.disconnect();
+    }
+    expect(values.some((v) => v.includes('"userId"'))).toBe(true);
+    expect(values.filter((v) => v.includes('userHash'))).toEqual([]);
+  });
 });

@@ -23,6 +23,14 @@ function keyOf(m: Json): string | null {
   return idOf(properties.deviceId) ?? idOf(m.anonymousId) ?? idOf(device.id) ?? idOf(m.userId);
 }
 
+/** Checked here: a user's proof, valid for good, need not sit in the topic for its retention. */
+function withoutUserHash(message: Json): Json {
+  const { userHash: _userHash, ...rest } = message;
+  if (!isObject(rest.context) || !('userHash' in rest.context)) return rest;
+  const { userHash: _inContext, ...context } = rest.context;
+  return { ...rest, context };
+}
+
 /**
  * Validates Segment messages with the consumer's own parser (so a 200 means the consumer will apply
  * them) and publishes them durably to the gateway's ingest topic, tagged with the caller's app. The stored value
@@ -44,7 +52,7 @@ export async function publishSegment(owners: OwnerClient, caller: Caller, messag
       throw err;
     }
     requireSegmentUserHash(caller, message);
-    return { key: keyOf(message), value: JSON.stringify(message), headers: { 'app-id': appId } };
+    return { key: keyOf(message), value: JSON.stringify(withoutUserHash(message)), headers: { 'app-id': appId } };
   });
   if (!out.length) return SEGMENT_OK;
   try {

@@ -26,8 +26,8 @@ describe('apps: the gateway sends app commands, the registration service decides
     const res = await admin.post('/v1/apps', { name: 'apps-create', fcm: { projectId: 'apps-proj', serviceAccount: null }, settings: { maxDevicesPerUser: 3 } });
     expect(res.status).toBe(201);
     const settings = { ...DEFAULT_APP_SETTINGS, maxDevicesPerUser: 3 };
-    expect(res.body).toEqual({ id: expect.stringMatching(/^app_[0-9a-f]{20}$/), name: 'apps-create', writeKey: expect.stringMatching(/^plw_/), serverKey: expect.stringMatching(/^pls_/), settings });
-    const { id, writeKey, serverKey } = res.body;
+    expect(res.body).toEqual({ id: expect.stringMatching(/^app_[0-9a-f]{20}$/), name: 'apps-create', writeKey: expect.stringMatching(/^plw_/), serverKey: expect.stringMatching(/^pls_/), identitySecret: expect.stringMatching(/^[A-Za-z0-9_-]{128}$/), settings });
+    const { id, writeKey, serverKey, identitySecret } = res.body;
 
     expect((await api(stack.url, serverKey).get('/v1/devices/apps-none')).status).toBe(404);
     const reg = await api(stack.url, writeKey).post('/v1/devices', { deviceId: 'apps-dev', token: 'apps-token-abcdefghijklmnopqrstuvwxyz', provider: 'fcm', platform: 'android' });
@@ -36,6 +36,7 @@ describe('apps: the gateway sends app commands, the registration service decides
     const got = await admin.get(`/v1/apps/${id}`);
     expect(got.body).toEqual({ id, name: 'apps-create', fcm: { projectId: 'apps-proj', hasServiceAccount: false }, settings, createdAt: expect.any(String) });
     expect(JSON.stringify(got.body)).not.toContain(writeKey.slice(4));
+    expect(JSON.stringify(got.body)).not.toContain(identitySecret);
   });
 
   it('two concurrent PATCHes of different settings both land', async () => {

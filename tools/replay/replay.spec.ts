@@ -69,4 +69,16 @@ describe('replay selection', () => {
     const masked = JSON.stringify(toRecord(stored, true));
     expect(masked).not.toContain(token);
   });
+
+  it("never prints an app's identity secret hash, masked or not", async () => {
+    const store = new InMemoryEventStore();
+    const marker = 'a1'.repeat(32);
+    await store.appendToStream('app-app_a', [ev('AppCreated', 'app_a', '2025-01-01T00:00:00Z', { name: 'demo', writeKeyHash: 'wh', identitySecretHash: marker })], { expectedRevision: 'no_stream' });
+    const [stored] = await store.readStream('app-app_a');
+    for (const mask of [false, true]) {
+      const record = toRecord(stored, mask);
+      expect(JSON.stringify(record)).not.toContain(marker);
+      expect(record.data).toMatchObject({ name: 'demo' });
+    }
+  });
 });

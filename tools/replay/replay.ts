@@ -100,8 +100,16 @@ export function toRecord(e: StoredEvent, mask = false): ReplayRecord {
     position: e.position.toString(),
     revision: e.streamRevision.toString(),
     occurredAt: e.metadata.occurredAt,
-    data: mask ? maskTokens(e.data) : e.data,
+    data: withoutWriteOnly(mask ? maskTokens(e.data) : e.data),
   };
+}
+
+/** Stored for the services' own checks, never for readers: the identity secret's hash proves user ids as the secret does. */
+const WRITE_ONLY_FIELDS = ['identitySecretHash'];
+
+function withoutWriteOnly(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || !WRITE_ONLY_FIELDS.some((f) => f in data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !WRITE_ONLY_FIELDS.includes(k)));
 }
 
 function maskTokens(data: unknown): unknown {

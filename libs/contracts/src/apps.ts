@@ -15,6 +15,8 @@ export interface AppSettingsV1 {
   rateLimitPerSecond: number;
   /** FCM messages per minute the delivery service keeps under for this app. */
   fcmQuotaPerMinute: number;
+  /** A write-key request naming a user must prove it with `userHash` (libs/platform user-hash.ts). */
+  identityVerification: boolean;
 }
 
 /** The settings a request names; the others stay as they are (or take their defaults on creation). */
@@ -26,6 +28,7 @@ export const DEFAULT_APP_SETTINGS: AppSettingsV1 = {
   maxDevicesPerUser: 50,
   rateLimitPerSecond: 2000,
   fcmQuotaPerMinute: 600_000,
+  identityVerification: false,
 };
 
 export interface AppFcmV1 {
@@ -35,7 +38,7 @@ export interface AppFcmV1 {
 }
 
 export type AppEvent =
-  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; fcm: AppFcmV1; settings: AppSettingsV1; createdAt: string } }
+  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsV1; createdAt: string } }
   | { type: 'AppSettingsChanged'; data: { appId: string; settings: AppSettingsV1; changedAt: string } }
   | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string } };
 
@@ -46,6 +49,8 @@ export interface AppRecord {
   name: string;
   writeKeyHash: string;
   serverKeyHash: string;
+  /** See identitySecretHash in libs/platform user-hash.ts; absent on apps created before identity verification. */
+  identitySecretHash?: string;
   fcm: AppFcmV1;
   settings: AppSettingsV1;
   createdAt: string;
@@ -54,9 +59,19 @@ export interface AppRecord {
 export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecord | undefined {
   switch (event.type) {
     case 'AppCreated':
-      return { id: event.data.appId, name: event.data.name, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash, fcm: event.data.fcm, settings: event.data.settings, createdAt: event.data.createdAt };
+      return {
+        id: event.data.appId,
+        name: event.data.name,
+        writeKeyHash: event.data.writeKeyHash,
+        serverKeyHash: event.data.serverKeyHash,
+        ...(event.data.identitySecretHash ? { identitySecretHash: event.data.identitySecretHash } : {}),
+        fcm: event.data.fcm,
+        // Facts stored before a setting existed read with its default.
+        settings: { ...DEFAULT_APP_SETTINGS, ...event.data.settings },
+        createdAt: event.data.createdAt,
+      };
     case 'AppSettingsChanged':
-      return app && { ...app, settings: event.data.settings };
+      return app && { ...app, settings: { ...DEFAULT_APP_SETTINGS, ...event.data.settings } };
     case 'AppKeysRotated':
       return app && { ...app, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash };
     default: {
@@ -81,6 +96,7 @@ export interface AppDirectoryEntryV1 {
   name: string;
   writeKeyHash: string;
   serverKeyHash: string;
+  identitySecretHash?: string;
   fcm: { projectId: string; hasServiceAccount: boolean };
   settings: AppSettingsV1;
   createdAt: string;
@@ -93,6 +109,7 @@ export function directoryEntryOf(app: AppRecord, revision: number): AppDirectory
     name: app.name,
     writeKeyHash: app.writeKeyHash,
     serverKeyHash: app.serverKeyHash,
+    ...(app.identitySecretHash ? { identitySecretHash: app.identitySecretHash } : {}),
     fcm: { projectId: app.fcm.projectId, hasServiceAccount: app.fcm.serviceAccount !== null },
     settings: app.settings,
     createdAt: app.createdAt,

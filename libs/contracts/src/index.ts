@@ -7,4 +7,5 @@ export * from './delivery';
 export * from './campaign';
 export * from './ids';
 export * from './segment-messages';
+export * from './identity-verification';
 export * from './views';

@@ -34,7 +34,7 @@ export type RegistrationCommand =
  * App commands the gateway sends to the registration service (on its command topic, keyed by app id):
  * that service owns the `app-<appId>` streams. Keys are generated at the gateway; only their hashes travel.
  */
-export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; fcm: AppFcmV1; settings: AppSettingsPatch };
+export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsPatch };
 export type ChangeAppSettingsCommand = CommandMeta & { type: 'ChangeAppSettings'; settings: AppSettingsPatch };
 export type AppAdminCommand = CreateAppCommand | ChangeAppSettingsCommand;
 

@@ -2,7 +2,7 @@ import type { AppFcmV1, AppSettingsPatch } from '@pushledger/contracts';
 
 /** What the app decider accepts: the wire commands (contracts) without their envelope. */
 export type AppCommand = { appId: string } & (
-  | { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; fcm: AppFcmV1; settings: AppSettingsPatch }
+  | { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsPatch }
   /** Only the named settings change; a change that changes nothing is no fact. */
   | { type: 'ChangeAppSettings'; settings: AppSettingsPatch }
 );

@@ -19,6 +19,7 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
             name: command.name,
             writeKeyHash: command.writeKeyHash,
             serverKeyHash: command.serverKeyHash,
+            ...(command.identitySecretHash ? { identitySecretHash: command.identitySecretHash } : {}),
             fcm: command.fcm,
             settings: withPatch(DEFAULT_APP_SETTINGS, command.settings),
             createdAt: now.toISOString(),

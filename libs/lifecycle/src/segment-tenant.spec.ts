@@ -1,7 +1,10 @@
+import { createHmac } from 'crypto';
+import { identitySecretHash, newIdentitySecret } from '@pushledger/contracts';
 import { segmentTenant, SegmentTenantLookup } from './segment-tenant';
 
-const apps = { wk_a: { id: 'app_a' }, wk_b: { id: 'app_b' } } as Record<string, { id: string }>;
-const lookup: SegmentTenantLookup<{ id: string }> = {
+type App = { id: string; settings: { identityVerification?: boolean } };
+const apps = { wk_a: { id: 'app_a', settings: {} }, wk_b: { id: 'app_b', settings: {} } } as Record<string, App>;
+const lookup: SegmentTenantLookup<App> = {
   byWriteKey: async (key) => apps[key],
   byId: async (id) => Object.values(apps).find((a) => a.id === id),
 };
@@ -10,8 +13,8 @@ const tenant = (body: unknown, appId: string | undefined, trustAppId: boolean) =
 describe("an ingest message's app", () => {
   it("is its write key's", async () => {
     for (const trust of [false, true]) {
-      expect(await tenant({ writeKey: 'wk_a' }, undefined, trust)).toEqual({ app: { id: 'app_a' } });
-      expect(await tenant({ writeKey: 'wk_a' }, 'app_a', trust)).toEqual({ app: { id: 'app_a' } });
+      expect(await tenant({ writeKey: 'wk_a' }, undefined, trust)).toEqual({ app: apps.wk_a });
+      expect(await tenant({ writeKey: 'wk_a' }, 'app_a', trust)).toEqual({ app: apps.wk_a });
     }
   });
 
@@ -29,7 +32,7 @@ describe("an ingest message's app", () => {
     const refused = await tenant({ type: 'track' }, 'app_a', false);
     expect(refused).toMatchObject({ reason: 'write_key_required' });
     expect((refused as { message: string }).message).toMatch(/INGEST_TRUST_APP_ID_HEADER/);
-    expect(await tenant({ type: 'track' }, 'app_a', true)).toEqual({ app: { id: 'app_a' } });
+    expect(await tenant({ type: 'track' }, 'app_a', true)).toEqual({ app: apps.wk_a });
     expect(await tenant({ type: 'track' }, 'app_nope', true)).toMatchObject({ reason: 'unknown_app' });
   });
 
@@ -37,5 +40,17 @@ describe("an ingest message's app", () => {
     for (const body of [{ type: 'track' }, { writeKey: '' }, { writeKey: 42 }, [1, 2], null, 'wk_a']) {
       expect(await tenant(body, undefined, true)).toMatchObject({ reason: 'write_key_required' });
     }
+  });
+
+  it("is refused when the write key's app verifies identities and the userId comes without its hash; a trusted header needs none", async () => {
+    const secret = newIdentitySecret();
+    const verifying: App & { identitySecretHash: string } = { id: 'app_v', settings: { identityVerification: true }, identitySecretHash: identitySecretHash(secret) };
+    const byKey: SegmentTenantLookup<App> = { byWriteKey: async (key) => (key === 'wk_v' ? verifying : undefined), byId: async (id) => (id === 'app_v' ? verifying : undefined) };
+    const message = { type: 'identify', userId: 'user-1', anonymousId: 'dev-1' };
+    const userHash = createHmac('sha256', secret).update('user-1').digest('hex');
+    expect(await segmentTenant({ ...message, writeKey: 'wk_v' }, { trustAppId: false }, byKey)).toMatchObject({ reason: 'user_hash_invalid' });
+    expect(await segmentTenant({ ...message, writeKey: 'wk_v', userHash: 'f'.repeat(64) }, { trustAppId: false }, byKey)).toMatchObject({ reason: 'user_hash_invalid' });
+    expect(await segmentTenant({ ...message, writeKey: 'wk_v', userHash }, { trustAppId: false }, byKey)).toEqual({ app: verifying });
+    expect(await segmentTenant(message, { appId: 'app_v', trustAppId: true }, byKey)).toEqual({ app: verifying });
   });
 });

@@ -9,7 +9,7 @@ export function maskToken(token: string | null | undefined): string {
 
 export { tokenHash } from '@pushledger/contracts';
 
-const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken', 'writekey', 'serverkey', 'authorization', 'apikey']);
+const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken', 'writekey', 'serverkey', 'authorization', 'apikey', 'identitysecret', 'identitysecrethash', 'userhash']);
 
 /** Deep copy with every secret-looking field masked; used by the logger on structured fields. */
 export function redact(value: unknown, depth = 0): unknown {

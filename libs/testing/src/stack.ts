@@ -23,6 +23,8 @@ export interface TestApp {
   id: string;
   writeKey: string;
   serverKey: string;
+  /** Shown once, at creation: proves user ids where the app verifies identities. */
+  identitySecret: string;
   settings: Record<string, unknown>;
 }
 

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'crypto';
-import { hashKey, isAppId, type AppAdminCommand, type AppDirectoryEntryV1 } from '@pushledger/contracts';
+import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppDirectoryEntryV1 } from '@pushledger/contracts';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access } from './auth/access';
@@ -9,8 +9,8 @@ import { ApiError } from './http/api-error';
 import { presentApp } from './present';
 
 /**
- * Keys are made here and shown once; the registration service, which owns the app streams, gets only their
- * hashes. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
+ * Keys and the identity secret are made here and shown once; the registration service, which owns the app
+ * streams, gets only their hashes. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
  */
 @Controller('v1/apps')
 @Access('admin')
@@ -26,16 +26,18 @@ export class AppsController {
     const id = `app_${randomBytes(10).toString('hex')}`;
     const writeKey = `plw_${randomBytes(24).toString('base64url')}`;
     const serverKey = `pls_${randomBytes(32).toString('base64url')}`;
+    const identitySecret = newIdentitySecret();
     const app = await this.command({
       ...envelope(id),
       type: 'CreateApp',
       name: dto.name,
       writeKeyHash: hashKey(writeKey),
       serverKeyHash: hashKey(serverKey),
+      identitySecretHash: identitySecretHash(identitySecret),
       fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount: dto.fcm?.serviceAccount ?? null },
       settings: dto.settings ?? {},
     });
-    return { id, name: app.name, writeKey, serverKey, settings: app.settings };
+    return { id, name: app.name, writeKey, serverKey, identitySecret, settings: app.settings };
   }
 
   /** From the app's stream, at the registration service. */

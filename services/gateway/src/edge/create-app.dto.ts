@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsDefined, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
 
 export class AppFcmDto {
@@ -40,6 +40,10 @@ export class AppSettingsDto {
   @Min(1)
   @Max(100_000_000)
   fcmQuotaPerMinute?: number;
+
+  @IsOptional()
+  @IsBoolean()
+  identityVerification?: boolean;
 }
 
 export class CreateAppDto {

@@ -34,6 +34,12 @@ export class RegisterDeviceDto {
   @IsString()
   @Matches(ID, { message: ID_MESSAGE })
   userId?: string;
+
+  /** With identityVerification on, a write key naming userId proves it: hex HMAC-SHA256(userId, identitySecret). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  userHash?: string;
 }
 
 export class DeviceRefDto {
@@ -53,6 +59,12 @@ export class IdentifyDto extends DeviceRefDto {
   @IsString()
   @Matches(ID, { message: ID_MESSAGE })
   userId!: string;
+
+  /** With identityVerification on, a write key naming userId proves it: hex HMAC-SHA256(userId, identitySecret). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  userHash?: string;
 
   @IsOptional()
   @IsObject()

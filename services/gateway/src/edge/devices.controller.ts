@@ -7,6 +7,7 @@ import { IdempotencyStore } from '../infrastructure/idempotency.store';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { parseAsOf } from './as-of';
 import { Access, Caller, CurrentCaller } from './auth/access';
+import { requireUserHash } from './auth/user-hash';
 import { validateBody } from './compat/compat-common';
 import { publishSegment } from './compat/segment-ingest';
 import { deviceRef, IdentifyDto, LogoutDto, RegisterDeviceDto } from './device.dto';
@@ -37,6 +38,7 @@ export class DevicesController {
   @Post('devices')
   @Access('write')
   async register(@CurrentCaller() caller: Caller, @Body() dto: RegisterDeviceDto, @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: Response) {
+    requireUserHash(caller, dto.userId, dto.userHash);
     const answer = await this.idempotency.run(caller.app.id, key, dto, async (commandId) => {
       const { view, created } = await this.owners.device(
         {
@@ -109,8 +111,9 @@ export class DevicesController {
   })
   @ApiBody({ schema: { oneOf: [{ $ref: getSchemaPath(IdentifyDto) }, { type: 'object', title: 'Segment identify', properties: { userId: { type: 'string' }, anonymousId: { type: 'string' }, traits: { type: 'object' }, context: { type: 'object' }, messageId: { type: 'string' } } }] } })
   async identify(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('idempotency-key') key: string | undefined) {
-    if (!isNativeIdentify(body)) return publishSegment(this.owners, caller.app.id, [{ raw: body, type: 'identify', field: '' }]);
+    if (!isNativeIdentify(body)) return publishSegment(this.owners, caller, [{ raw: body, type: 'identify', field: '' }]);
     const dto = await validateBody(IdentifyDto, body);
+    requireUserHash(caller, dto.userId, dto.userHash);
     const answer = await this.idempotency.run(caller.app.id, key, dto, async (commandId) => {
       const issuedAt = new Date().toISOString();
       const ref = deviceRef(dto);

@@ -37,7 +37,7 @@ export class AppCommandsHandler {
 function toDomain(command: AppAdminCommand): AppCommand {
   switch (command.type) {
     case 'CreateApp':
-      return { type: command.type, appId: command.appId, name: command.name, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, fcm: command.fcm, settings: command.settings };
+      return { type: command.type, appId: command.appId, name: command.name, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, identitySecretHash: command.identitySecretHash, fcm: command.fcm, settings: command.settings };
     case 'ChangeAppSettings':
       return { type: command.type, appId: command.appId, settings: command.settings };
     default: {

@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Headers, HttpCode, Param, Put } from '@nestjs/common';
-import { ApiBasicAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { DeviceAttributesPatch } from '@pushledger/contracts';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
+import { requireUserHash, USER_HASH_HEADER } from '../auth/user-hash';
 import { ApiError } from '../http/api-error';
 import { MAX_TOKEN, pathId, viewOr404 } from './compat-common';
 import { CioDeviceAttributesDto, CioPutDeviceDto } from './customerio.dto';
@@ -37,8 +38,16 @@ export class CustomerIoController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Customer.io: add or update a device of a person', description: 'Registers the token (`device.id`; the device id derives from it) and identifies it as the person. `attributes` device_os, device_model, app_version, device_locale and push_enabled are kept; others are dropped.' })
   @ApiOkResponse(EMPTY)
-  async put(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body() dto: CioPutDeviceDto, @Headers('idempotency-key') key: string | undefined) {
+  @ApiHeader({ name: 'X-User-Hash', required: false, description: 'with identityVerification on, a write key proves the user of the path: hex HMAC-SHA256(userId, identitySecret); else 401 user_hash_invalid' })
+  async put(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Body() dto: CioPutDeviceDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Headers(USER_HASH_HEADER) userHash: string | undefined,
+  ) {
     const userId = pathId(id, 'id');
+    requireUserHash(caller, userId, userHash);
     const answer = await this.idempotency.run(caller.app.id, key, { customerio: userId, dto }, async (commandId) => {
       const { device } = dto;
       const enabled = device.attributes?.push_enabled;

@@ -1,8 +1,9 @@
 import { Body, Controller, Headers, HttpCode, Param, Patch } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
+import { requireUserHash, USER_HASH_HEADER } from '../auth/user-hash';
 import { presentDevice } from '../present';
 import { pathId } from './compat-common';
 import { MasivoDeviceTokenDto } from './masivo.dto';
@@ -23,8 +24,16 @@ export class MasivoController {
     summary: 'Masivo: register a customer\'s FCM device token',
     description: 'Registers (or refreshes) the FCM token, the device id derived from the token, and associates it with the customer. Answers 200 with the device view (token masked), also for a new device.',
   })
-  async deviceToken(@CurrentCaller() caller: Caller, @Param('customerId') customerId: string, @Body() dto: MasivoDeviceTokenDto, @Headers('idempotency-key') key: string | undefined) {
+  @ApiHeader({ name: 'X-User-Hash', required: false, description: 'with identityVerification on, a write key proves the user of the path: hex HMAC-SHA256(userId, identitySecret); else 401 user_hash_invalid' })
+  async deviceToken(
+    @CurrentCaller() caller: Caller,
+    @Param('customerId') customerId: string,
+    @Body() dto: MasivoDeviceTokenDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Headers(USER_HASH_HEADER) userHash: string | undefined,
+  ) {
     const userId = pathId(customerId, 'customerId');
+    requireUserHash(caller, userId, userHash);
     const answer = await this.idempotency.run(caller.app.id, key, { masivo: userId, dto }, async (commandId) => {
       const info = dto.device_info;
       const attributes = { ...(info.model !== undefined ? { model: info.model } : {}), ...(info.osVersion !== undefined ? { osVersion: info.osVersion } : {}) };

@@ -1,6 +1,8 @@
 import { planSegmentMessage, SegmentValidationError } from '@pushledger/contracts';
 import { ApiError } from '../http/api-error';
 import type { OwnerClient } from '../../infrastructure/owner.client';
+import type { Caller } from '../auth/access';
+import { requireSegmentUserHash } from '../auth/user-hash';
 
 export const MAX_BATCH = 500;
 export const SEGMENT_OK = { success: true } as const;
@@ -21,14 +23,24 @@ function keyOf(m: Json): string | null {
   return idOf(properties.deviceId) ?? idOf(m.anonymousId) ?? idOf(device.id) ?? idOf(m.userId);
 }
 
+/** Checked here: a user's proof, valid for good, need not sit in the topic for its retention. */
+function withoutUserHash(message: Json): Json {
+  const { userHash: _userHash, ...rest } = message;
+  if (!isObject(rest.context) || !('userHash' in rest.context)) return rest;
+  const { userHash: _inContext, ...context } = rest.context;
+  return { ...rest, context };
+}
+
 /**
  * Validates Segment messages with the consumer's own parser (so a 200 means the consumer will apply
  * them) and publishes them durably to the gateway's ingest topic, tagged with the caller's app. The stored value
- * never carries the write key.
+ * never carries the write key. A message naming a user is checked here as the ingest consumer would check it, and
+ * a batch with one that fails is refused whole: nothing of it is queued.
  * `messages[i].type`: forced by /v1/track and /v1/identify, as Segment does; `field`: how a 400 names the message.
  */
-export async function publishSegment(owners: OwnerClient, appId: string, messages: { raw: unknown; type?: 'track' | 'identify'; field: string }[]): Promise<typeof SEGMENT_OK> {
+export async function publishSegment(owners: OwnerClient, caller: Caller, messages: { raw: unknown; type?: 'track' | 'identify'; field: string }[]): Promise<typeof SEGMENT_OK> {
   const now = new Date();
+  const appId = caller.app.id;
   const out = messages.map(({ raw, type, field }) => {
     if (!isObject(raw)) throw ApiError.validation(field || 'body', 'must be an object');
     const { writeKey: _writeKey, ...message } = raw;
@@ -39,7 +51,8 @@ export async function publishSegment(owners: OwnerClient, appId: string, message
       if (err instanceof SegmentValidationError) throw ApiError.validation(err.field === 'message' ? field || 'body' : `${field ? `${field}.` : ''}${err.field}`, err.reason);
       throw err;
     }
-    return { key: keyOf(message), value: JSON.stringify(message), headers: { 'app-id': appId } };
+    requireSegmentUserHash(caller, message);
+    return { key: keyOf(message), value: JSON.stringify(withoutUserHash(message)), headers: { 'app-id': appId } };
   });
   if (!out.length) return SEGMENT_OK;
   try {

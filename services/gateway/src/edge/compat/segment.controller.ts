@@ -28,13 +28,13 @@ export class SegmentController {
   @ApiBody({ schema: { type: 'object', required: ['event'], properties: { userId: { type: 'string' }, anonymousId: { type: 'string' }, event: { type: 'string', example: 'register push' }, properties: { type: 'object' }, context: { type: 'object' }, messageId: { type: 'string' }, writeKey: { type: 'string' } } } })
   @ApiOkResponse(OK)
   async track(@CurrentCaller() caller: Caller, @Body() body: unknown) {
-    return publishSegment(this.owners, caller.app.id, [{ raw: body, type: 'track', field: '' }]);
+    return publishSegment(this.owners, caller, [{ raw: body, type: 'track', field: '' }]);
   }
 
   @Post('batch')
   @Access('write')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Segment batch', description: `Up to ${MAX_BATCH} track/identify messages (each with \`type\`); all are validated before any is queued, and a 400 names \`batch[i].field\`. Other message types are queued and ignored.` })
+  @ApiOperation({ summary: 'Segment batch', description: `Up to ${MAX_BATCH} track/identify messages (each with \`type\`); all are validated before any is queued, and a 400 names \`batch[i].field\`. With identityVerification on, one message naming a user without a valid \`userHash\` (top level or \`context.userHash\`) refuses the whole batch (401 \`user_hash_invalid\`), as a 400 does. Other message types are queued and ignored.` })
   @ApiBody({ schema: { type: 'object', required: ['batch'], properties: { batch: { type: 'array', maxItems: MAX_BATCH, items: { type: 'object' } }, context: { type: 'object' }, writeKey: { type: 'string' } } } })
   @ApiOkResponse(OK)
   async batch(@CurrentCaller() caller: Caller, @Body() body: unknown) {
@@ -45,7 +45,7 @@ export class SegmentController {
     const shared = isPlain(top.context) ? top.context : null;
     return publishSegment(
       this.owners,
-      caller.app.id,
+      caller,
       top.batch.map((raw: unknown, i) => ({ raw: withSharedContext(raw, shared), field: `batch[${i}]` })),
     );
   }

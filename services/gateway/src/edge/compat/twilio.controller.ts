@@ -7,6 +7,7 @@ import { maskToken } from '@pushledger/observability';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
+import { requireUserHash } from '../auth/user-hash';
 import { ApiError } from '../http/api-error';
 import { ID_PATTERN, viewOr404 } from './compat-common';
 import { TwilioRegistrationDto, TwilioSendDto } from './twilio.dto';
@@ -85,6 +86,7 @@ export class TwilioController {
   @ApiCreatedResponse(REGISTRATION)
   async register(@CurrentCaller() caller: Caller, @Body() dto: TwilioRegistrationDto, @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: Response) {
     if (dto.appName !== caller.app.name) throw ApiError.notFound('push notification app');
+    requireUserHash(caller, dto.userId, dto.userHash);
     const answer = await this.idempotency.run(caller.app.id, key, { twilio: dto }, async (commandId) => {
       const appId = caller.app.id;
       const provider = dto.provider === 'APNs' ? 'apns' : 'fcm';

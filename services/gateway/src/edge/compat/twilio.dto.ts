@@ -10,6 +10,12 @@ export class TwilioRegistrationDto {
   @Matches(ID_PATTERN, { message: ID_MESSAGE })
   userId?: string;
 
+  @ApiPropertyOptional({ description: 'with identityVerification on, a write key naming userId proves it: hex HMAC-SHA256(userId, identitySecret)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  userHash?: string;
+
   @ApiProperty({ maxLength: MAX_TOKEN })
   @IsString()
   @IsNotEmpty()

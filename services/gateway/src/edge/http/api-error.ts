@@ -19,6 +19,10 @@ export class ApiError extends Error {
   static unauthorized(message = 'a valid API key is required') {
     return new ApiError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Basic realm="pushledger", Bearer' });
   }
+  /** The caller named a user its app verifies without proving it (see libs/contracts identity-verification.ts). */
+  static userHashInvalid() {
+    return new ApiError(401, 'user_hash_invalid', 'this app verifies identities: userHash must be the hex HMAC-SHA256 of the user id under the identity secret');
+  }
   static forbidden(message: string) {
     return new ApiError(403, 'forbidden', message);
   }

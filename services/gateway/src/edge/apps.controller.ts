@@ -1,16 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'crypto';
+import type { PushledgerConfig } from '@pushledger/config';
 import { hashKey, isAppId, type AppAdminCommand, type AppDirectoryEntryV1 } from '@pushledger/contracts';
+import { CONFIG, CredentialSealError, sealCredential } from '@pushledger/platform';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
-import { Access } from './auth/access';
-import { CreateAppDto, UpdateAppDto } from './create-app.dto';
+import { Access, Caller, CurrentCaller } from './auth/access';
+import { CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
 import { presentApp } from './present';
 
 /**
  * Keys are made here and shown once; the registration service, which owns the app streams, gets only their
- * hashes. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
+ * hashes. Credentials are sealed here, before any command carries them, and opened only by delivery. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
  */
 @Controller('v1/apps')
 @Access('admin')
@@ -18,24 +20,34 @@ export class AppsController {
   constructor(
     private readonly owners: OwnerClient,
     private readonly directory: AppDirectory,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
   @Post()
   @HttpCode(201)
   async create(@Body() dto: CreateAppDto) {
     const id = `app_${randomBytes(10).toString('hex')}`;
-    const writeKey = `plw_${randomBytes(24).toString('base64url')}`;
-    const serverKey = `pls_${randomBytes(32).toString('base64url')}`;
+    const { writeKey, serverKey } = newKeys();
+    const serviceAccount = dto.fcm?.serviceAccount ? this.seal(dto.fcm.serviceAccount, id) : null;
     const app = await this.command({
       ...envelope(id),
       type: 'CreateApp',
       name: dto.name,
       writeKeyHash: hashKey(writeKey),
       serverKeyHash: hashKey(serverKey),
-      fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount: dto.fcm?.serviceAccount ?? null },
+      fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount },
       settings: dto.settings ?? {},
     });
     return { id, name: app.name, writeKey, serverKey, settings: app.settings };
+  }
+
+  /** Every app this gateway's directory holds (it follows pushledger.apps.v1): no keys, no credentials. */
+  @Get()
+  list() {
+    return this.directory
+      .all()
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+      .map(presentApp);
   }
 
   /** From the app's stream, at the registration service. */
@@ -52,6 +64,36 @@ export class AppsController {
     return presentApp(await this.command({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings }));
   }
 
+  /** New keys, shown once; the replaced ones keep opening the app for `graceSeconds` (default 0). */
+  @Post(':id/keys')
+  @HttpCode(201)
+  async rotateKeys(@Param('id') id: string, @Body() dto: RotateKeysDto) {
+    if (!isAppId(id)) throw ApiError.notFound('app');
+    const { writeKey, serverKey } = newKeys();
+    await this.command({ ...envelope(id), type: 'RotateAppKeys', writeKeyHash: hashKey(writeKey), serverKeyHash: hashKey(serverKey), graceSeconds: dto?.graceSeconds ?? 0 });
+    return { writeKey, serverKey };
+  }
+
+  /** Lifts a credentials pause (delivery keeps it); the app's own server key may too, after fixing its credentials. */
+  @Post(':id/sends/resume')
+  @Access('admin-or-server')
+  @HttpCode(200)
+  async resumeSends(@Param('id') id: string, @CurrentCaller() caller: Caller | undefined) {
+    if (!isAppId(id) || (caller && caller.app.id !== id)) throw ApiError.notFound('app');
+    if (!caller && !(this.directory.get(id) ?? (await this.owners.findApp(id)))) throw ApiError.notFound('app');
+    const { resumed } = await this.owners.delivery({ ...envelope(id), type: 'ResumeSends' });
+    return { appId: id, resumed };
+  }
+
+  private seal(serviceAccount: Record<string, unknown>, appId: string) {
+    try {
+      return sealCredential(serviceAccount, 'fcm.serviceAccount', appId, this.config.secretKey);
+    } catch (err) {
+      if (err instanceof CredentialSealError) throw new ApiError(503, 'credentials_unsealable', err.message);
+      throw err;
+    }
+  }
+
   private async command(command: AppAdminCommand): Promise<AppDirectoryEntryV1> {
     try {
       const app = await this.owners.app(command);
@@ -62,6 +104,10 @@ export class AppsController {
       throw err;
     }
   }
+}
+
+function newKeys() {
+  return { writeKey: `plw_${randomBytes(24).toString('base64url')}`, serverKey: `pls_${randomBytes(32).toString('base64url')}` };
 }
 
 function envelope(appId: string) {

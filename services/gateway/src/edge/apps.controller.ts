@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomBytes, randomUUID } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
 import { hashKey, isAppId, type AppAdminCommand, type AppDirectoryEntryV1 } from '@pushledger/contracts';
@@ -14,6 +15,7 @@ import { presentApp } from './present';
  * Keys are made here and shown once; the registration service, which owns the app streams, gets only their
  * hashes. Credentials are sealed here, before any command carries them, and opened only by delivery. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
  */
+@ApiTags('Apps')
 @Controller('v1/apps')
 @Access('admin')
 export class AppsController {
@@ -25,6 +27,7 @@ export class AppsController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Create an app (admin)', description: 'Keys are shown once. `fcm.serviceAccount` is write-only: sealed with PUSHLEDGER_SECRET_KEY before it leaves the gateway, opened only by the delivery service.' })
   async create(@Body() dto: CreateAppDto) {
     const id = `app_${randomBytes(10).toString('hex')}`;
     const { writeKey, serverKey } = newKeys();
@@ -43,6 +46,7 @@ export class AppsController {
 
   /** Every app this gateway's directory holds (it follows pushledger.apps.v1): no keys, no credentials. */
   @Get()
+  @ApiOperation({ summary: 'Every app (admin)', description: 'Ids, names, settings and whether FCM credentials are set; never keys or credentials.' })
   list() {
     return this.directory
       .all()
@@ -67,6 +71,7 @@ export class AppsController {
   /** New keys, shown once; the replaced ones keep opening the app for `graceSeconds` (default 0). */
   @Post(':id/keys')
   @HttpCode(201)
+  @ApiOperation({ summary: 'New keys for an app (admin)', description: 'Answers `201 { writeKey, serverKey }`, shown once. The previous keys keep working for `graceSeconds` (0 to 2,592,000; default 0), then answer 401.' })
   async rotateKeys(@Param('id') id: string, @Body() dto: RotateKeysDto) {
     if (!isAppId(id)) throw ApiError.notFound('app');
     const { writeKey, serverKey } = newKeys();
@@ -78,6 +83,7 @@ export class AppsController {
   @Post(':id/sends/resume')
   @Access('admin-or-server')
   @HttpCode(200)
+  @ApiOperation({ summary: "Lift a credentials pause (admin, or the app's server key)", description: 'Sends paused because most of a batch failed on credentials go out again. Answers `{ appId, resumed }`; `resumed: false` when the app was not paused.' })
   async resumeSends(@Param('id') id: string, @CurrentCaller() caller: Caller | undefined) {
     if (!isAppId(id) || (caller && caller.app.id !== id)) throw ApiError.notFound('app');
     if (!caller && !(this.directory.get(id) ?? (await this.owners.findApp(id)))) throw ApiError.notFound('app');

@@ -14,8 +14,13 @@ const adminToken = process.env.PUSHLEDGER_ADMIN_TOKEN
 const token = adminToken || generateAdminToken();
 if (!adminToken) fs.writeFileSync(tokenFile, token, { mode: 0o600 });
 
+// The key sealing app credentials: kept in the data folder, so credentials sealed by an earlier run still open.
+const secretKeyFile = path.join(dataDir, 'secret-key');
+const keyGiven = Boolean(process.env.PUSHLEDGER_SECRET_KEY || process.env.PUSHLEDGER_SECRET_KEY_FILE);
+if (!keyGiven && !fs.existsSync(secretKeyFile)) fs.writeFileSync(secretKeyFile, require('crypto').randomBytes(32).toString('base64'), { mode: 0o600 });
+
 const port = Number(process.env.PORT || 3000);
-const env = { ...process.env, PUSHLEDGER_ADMIN_TOKEN: token, PORT: String(port) };
+const env = { ...process.env, PUSHLEDGER_ADMIN_TOKEN: token, PORT: String(port), ...(keyGiven ? {} : { PUSHLEDGER_SECRET_KEY_FILE: secretKeyFile }) };
 // The services would refuse a bad configuration one by one, and be restarted forever: refuse it once, here.
 try {
   require(path.join(root, 'dist/libs/config/src/config.js')).loadConfig(env);

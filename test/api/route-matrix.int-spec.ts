@@ -39,6 +39,10 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/apps', level: 'admin', cross: 'none', body: () => ({ name: 'matrix-extra' }) },
   { method: 'GET', path: '/v1/apps/{appId}', level: 'admin', cross: 'none' },
   { method: 'PATCH', path: '/v1/apps/{appId}', level: 'admin', cross: 'none', body: () => ({ settings: { staleAfterDays: 60 } }) },
+  { method: 'GET', path: '/v1/apps', level: 'admin', cross: 'none' },
+  { method: 'POST', path: '/v1/apps/{appId}/keys', level: 'admin', cross: 'none', body: () => ({ graceSeconds: 0 }) },
+  // The admin token, or the app's own server key: to app keys it is a server route.
+  { method: 'POST', path: '/v1/apps/{appId}/sends/resume', level: 'server', cross: 'lookup' },
   // native devices
   { method: 'POST', path: '/v1/devices', level: 'write', cross: 'upsert', body: (i) => ({ deviceId: i.deviceId, token: `${i.token}-b`, provider: 'fcm', platform: 'web' }) },
   { method: 'GET', path: '/v1/devices/{deviceId}', level: 'server', cross: 'lookup' },

@@ -9,7 +9,7 @@
  */
 import { StreamCategories } from '@pushledger/contracts';
 import type { EventStore, StoredEvent } from '@pushledger/event-store';
-import { maskToken, redact } from '@pushledger/observability';
+import { hideCredentials, maskToken, redact } from '@pushledger/observability';
 
 export class UsageError extends Error {}
 
@@ -100,7 +100,8 @@ export function toRecord(e: StoredEvent, mask = false): ReplayRecord {
     position: e.position.toString(),
     revision: e.streamRevision.toString(),
     occurredAt: e.metadata.occurredAt,
-    data: withoutWriteOnly(mask ? maskTokens(e.data) : e.data),
+    // Only app streams hold credentials and the identity secret's hash; other events pass untouched (replay's throughput).
+    data: mask ? withoutWriteOnly(maskTokens(e.data)) : e.stream.startsWith('app-') ? withoutWriteOnly(hideCredentials(e.data)) : e.data,
   };
 }
 

@@ -1,4 +1,4 @@
-import { AppEvent, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, hashKey, isAppId } from '@pushledger/contracts';
+import { AppEvent, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, hashKey, isAppId, keyStillValid } from '@pushledger/contracts';
 import type { EventStore, StoredEvent, Subscription } from '@pushledger/event-store';
 
 export { hashKey } from '@pushledger/contracts';
@@ -11,6 +11,8 @@ export { hashKey } from '@pushledger/contracts';
 export class AppRegistry {
   private readonly apps = new Map<string, AppRecord>();
   private readonly byKeyHash = new Map<string, { app: AppRecord; kind: 'write' | 'server' }>();
+  /** Keys a rotation replaced, by hash, to their app: valid until the rotation's grace period ends. */
+  private readonly previousByKeyHash = new Map<string, string>();
   private readonly revisions = new Map<string, bigint>();
   private subscription?: Subscription;
   private caughtUp!: Promise<void>;
@@ -60,10 +62,18 @@ export class AppRegistry {
     if (before) {
       this.byKeyHash.delete(before.writeKeyHash);
       this.byKeyHash.delete(before.serverKeyHash);
+      if (before.previousKeys) {
+        this.previousByKeyHash.delete(before.previousKeys.writeKeyHash);
+        this.previousByKeyHash.delete(before.previousKeys.serverKeyHash);
+      }
     }
     this.apps.set(after.id, after);
     this.byKeyHash.set(after.writeKeyHash, { app: after, kind: 'write' });
     this.byKeyHash.set(after.serverKeyHash, { app: after, kind: 'server' });
+    if (after.previousKeys) {
+      this.previousByKeyHash.set(after.previousKeys.writeKeyHash, after.id);
+      this.previousByKeyHash.set(after.previousKeys.serverKeyHash, after.id);
+    }
   }
 
   /** Reads the app's stream now, so the next request to this process sees a write it just had stored. */
@@ -74,7 +84,12 @@ export class AppRegistry {
 
   /** By the key's SHA-256: how long the lookup takes tells nothing about any stored key (no key is compared). */
   findByKey(key: string): { app: AppRecord; kind: 'write' | 'server' } | undefined {
-    return this.byKeyHash.get(hashKey(key));
+    const hash = hashKey(key);
+    const current = this.byKeyHash.get(hash);
+    if (current) return current;
+    const app = this.apps.get(this.previousByKeyHash.get(hash) ?? '');
+    const kind = app && keyStillValid(app.previousKeys, hash, Date.now());
+    return app && kind ? { app, kind } : undefined;
   }
 
   async get(appId: string): Promise<AppRecord | undefined> {

@@ -52,6 +52,30 @@ describe('loadConfig', () => {
     expect(loadConfig({}).adminToken).toBeUndefined();
   });
 
+  describe('secret key (seals app credentials)', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+
+    it('reads base64 of 32 bytes from the variable or a file, and names it by a short id', () => {
+      const fromEnv = loadConfig({ PUSHLEDGER_SECRET_KEY: key }).secretKey!;
+      expect(fromEnv.key).toEqual(Buffer.alloc(32, 7));
+      expect(fromEnv.kid).toMatch(/^[0-9a-f]{8}$/);
+      const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+      writeFileSync(join(dir, 'k'), `${key}\n`);
+      expect(loadConfig({ PUSHLEDGER_SECRET_KEY_FILE: join(dir, 'k') }).secretKey).toEqual(fromEnv);
+      expect(loadConfig({}).secretKey).toBeUndefined();
+    });
+
+    it('refuses a key of another length, or both variables, without printing the key', () => {
+      const short = Buffer.alloc(16, 1).toString('base64');
+      const message = errorOf({ PUSHLEDGER_SECRET_KEY: short });
+      expect(message).toMatch(/PUSHLEDGER_SECRET_KEY: must be 32 bytes in base64/);
+      expect(message).not.toContain(short);
+      expect(errorOf({ PUSHLEDGER_SECRET_KEY: 'not base64!' })).toMatch(/PUSHLEDGER_SECRET_KEY: must be 32 bytes/);
+      expect(errorOf({ PUSHLEDGER_SECRET_KEY: key, PUSHLEDGER_SECRET_KEY_FILE: '/nope' })).toMatch(/not both/);
+      expect(errorOf({ PUSHLEDGER_SECRET_KEY_FILE: '/nope/key' })).toMatch(/PUSHLEDGER_SECRET_KEY_FILE: cannot read/);
+    });
+  });
+
   it('keeps several problems on one line', () => {
     expect(errorOf({ PORT: 'abc', EVENT_STORE: 'eventstoredb', KAFKA_SASL_MECHANISM: 'scram-sha-256' })).not.toContain('\n');
     expect(errorOf({ EVENT_STORE: 'eventstoredb', KAFKA_SASL_MECHANISM: 'scram-sha-256' })).toMatch(/EVENTSTORE_CONNECTION_STRING.*; KAFKA_SASL_USERNAME/);

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { z } from 'zod';
 
@@ -28,6 +29,8 @@ const schema = z.object({
   EVENTSTORE_CONNECTION_STRING: z.string().optional(),
   MONGODB_URI: z.string().default('mongodb://127.0.0.1:27017/pushledger'),
   PUSHLEDGER_ADMIN_TOKEN: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)`).optional(),
+  PUSHLEDGER_SECRET_KEY: z.string().optional(),
+  PUSHLEDGER_SECRET_KEY_FILE: z.string().optional(),
   FCM_ENDPOINT: z.string().url().optional(),
   FCM_CA_FILE: z.string().optional(),
   PUSHLEDGER_FCM_SIMULATOR_URL: z.string().url().optional(),
@@ -68,6 +71,11 @@ export interface PushledgerConfig {
   eventStore: { kind: 'postgres' | 'eventstoredb'; postgresUrl: string; eventStoreDbConnectionString?: string };
   mongodbUri: string;
   adminToken?: string;
+  /**
+   * Key-encryption key sealing app credentials at rest (AES-256-GCM); `kid` names it in every sealed value.
+   * Unset: an app cannot be given credentials, and sealed ones cannot be opened.
+   */
+  secretKey?: { key: Buffer; kid: string };
   /** `endpoint`: all FCM traffic goes there. `simulator`: where apps without credentials send (npm start runs one). */
   fcm: { endpoint?: string; caFile?: string; simulator?: { url: string; caFile: string } };
   delivery: { maxAttempts: number; retryBaseMs: number };
@@ -94,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!ssl && e.KAFKA_SSL_CA_FILE) problems.push('KAFKA_SSL_CA_FILE: set KAFKA_SSL=true too');
   const sasl = kafkaSasl(e, problems);
   if (e.KAFKA_MIN_INSYNC_REPLICAS > e.KAFKA_REPLICATION_FACTOR) problems.push(`KAFKA_MIN_INSYNC_REPLICAS: at most KAFKA_REPLICATION_FACTOR (${e.KAFKA_REPLICATION_FACTOR}), or no write with acks=all could ever succeed`);
+  const secretKey = secretKeyOf(e, problems);
   if (problems.length) invalid(problems);
   return {
     http: { port: e.PORT, host: e.HOST },
@@ -111,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventStore: { kind: e.EVENT_STORE, postgresUrl: e.POSTGRES_URL, eventStoreDbConnectionString: e.EVENTSTORE_CONNECTION_STRING },
     mongodbUri: e.MONGODB_URI,
     adminToken: e.PUSHLEDGER_ADMIN_TOKEN,
+    secretKey,
     fcm: {
       endpoint: e.FCM_ENDPOINT,
       caFile: e.FCM_CA_FILE,
@@ -137,6 +147,24 @@ function readConfigFile(variable: string, file: string, problems: string[]): str
     problems.push(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     return undefined;
   }
+}
+
+/** base64 of exactly 32 bytes (`openssl rand -base64 32`), given or in a file (its final newline ignored). */
+function secretKeyOf(e: Env, problems: string[]): PushledgerConfig['secretKey'] {
+  if (e.PUSHLEDGER_SECRET_KEY !== undefined && e.PUSHLEDGER_SECRET_KEY_FILE !== undefined) {
+    problems.push('PUSHLEDGER_SECRET_KEY_FILE: set it or PUSHLEDGER_SECRET_KEY, not both');
+    return undefined;
+  }
+  const variable = e.PUSHLEDGER_SECRET_KEY_FILE !== undefined ? 'PUSHLEDGER_SECRET_KEY_FILE' : 'PUSHLEDGER_SECRET_KEY';
+  const text = e.PUSHLEDGER_SECRET_KEY ?? (e.PUSHLEDGER_SECRET_KEY_FILE ? readConfigFile(variable, e.PUSHLEDGER_SECRET_KEY_FILE, problems)?.trim() : undefined);
+  if (text === undefined) return undefined;
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) {
+    // Never the value itself: this line is printed.
+    problems.push(`${variable}: must be 32 bytes in base64 (e.g. openssl rand -base64 32)`);
+    return undefined;
+  }
+  return { key, kid: createHash('sha256').update(key).digest('hex').slice(0, 8) };
 }
 
 function kafkaSasl(e: Env, problems: string[]): PushledgerConfig['kafka']['sasl'] {

@@ -31,16 +31,39 @@ export const DEFAULT_APP_SETTINGS: AppSettingsV1 = {
   identityVerification: false,
 };
 
+/**
+ * A credential sealed at rest (see `sealCredential` in libs/platform): `v1.<kid>.<base64url(iv | tag | ciphertext)>`,
+ * AES-256-GCM under the key-encryption key (PUSHLEDGER_SECRET_KEY), bound to the app and the credential's kind.
+ * Only the process that uses the credential (delivery) opens it.
+ */
+export interface SealedCredentialV1 {
+  $sealed: string;
+}
+
+/** Which credential a sealed value is: part of its associated data, so a blob cannot be moved to another field or app. */
+export type CredentialKind = 'fcm.serviceAccount' | 'apns.privateKey' | 'webpush.privateKey';
+
+export function isSealedCredential(value: unknown): value is SealedCredentialV1 {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as SealedCredentialV1).$sealed === 'string' && Object.keys(value).length === 1;
+}
+
 export interface AppFcmV1 {
   projectId: string;
-  /** Google service-account JSON; null means the bundled simulator / FCM_ENDPOINT. */
-  serviceAccount: Record<string, unknown> | null;
+  /** The Google service-account JSON, sealed; null means the bundled simulator / FCM_ENDPOINT. */
+  serviceAccount: SealedCredentialV1 | null;
+}
+
+/** Keys replaced by a rotation that still open the app until `validUntil` (ISO). */
+export interface PreviousAppKeysV1 {
+  writeKeyHash: string;
+  serverKeyHash: string;
+  validUntil: string;
 }
 
 export type AppEvent =
   | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsV1; createdAt: string } }
   | { type: 'AppSettingsChanged'; data: { appId: string; settings: AppSettingsV1; changedAt: string } }
-  | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string } };
+  | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string; previous?: PreviousAppKeysV1 } };
 
 export const APP_EVENT_TYPES = ['AppCreated', 'AppSettingsChanged', 'AppKeysRotated'] as const;
 
@@ -54,6 +77,8 @@ export interface AppRecord {
   fcm: AppFcmV1;
   settings: AppSettingsV1;
   createdAt: string;
+  /** Set by a rotation with a grace period; past `validUntil` these keys open nothing. */
+  previousKeys?: PreviousAppKeysV1;
 }
 
 export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecord | undefined {
@@ -73,7 +98,7 @@ export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecor
     case 'AppSettingsChanged':
       return app && { ...app, settings: { ...DEFAULT_APP_SETTINGS, ...event.data.settings } };
     case 'AppKeysRotated':
-      return app && { ...app, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash };
+      return app && { ...app, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash, previousKeys: event.data.previous };
     default: {
       const _exhaustive: never = event;
       return app;
@@ -101,6 +126,7 @@ export interface AppDirectoryEntryV1 {
   settings: AppSettingsV1;
   createdAt: string;
   revision: number;
+  previousKeys?: PreviousAppKeysV1;
 }
 
 export function directoryEntryOf(app: AppRecord, revision: number): AppDirectoryEntryV1 {
@@ -114,5 +140,12 @@ export function directoryEntryOf(app: AppRecord, revision: number): AppDirectory
     settings: app.settings,
     createdAt: app.createdAt,
     revision,
+    ...(app.previousKeys ? { previousKeys: app.previousKeys } : {}),
   };
+}
+
+/** The app a key opens: its current keys, or the previous ones until their grace period ends. */
+export function keyStillValid(previous: PreviousAppKeysV1 | undefined, keyHash: string, now: number): 'write' | 'server' | undefined {
+  if (!previous || Date.parse(previous.validUntil) <= now) return undefined;
+  return keyHash === previous.writeKeyHash ? 'write' : keyHash === previous.serverKeyHash ? 'server' : undefined;
 }

@@ -36,7 +36,18 @@ export type RegistrationCommand =
  */
 export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsPatch };
 export type ChangeAppSettingsCommand = CommandMeta & { type: 'ChangeAppSettings'; settings: AppSettingsPatch };
-export type AppAdminCommand = CreateAppCommand | ChangeAppSettingsCommand;
+/** New key hashes; the previous keys keep working for `graceSeconds`. */
+export type RotateAppKeysCommand = CommandMeta & { type: 'RotateAppKeys'; writeKeyHash: string; serverKeyHash: string; graceSeconds: number };
+export type AppAdminCommand = CreateAppCommand | ChangeAppSettingsCommand | RotateAppKeysCommand;
+
+/** What the delivery service accepts on `pushledger.delivery-commands.v1` (keyed by app id). */
+export type ResumeSendsCommand = CommandMeta & { type: 'ResumeSends' };
+export type DeliveryCommand = ResumeSendsCommand;
+export const DELIVERY_COMMAND_TYPES = ['ResumeSends'] as const satisfies readonly DeliveryCommand['type'][];
+/** `resumed`: a pause was lifted (false: the app's sends were not paused). */
+export interface ResumeSendsResult {
+  resumed: boolean;
+}
 
 /** What the identity service accepts on `pushledger.identity-commands.v1`. */
 export type IdentityCommand =
@@ -61,7 +72,7 @@ export const REGISTRATION_COMMAND_TYPES = [
   'DetachDevice',
   'AnonymiseDevice',
 ] as const satisfies readonly RegistrationCommand['type'][];
-export const APP_ADMIN_COMMAND_TYPES = ['CreateApp', 'ChangeAppSettings'] as const satisfies readonly AppAdminCommand['type'][];
+export const APP_ADMIN_COMMAND_TYPES = ['CreateApp', 'ChangeAppSettings', 'RotateAppKeys'] as const satisfies readonly AppAdminCommand['type'][];
 export const IDENTITY_COMMAND_TYPES = ['UpdateTraits', 'Unsubscribe', 'Resubscribe', 'EraseUser', 'LiftErasure'] as const satisfies readonly IdentityCommand['type'][];
 
 /*

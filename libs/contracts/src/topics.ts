@@ -11,6 +11,9 @@ export const Topics = {
   deliveryRequests: 'pushledger.delivery-requests.v1',
   deliveryRequestsDlq: 'pushledger.delivery-requests.v1.dlq',
   deliveryOutcomes: 'pushledger.delivery-outcomes.v1',
+  /** Commands to the delivery service (ResumeSends), keyed by app id; replies on commandReplies. */
+  deliveryCommands: 'pushledger.delivery-commands.v1',
+  deliveryCommandsDlq: 'pushledger.delivery-commands.v1.dlq',
   campaignCommands: 'pushledger.campaign-commands.v1',
   campaignCommandsDlq: 'pushledger.campaign-commands.v1.dlq',
   receipts: 'pushledger.receipts.v1',

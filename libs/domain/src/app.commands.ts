@@ -5,6 +5,8 @@ export type AppCommand = { appId: string } & (
   | { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsPatch }
   /** Only the named settings change; a change that changes nothing is no fact. */
   | { type: 'ChangeAppSettings'; settings: AppSettingsPatch }
+  /** New key hashes; the replaced keys keep opening the app for `graceSeconds` (0: not at all). */
+  | { type: 'RotateAppKeys'; writeKeyHash: string; serverKeyHash: string; graceSeconds: number }
 );
 
 export type AppCommandType = AppCommand['type'];

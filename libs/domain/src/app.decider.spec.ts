@@ -65,4 +65,24 @@ describe('app decider', () => {
       given([created()]).when(change({ staleAfterDays: 30 }, 'app_other'), T1).thenThrows(InvalidCommandError);
     });
   });
+  describe('rotating keys', () => {
+    const rotate = (graceSeconds: number, appId = APP): AppCommand => ({ type: 'RotateAppKeys', appId, writeKeyHash: 'wh2', serverKeyHash: 'sh2', graceSeconds });
+
+    it('keeps the replaced keys until the grace period ends', () => {
+      const state = given([created()])
+        .when(rotate(2), T1)
+        .then([{ type: 'AppKeysRotated', data: { appId: APP, writeKeyHash: 'wh2', serverKeyHash: 'sh2', rotatedAt: T1.toISOString(), previous: { writeKeyHash: 'wh', serverKeyHash: 'sh', validUntil: new Date(T1.getTime() + 2000).toISOString() } } }]);
+      expect(state).toMatchObject({ writeKeyHash: 'wh2', serverKeyHash: 'sh2', previousKeys: { writeKeyHash: 'wh' } });
+    });
+
+    it('with no grace the replaced keys stop at once', () => {
+      const state = given([created()]).when(rotate(0), T1).then([{ type: 'AppKeysRotated', data: { appId: APP, writeKeyHash: 'wh2', serverKeyHash: 'sh2', rotatedAt: T1.toISOString() } }]);
+      expect(state?.previousKeys).toBeUndefined();
+    });
+
+    it('refuses an unknown app and a negative grace', () => {
+      given([]).when(rotate(0), T1).thenThrows(AppNotFoundError);
+      given([created()]).when(rotate(-1), T1).thenThrows(InvalidCommandError);
+    });
+  });
 });

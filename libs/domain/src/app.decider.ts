@@ -33,6 +33,13 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
       // The fact carries all the settings, decided on the stream's latest state, so concurrent changes compose.
       return [{ type: 'AppSettingsChanged', data: { appId: command.appId, settings, changedAt: now.toISOString() } }];
     }
+    case 'RotateAppKeys': {
+      if (!state) throw new AppNotFoundError(command.appId);
+      if (!Number.isInteger(command.graceSeconds) || command.graceSeconds < 0) throw new InvalidCommandError('graceSeconds must be a whole number of seconds, 0 or more');
+      // Only the keys just replaced get a grace period: keys replaced earlier stop at once.
+      const previous = command.graceSeconds > 0 ? { writeKeyHash: state.writeKeyHash, serverKeyHash: state.serverKeyHash, validUntil: new Date(now.getTime() + command.graceSeconds * 1000).toISOString() } : undefined;
+      return [{ type: 'AppKeysRotated', data: { appId: command.appId, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, rotatedAt: now.toISOString(), ...(previous ? { previous } : {}) } }];
+    }
     default: {
       const _exhaustive: never = command;
       throw new InvalidCommandError(`unknown app command ${(_exhaustive as { type: string }).type}`);

@@ -1,3 +1,4 @@
+import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, type RequestOptions } from 'node:https';
 import { dirname, join } from 'node:path';
@@ -41,6 +42,26 @@ type Hooked<T> = T & { [HOOKED]?: true };
 const simulatorCredential: Credential = {
   getAccessToken: () => Promise.resolve({ access_token: 'sim-token', expires_in: 3600 }),
 };
+
+/**
+ * Toward a redirected endpoint a service account signs its own access token (Google's self-signed JWT,
+ * audience the FCM API) instead of asking Google's OAuth server, which the endpoint does not stand in for.
+ */
+function selfSignedJwtCredential(account: ServiceAccount): Credential {
+  const raw = account as ServiceAccount & { client_email?: string; private_key?: string; private_key_id?: string };
+  const email = raw.clientEmail ?? raw.client_email;
+  const privateKey = raw.privateKey ?? raw.private_key;
+  if (!email || !privateKey) throw new Error('createMessaging: the service account needs client_email and private_key');
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  return {
+    getAccessToken: () => {
+      const now = Math.floor(Date.now() / 1000);
+      const unsigned = `${b64({ alg: 'RS256', typ: 'JWT', ...(raw.private_key_id ? { kid: raw.private_key_id } : {}) })}.${b64({ iss: email, sub: email, aud: `${FCM_ORIGIN}/`, iat: now, exp: now + 3600 })}`;
+      const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey, 'base64url');
+      return Promise.resolve({ access_token: `${unsigned}.${signature}`, expires_in: 3600 });
+    },
+  };
+}
 
 /** HTTP/1.1 path (`send`, legacy `sendEach`): connections meant for fcm.googleapis.com go to the endpoint. */
 class FcmRedirectAgent extends Agent {
@@ -194,7 +215,7 @@ export function createMessaging(options: CreateMessagingOptions): Messaging {
   installFcmErrorCapture();
   const redirect = options.endpoint !== undefined ? parseEndpoint(options.endpoint, options.caFile!) : undefined;
   const appOptions: AppOptions = {
-    credential: options.serviceAccount === null ? simulatorCredential : cert(options.serviceAccount),
+    credential: options.serviceAccount === null ? simulatorCredential : redirect && typeof options.serviceAccount === 'object' ? selfSignedJwtCredential(options.serviceAccount) : cert(options.serviceAccount),
     projectId: options.projectId,
   };
   if (redirect) appOptions.httpAgent = new FcmRedirectAgent(redirect);

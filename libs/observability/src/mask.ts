@@ -11,14 +11,32 @@ export { tokenHash } from '@pushledger/contracts';
 
 const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken', 'writekey', 'serverkey', 'authorization', 'apikey', 'identitysecret', 'identitysecrethash', 'userhash']);
 
-/** Deep copy with every secret-looking field masked; used by the logger on structured fields. */
+/** App credentials (write-only): not even a prefix of them is shown; only their sealed form may pass. */
+const CREDENTIAL_KEYS = new Set(['serviceaccount', 'private_key', 'privatekey']);
+export const HIDDEN_CREDENTIAL = '[credential]';
+
+const isSealedValue = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as { $sealed?: unknown }).$sealed === 'string' && Object.keys(v).length === 1;
+
+/** Deep copy with every secret-looking field masked and every credential not sealed hidden; used by the logger on structured fields. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: value.message };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = SECRET_KEYS.has(k.toLowerCase()) && typeof v === 'string' ? maskToken(v) : redact(v, depth + 1);
+    const key = k.toLowerCase();
+    out[k] = CREDENTIAL_KEYS.has(key) && v !== null ? HIDDEN_CREDENTIAL : SECRET_KEYS.has(key) && typeof v === 'string' ? maskToken(v) : redact(v, depth + 1);
+  }
+  return out;
+}
+
+/** Deep copy with credentials that are not sealed (facts stored before sealing existed) hidden; everything else as it is. */
+export function hideCredentials(value: unknown, depth = 0): unknown {
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => hideCredentials(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = CREDENTIAL_KEYS.has(k.toLowerCase()) && v !== null && !isSealedValue(v) ? HIDDEN_CREDENTIAL : hideCredentials(v, depth + 1);
   }
   return out;
 }

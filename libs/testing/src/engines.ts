@@ -7,8 +7,12 @@ import { createKafka } from '@pushledger/kafka';
 
 /** Configuration for tests: the same defaults as production, overridable by the same variables. */
 export function testConfig(overrides: Record<string, string> = {}): PushledgerConfig {
-  return loadConfig({ ...process.env, ...overrides });
+  const env = { ...process.env, ...overrides };
+  return loadConfig(env.PUSHLEDGER_SECRET_KEY || env.PUSHLEDGER_SECRET_KEY_FILE ? env : { ...env, PUSHLEDGER_SECRET_KEY: TEST_SECRET_KEY });
 }
+
+/** Tests seal credentials with a key of their own process (a stack gets one too), unless the environment names one. */
+export const TEST_SECRET_KEY = randomBytes(32).toString('base64');
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;

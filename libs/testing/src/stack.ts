@@ -56,6 +56,7 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     PORT: String(port),
     PUSHLEDGER_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
+    ...(process.env.PUSHLEDGER_SECRET_KEY_FILE || extraEnv.PUSHLEDGER_SECRET_KEY_FILE ? {} : { PUSHLEDGER_SECRET_KEY: process.env.PUSHLEDGER_SECRET_KEY || randomBytes(32).toString('base64') }),
     ...extraEnv,
   };
   const ports = new Map<StackPart, number>();

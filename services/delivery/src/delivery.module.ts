@@ -9,6 +9,7 @@ import { createProducer } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
 import { DeliveryHandler } from './application/delivery.handler';
+import { DeliveryCommandsController } from './edge/delivery-commands.controller';
 import { DeliveryRequestsController } from './edge/delivery-requests.controller';
 import { DeliveryLedger } from './infrastructure/delivery-ledger';
 import { FcmSenders } from './infrastructure/fcm-senders';
@@ -35,7 +36,7 @@ class DeliveryLifecycle implements OnApplicationShutdown {
 export function deliveryModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'delivery', config, dependencies: ['kafka', 'postgres', 'eventStore'] })],
-    controllers: [DeliveryRequestsController],
+    controllers: [DeliveryRequestsController, DeliveryCommandsController],
     providers: [
       {
         provide: AppRegistry,

@@ -71,6 +71,8 @@ export interface FcmSimRequestRecord {
   errorCode: string | undefined;
   /** 1 for the first request to this token since the last reset. */
   attempt: number;
+  /** The access token the request presented (tests check whose credentials signed it). */
+  bearer?: string;
   httpVersion: '1.1' | '2';
 }
 
@@ -388,6 +390,7 @@ export class FcmSimulator {
       errorCode: reply.errorCode,
       attempt,
       httpVersion,
+      ...(authorization?.startsWith('Bearer ') ? { bearer: authorization.slice(7) } : {}),
     };
     this.record(record);
 

@@ -4,6 +4,7 @@ import type { AppRecord, DeliveryOutcomeKind, DeliveryOutcomeV1, DeliveryRequest
 import { classifyFcmError } from '@pushledger/fcm';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import type { JsonLogger } from '@pushledger/observability';
+import { CredentialSealError } from '@pushledger/platform';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 import { backoffMs, credentialsLookBroken, verdictOf } from './delivery-policy';
 import { FcmSenders, fcmMessage } from '../infrastructure/fcm-senders';
@@ -46,8 +47,18 @@ export class DeliveryHandler {
     };
 
     const paused = await this.ledger.pausedReason(app.id);
-    const messaging = paused ? null : this.senders.for(app);
+    let unreadable = false;
+    let messaging: ReturnType<FcmSenders['for']> = null;
+    try {
+      messaging = paused ? null : this.senders.for(app);
+    } catch (err) {
+      if (!(err instanceof CredentialSealError)) throw err;
+      // A key that does not open the credentials will not open them on a retry either.
+      unreadable = true;
+      this.logger.error('app credentials cannot be opened with the configured PUSHLEDGER_SECRET_KEY', { appId: app.id, error: err.message });
+    }
     if (paused) finish(remaining, 'failed', `app_paused:${paused}`, 0);
+    else if (unreadable) finish(remaining, 'failed', 'credentials_unreadable', 0);
     else if (!messaging) finish(remaining, 'failed', 'no_fcm_credentials', 0);
     else {
       for (let attempt = 1; remaining.length > 0; attempt++) {

@@ -63,7 +63,9 @@ export class DeliveryLedger {
     return rows[0]?.reason ?? null;
   }
 
-  async resume(appId: string): Promise<void> {
-    await this.pool.query('DELETE FROM delivery.app_pauses WHERE app_id = $1', [appId]);
+  /** true when a pause was lifted. */
+  async resume(appId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM delivery.app_pauses WHERE app_id = $1', [appId]);
+    return (rowCount ?? 0) > 0;
   }
 }

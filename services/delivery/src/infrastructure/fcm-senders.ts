@@ -1,10 +1,14 @@
 import { deleteApp } from 'firebase-admin/app';
 import type { Messaging, TokenMessage } from 'firebase-admin/messaging';
 import type { PushledgerConfig } from '@pushledger/config';
-import type { AppRecord, DeliveryTargetV1, PushContentV1 } from '@pushledger/contracts';
+import { isSealedCredential, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
 import { createMessaging } from '@pushledger/fcm';
+import { openCredential } from '@pushledger/platform';
 
-/** One firebase-admin Messaging per app (its own credentials), pointed at FCM_ENDPOINT when set. */
+/**
+ * One firebase-admin Messaging per app (its own credentials), pointed at FCM_ENDPOINT when set. The only
+ * place a sealed service account is opened; the opened key lives in its firebase-admin app alone.
+ */
 export class FcmSenders {
   private readonly byApp = new Map<string, { messaging: Messaging; key: string }>();
 
@@ -12,7 +16,8 @@ export class FcmSenders {
 
   /** null when the app has no credentials and no endpoint is configured: nothing can be sent. */
   for(app: AppRecord): Messaging | null {
-    const key = JSON.stringify([app.fcm.projectId, app.fcm.serviceAccount ? 'sa' : 'none']);
+    const sealed = app.fcm.serviceAccount;
+    const key = JSON.stringify([app.fcm.projectId, sealed && isSealedCredential(sealed) ? sealed.$sealed : 'none']);
     const known = this.byApp.get(app.id);
     if (known && known.key === key) return known.messaging;
     // FCM_ENDPOINT redirects everything; otherwise apps with credentials talk to Google and apps without to the bundled simulator.
@@ -22,11 +27,17 @@ export class FcmSenders {
     const messaging = createMessaging({
       appName: `pushledger-${app.id}`,
       projectId: app.fcm.projectId,
-      serviceAccount: (app.fcm.serviceAccount as never) ?? null,
+      serviceAccount: sealed ? (this.open(app) as never) : null,
       ...(target ?? {}),
     });
     this.byApp.set(app.id, { messaging, key });
     return messaging;
+  }
+
+  /** A stream written before credentials were sealed may still hold one in the clear: used as it is. */
+  private open(app: AppRecord): unknown {
+    const sealed = app.fcm.serviceAccount;
+    return isSealedCredential(sealed) ? openCredential(sealed, 'fcm.serviceAccount', app.id, this.config.secretKey) : sealed;
   }
 
   async close(): Promise<void> {

@@ -1,32 +1,39 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomBytes, randomUUID } from 'crypto';
+import type { PushledgerConfig } from '@pushledger/config';
 import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppDirectoryEntryV1 } from '@pushledger/contracts';
+import { CONFIG, CredentialSealError, sealCredential } from '@pushledger/platform';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
-import { Access } from './auth/access';
-import { CreateAppDto, UpdateAppDto } from './create-app.dto';
+import { Access, Caller, CurrentCaller } from './auth/access';
+import { CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
 import { presentApp } from './present';
 
 /**
  * Keys and the identity secret are made here and shown once; the registration service, which owns the app
- * streams, gets only their hashes. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
+ * streams, gets only their hashes. Credentials are sealed here, before any command carries them, and opened
+ * only by delivery. Its answer goes into this gateway's app directory at once (the others get it on pushledger.apps.v1).
  */
+@ApiTags('Apps')
 @Controller('v1/apps')
 @Access('admin')
 export class AppsController {
   constructor(
     private readonly owners: OwnerClient,
     private readonly directory: AppDirectory,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Create an app (admin)', description: 'Keys are shown once. `fcm.serviceAccount` is write-only: sealed with PUSHLEDGER_SECRET_KEY before it leaves the gateway, opened only by the delivery service.' })
   async create(@Body() dto: CreateAppDto) {
     const id = `app_${randomBytes(10).toString('hex')}`;
-    const writeKey = `plw_${randomBytes(24).toString('base64url')}`;
-    const serverKey = `pls_${randomBytes(32).toString('base64url')}`;
+    const { writeKey, serverKey } = newKeys();
     const identitySecret = newIdentitySecret();
+    const serviceAccount = dto.fcm?.serviceAccount ? this.seal(dto.fcm.serviceAccount, id) : null;
     const app = await this.command({
       ...envelope(id),
       type: 'CreateApp',
@@ -34,10 +41,20 @@ export class AppsController {
       writeKeyHash: hashKey(writeKey),
       serverKeyHash: hashKey(serverKey),
       identitySecretHash: identitySecretHash(identitySecret),
-      fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount: dto.fcm?.serviceAccount ?? null },
+      fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount },
       settings: dto.settings ?? {},
     });
     return { id, name: app.name, writeKey, serverKey, identitySecret, settings: app.settings };
+  }
+
+  /** Every app this gateway's directory holds (it follows pushledger.apps.v1): no keys, no credentials. */
+  @Get()
+  @ApiOperation({ summary: 'Every app (admin)', description: 'Ids, names, settings and whether FCM credentials are set; never keys or credentials.' })
+  list() {
+    return this.directory
+      .all()
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+      .map(presentApp);
   }
 
   /** From the app's stream, at the registration service. */
@@ -54,6 +71,38 @@ export class AppsController {
     return presentApp(await this.command({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings }));
   }
 
+  /** New keys, shown once; the replaced ones keep opening the app for `graceSeconds` (default 0). */
+  @Post(':id/keys')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'New keys for an app (admin)', description: 'Answers `201 { writeKey, serverKey }`, shown once. The previous keys keep working for `graceSeconds` (0 to 2,592,000; default 0), then answer 401.' })
+  async rotateKeys(@Param('id') id: string, @Body() dto: RotateKeysDto) {
+    if (!isAppId(id)) throw ApiError.notFound('app');
+    const { writeKey, serverKey } = newKeys();
+    await this.command({ ...envelope(id), type: 'RotateAppKeys', writeKeyHash: hashKey(writeKey), serverKeyHash: hashKey(serverKey), graceSeconds: dto?.graceSeconds ?? 0 });
+    return { writeKey, serverKey };
+  }
+
+  /** Lifts a credentials pause (delivery keeps it); the app's own server key may too, after fixing its credentials. */
+  @Post(':id/sends/resume')
+  @Access('admin-or-server')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Lift a credentials pause (admin, or the app's server key)", description: 'Sends paused because most of a batch failed on credentials go out again. Answers `{ appId, resumed }`; `resumed: false` when the app was not paused.' })
+  async resumeSends(@Param('id') id: string, @CurrentCaller() caller: Caller | undefined) {
+    if (!isAppId(id) || (caller && caller.app.id !== id)) throw ApiError.notFound('app');
+    if (!caller && !(this.directory.get(id) ?? (await this.owners.findApp(id)))) throw ApiError.notFound('app');
+    const { resumed } = await this.owners.delivery({ ...envelope(id), type: 'ResumeSends' });
+    return { appId: id, resumed };
+  }
+
+  private seal(serviceAccount: Record<string, unknown>, appId: string) {
+    try {
+      return sealCredential(serviceAccount, 'fcm.serviceAccount', appId, this.config.secretKey);
+    } catch (err) {
+      if (err instanceof CredentialSealError) throw new ApiError(503, 'credentials_unsealable', err.message);
+      throw err;
+    }
+  }
+
   private async command(command: AppAdminCommand): Promise<AppDirectoryEntryV1> {
     try {
       const app = await this.owners.app(command);
@@ -64,6 +113,10 @@ export class AppsController {
       throw err;
     }
   }
+}
+
+function newKeys() {
+  return { writeKey: `plw_${randomBytes(24).toString('base64url')}`, serverKey: `pls_${randomBytes(32).toString('base64url')}` };
 }
 
 function envelope(appId: string) {

@@ -72,3 +72,12 @@ export class UpdateAppDto {
   @Type(() => AppSettingsDto)
   settings!: AppSettingsDto;
 }
+
+/** Grace: the replaced keys keep working this long (at most 30 days). */
+export class RotateKeysDto {
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(30 * 24 * 3600)
+  graceSeconds?: number;
+}

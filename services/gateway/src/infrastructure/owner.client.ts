@@ -13,12 +13,14 @@ import type {
   DeviceQueryResult,
   DeviceRef,
   DeviceStatsResult,
+  DeliveryCommand,
   DeviceView,
   HistoryEntry,
   IdentityCommand,
   IdentityQuery,
   RegistrationCommand,
   RegistrationQuery,
+  ResumeSendsResult,
   SegmentRequest,
   SendPushCommand,
   SendPushResultV1,
@@ -56,7 +58,7 @@ const QUERY_TIMEOUT_MS = 5_000;
 /** Statistics and exports fold whole histories at the owner. */
 const STATS_TIMEOUT_MS = 30_000;
 
-type Request = RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest;
+type Request = DeliveryCommand | RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest;
 
 /**
  * The gateway's way to the streams' owners (registration, identity, campaign): a command or a query on the
@@ -102,6 +104,11 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   /** No write position is kept: app facts reach the gateways' app directories, not the read models. */
   async app(command: AppAdminCommand): Promise<AppDirectoryEntryV1> {
     return this.unwrap<AppCommandResult>(await this.send(this.topics.registrationCommands, command.appId, command)).app;
+  }
+
+  /** To the delivery service, which keeps the sends' ledger and pauses. */
+  async delivery(command: DeliveryCommand): Promise<ResumeSendsResult> {
+    return this.unwrap(await this.send(this.topics.deliveryCommands, command.appId, command));
   }
 
   async user(command: IdentityCommand): Promise<UserView> {

@@ -40,6 +40,8 @@ function toDomain(command: AppAdminCommand): AppCommand {
       return { type: command.type, appId: command.appId, name: command.name, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, identitySecretHash: command.identitySecretHash, fcm: command.fcm, settings: command.settings };
     case 'ChangeAppSettings':
       return { type: command.type, appId: command.appId, settings: command.settings };
+    case 'RotateAppKeys':
+      return { type: command.type, appId: command.appId, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, graceSeconds: command.graceSeconds };
     default: {
       const _exhaustive: never = command;
       throw new Error(`unknown app command ${(_exhaustive as { type: string }).type}`);

@@ -1,7 +1,8 @@
 import { SetMetadata, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { AppDirectoryEntryV1 } from '@pushledger/contracts';
 
-export type AccessLevel = 'admin' | 'write' | 'server';
+/** `admin-or-server`: the admin token, or a server key (of the app the route names: the handler checks). */
+export type AccessLevel = 'admin' | 'write' | 'server' | 'admin-or-server';
 export const ACCESS_KEY = 'pushledger:access';
 /** Which key a route needs: a write key also passes `write` routes, a server key passes both. */
 export const Access = (level: AccessLevel) => SetMetadata(ACCESS_KEY, level);

@@ -9,6 +9,7 @@
  */
 import { loadConfig } from '@pushledger/config';
 import { createPrivateEventStore } from '@pushledger/privacy';
+import { keepAlive } from '@pushledger/event-store';
 import { dbOf, Projector, type ProjectorLogger } from '@pushledger/read-models';
 import mongoose from 'mongoose';
 
@@ -31,36 +32,47 @@ async function main(): Promise<void> {
       if (config.logLevel !== 'silent') process.stderr.write(JSON.stringify({ level: 'error', service: 'projector', message, ...fields }) + '\n');
     },
   };
-  // Large pages when catching up: more facts per document write (FerretDB scans its collection on every write).
-  const store = await createPrivateEventStore(config, { poolSize: 4, polling: { pageSize: 2000 } });
-  const connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 16 });
-  const projector = new Projector(store, await dbOf(connection), { partitions: numberArg('partitions'), cacheSize: numberArg('cache'), logger });
-  await projector.start();
+  // An engine away (PostgreSQL, FerretDB) costs a wait and a fresh start from the checkpoint, never the process.
+  let current: Projector | undefined;
+  const alive = keepAlive(
+    async () => {
+      // Large pages when catching up: more facts per document write (FerretDB scans its collection on every write).
+      const store = await createPrivateEventStore(config, { poolSize: 4, polling: { pageSize: 2000 } });
+      const connection = mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 10000, maxPoolSize: 16 });
+      const stop = async () => {
+        await current?.stop().catch(() => undefined);
+        await store.close().catch(() => undefined);
+        await connection.close().catch(() => undefined);
+      };
+      try {
+        current = new Projector(store, await dbOf(connection), { partitions: numberArg('partitions'), cacheSize: numberArg('cache'), logger });
+        await current.start();
+        return { done: current.done, stop };
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+    },
+    { onFailure: (err, attempt, retryInMs) => logger.error('projector stopped on error; starting again from its checkpoint', { error: err.message, attempt, retryInMs }) },
+  );
 
   let last = 0;
   const progress = setInterval(() => {
-    const p = projector.progress;
-    if (p.events !== last) logger.info('progress', { generation: projector.activeGeneration?.id, events: p.events, position: p.position.toString() });
-    last = p.events;
+    const p = current?.progress;
+    if (p && p.events !== last) logger.info('progress', { generation: current?.activeGeneration?.id, events: p.events, position: p.position.toString() });
+    last = p?.events ?? last;
   }, 10000);
   progress.unref();
 
   let stopping = false;
-  const shutdown = async (code: number) => {
+  const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    await projector.stop().catch(() => undefined);
-    await store.close().catch(() => undefined);
-    await connection.close().catch(() => undefined);
-    process.exit(code);
+    await alive.stop();
+    process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown(0));
-  process.on('SIGINT', () => void shutdown(0));
-  // A failed page was not checkpointed: exit non-zero and let the supervisor restart from the checkpoint.
-  projector.done.catch((err: Error) => {
-    logger.error('projector stopped on error', { error: err.message });
-    void shutdown(1);
-  });
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
 }
 
 main().catch((err: Error) => {

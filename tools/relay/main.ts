@@ -9,7 +9,7 @@
 import { loadConfig } from '@pushledger/config';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
-import { KafkaRelayPublisher, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
+import { KafkaRelayPublisher, keepAlive, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
 import { createKafka, ensureTopics } from '@pushledger/kafka';
 import { logLevel } from 'kafkajs';
 
@@ -33,33 +33,40 @@ async function main(): Promise<void> {
   const name = arg('checkpoint', 'relay.device-lifecycle');
   const clientId = `${config.kafka.clientId}-relay`;
 
-  const running: { store?: EventStore; publisher?: KafkaRelayPublisher; relay?: Relay } = {};
+  const kafka = createKafka(config, clientId, undefined, { logLevel: logLevel.ERROR });
+  // An engine away (PostgreSQL, Kafka) costs a wait and a fresh start from the checkpoint, never the process.
+  const alive = keepAlive(
+    async () => {
+      const running: { store?: EventStore; publisher?: KafkaRelayPublisher; relay?: Relay } = {};
+      const stop = async () => {
+        await running.relay?.stop().catch(() => undefined);
+        await running.publisher?.close().catch(() => undefined);
+        await running.store?.close().catch(() => undefined);
+      };
+      try {
+        const store = (running.store = await createPrivateEventStore(config));
+        await ensureTopics(kafka, [topic], -1);
+        const publisher = (running.publisher = await KafkaRelayPublisher.connect({ kafka, topic }));
+        const relay = (running.relay = new Relay({ store, publisher, name, logger }));
+        await relay.start();
+        logger.info('relay running', { topic, checkpoint: name, store: store.kind });
+        return { done: relay.done, stop };
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+    },
+    { onFailure: (err, attempt, retryInMs) => logger.error('relay stopped on error; starting again from its checkpoint', { error: err.message, attempt, retryInMs }) },
+  );
   let stopping = false;
-  const shutdown = async (code: number) => {
+  const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    await running.relay?.stop().catch(() => undefined);
-    await running.publisher?.close().catch(() => undefined);
-    await running.store?.close().catch(() => undefined);
-    process.exit(code);
+    await alive.stop();
+    process.exit(0);
   };
-  // Installed first, so a stop request during start-up is still a clean stop.
-  process.on('SIGTERM', () => void shutdown(0));
-  process.on('SIGINT', () => void shutdown(0));
-
-  const store = (running.store = await createPrivateEventStore(config));
-  const kafka = createKafka(config, clientId, undefined, { logLevel: logLevel.ERROR });
-  await ensureTopics(kafka, [topic], -1);
-  const publisher = (running.publisher = await KafkaRelayPublisher.connect({ kafka, topic }));
-  if (stopping) return;
-  const relay = (running.relay = new Relay({ store, publisher, name, logger }));
-  await relay.start();
-  logger.info('relay running', { topic, checkpoint: name, store: store.kind });
-  // A failed batch was not checkpointed: exit non-zero and let the supervisor restart from the checkpoint.
-  relay.done.catch((err: Error) => {
-    logger.error('relay stopped on error', { error: err.message });
-    void shutdown(1);
-  });
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
 }
 
 main().catch((err: Error) => {

@@ -7,3 +7,4 @@ export { PostgresEventStore, PostgresCheckpointStore, type PostgresEventStoreOpt
 export type { EventStoreDbEventStore, EventStoreDbCheckpointStore } from './eventstoredb-event-store';
 export type { PollingOptions } from './polling-subscription';
 export * from './relay';
+export * from './keep-alive';

@@ -85,6 +85,8 @@ export class CommandClient {
       }, timeoutMs);
       this.pending.set(correlation, { resolve: resolve as (r: CommandReply) => void, timer });
     });
+    // The timer may fire while the produce is still retrying (Kafka away): that rejection is handled below or by the caller, never unhandled.
+    reply.catch(() => undefined);
     try {
       await this.enqueue(topic, { key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } });
     } catch (err) {

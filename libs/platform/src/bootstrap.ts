@@ -15,6 +15,9 @@ export function servicePort(config: PushledgerConfig, name: ServiceName): number
   return config.servicePort ?? config.http.port + PORT_OFFSET[name];
 }
 
+const START_RETRY_INITIAL_MS = 500;
+const START_RETRY_MAX_MS = 15_000;
+
 export type ConfigureApp = (app: INestApplication, config: PushledgerConfig) => void | Promise<void>;
 
 export interface ServiceSetup {
@@ -37,16 +40,27 @@ export async function bootstrapService(name: ServiceName, module: (config: Pushl
     throw err;
   }
   const logger = new JsonLogger(name, config.logLevel);
-  const app = await NestFactory.create(module(config), { logger, bufferLogs: false, bodyParser: !configure });
-  app.enableShutdownHooks();
-  await configure?.(app, config);
-  if (start) {
-    await app.init();
-    await start(app, config);
+  // An engine away at start-up costs a wait, not the process: no supervisor needed to try again.
+  for (let attempt = 1; ; attempt++) {
+    let app: INestApplication | undefined;
+    try {
+      app = await NestFactory.create(module(config), { logger, bufferLogs: false, bodyParser: !configure, abortOnError: false });
+      app.enableShutdownHooks();
+      await configure?.(app, config);
+      if (start) {
+        await app.init();
+        await start(app, config);
+      }
+      const port = servicePort(config, name);
+      await app.listen(port, config.http.host);
+      const url = await app.getUrl();
+      logger.log(`${name} listening on ${url.replace('[::1]', '127.0.0.1')}`);
+      return app;
+    } catch (err) {
+      await app?.close().catch(() => undefined);
+      const wait = Math.min(START_RETRY_MAX_MS, START_RETRY_INITIAL_MS * 2 ** Math.min(attempt - 1, 10));
+      logger.error(`${name} could not start (attempt ${attempt}); trying again in ${wait} ms`, { error: (err as Error).message });
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
-  const port = servicePort(config, name);
-  await app.listen(port, config.http.host);
-  const url = await app.getUrl();
-  logger.log(`${name} listening on ${url.replace('[::1]', '127.0.0.1')}`);
-  return app;
 }

@@ -47,7 +47,16 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
         },
         inject: [EVENT_STORE],
       },
-      { provide: Pool, useFactory: (cfg: PushledgerConfig) => new Pool({ connectionString: cfg.eventStore.postgresUrl, max: LEDGER_POOL_SIZE }), inject: [CONFIG] },
+      {
+        provide: Pool,
+        useFactory: (cfg: PushledgerConfig) => {
+          const pool = new Pool({ connectionString: cfg.eventStore.postgresUrl, max: LEDGER_POOL_SIZE });
+          // An idle connection dropped by a restarting PostgreSQL: the pool replaces it; without a listener the process dies.
+          pool.on('error', () => undefined);
+          return pool;
+        },
+        inject: [CONFIG],
+      },
       {
         provide: DeliveryLedger,
         useFactory: async (pool: Pool) => {

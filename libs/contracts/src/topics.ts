@@ -18,7 +18,10 @@ export const Topics = {
   identityCommandsDlq: 'pushledger.identity-commands.v1.dlq',
   membershipDlq: 'pushledger.device-lifecycle.v1.identity.dlq',
   triggersDlq: 'pushledger.ingest.v1.campaign.dlq',
-  campaignOutcomesDlq: 'pushledger.delivery-outcomes.v1.campaign.dlq',
+  /** Queries the gateway asks of the delivery service (message outcomes and counters), request/reply. */
+  deliveryCommands: 'pushledger.delivery-commands.v1',
+  deliveryCommandsDlq: 'pushledger.delivery-commands.v1.dlq',
+  receiptsDlq: 'pushledger.receipts.v1.delivery.dlq',
   /** The registration service's app changes (AppDirectoryEntryV1, keyed by app id): keeps every gateway's app directory current. */
   apps: 'pushledger.apps.v1',
 } as const;

@@ -9,6 +9,8 @@ import { createProducer } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
 import { DeliveryHandler } from './application/delivery.handler';
+import { DeliveryReads } from './application/delivery-reads';
+import { DeliveryQueriesController } from './edge/delivery-queries.controller';
 import { DeliveryRequestsController } from './edge/delivery-requests.controller';
 import { DeliveryLedger } from './infrastructure/delivery-ledger';
 import { FcmSenders } from './infrastructure/fcm-senders';
@@ -35,7 +37,7 @@ class DeliveryLifecycle implements OnApplicationShutdown {
 export function deliveryModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'delivery', config, dependencies: ['kafka', 'postgres', 'eventStore'] })],
-    controllers: [DeliveryRequestsController],
+    controllers: [DeliveryRequestsController, DeliveryQueriesController],
     providers: [
       {
         provide: AppRegistry,
@@ -71,6 +73,7 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
         useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: FcmSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),
         inject: [CONFIG, TOPICS, DeliveryLedger, FcmSenders, PRODUCER, JsonLogger],
       },
+      { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
       DeliveryLifecycle,
     ],
   })

@@ -60,6 +60,7 @@ const ROUTES: Route[] = [
   // messages
   { method: 'POST', path: '/v1/push', level: 'server', cross: 'none', body: (i) => ({ to: { userId: i.userId }, notification: { title: 't', body: 'b' } }) },
   { method: 'GET', path: '/v1/messages/{messageId}', level: 'server', cross: 'lookup' },
+  { method: 'GET', path: '/v1/messages/{messageId}/stats', level: 'server', cross: 'lookup' },
   { method: 'POST', path: '/v1/messages/{messageId}/receipts', level: 'write', cross: 'lookup', body: (i) => ({ deviceId: i.deviceId, kind: 'opened' }) },
   // campaigns (sending is answered by the campaign service, not run here: key checks only)
   { method: 'POST', path: '/v1/campaigns', level: 'server', cross: 'none', body: () => ({ name: 'c', kind: 'broadcast', content: { title: 't', body: 'b' } }) },
@@ -121,7 +122,7 @@ describe('route matrix: keys, rights and app isolation on every route', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack(SEGMENT_STACK_PARTS);
+    stack = await startStack([...SEGMENT_STACK_PARTS, 'delivery']);
     a = await stack.createApp({}, 'matrix-a');
     b = await stack.createApp({}, 'matrix-b');
     const token = `matrix-${Date.now()}:APA91bMatrixTokenMatrixToken`;

@@ -23,18 +23,19 @@ export interface DeliveryRequestV1 {
   transactional: boolean;
   content: PushContentV1;
   targets: DeliveryTargetV1[];
+  /** Devices the sender left out, each recorded as a `skipped` outcome (never over a real one). */
+  skipped?: { deviceId: string; reason: string }[];
   createdAt: string;
 }
 
 export type DeliveryOutcomeKind = 'sent' | 'bounced' | 'invalidated' | 'failed' | 'skipped';
 
-/** `pushledger.delivery-outcomes.v1`: one per (message, device); consumers upsert by that pair. */
+/** `pushledger.delivery-outcomes.v1`: one per (message, device), once the delivery ledger holds it; no user id (personal data). */
 export interface DeliveryOutcomeV1 {
   messageId: string;
   appId: string;
   campaignId: string | null;
   deviceId: string;
-  userId: string | null;
   outcome: DeliveryOutcomeKind;
   reason: string | null;
   attempts: number;

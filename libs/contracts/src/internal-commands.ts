@@ -1,4 +1,5 @@
 import type { AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch } from './apps';
+import type { DeliveryOutcomeKind } from './delivery';
 import type { DeviceStatus, LastStatus } from './events';
 import type { DeviceRef, RegistryCommandOf } from './events/commands';
 import type { DeviceView, HistoryEntry, UserView } from './views';
@@ -196,4 +197,77 @@ export interface SegmentListResult {
 /** null: the named segment does not exist. */
 export interface SegmentPreviewResult {
   preview: { count: number; sample: string[] } | null;
+}
+
+/** Campaign service: a message as its sender recorded it (before any outcome): what was targeted and skipped. */
+export type GetMessageQuery = CommandMeta & { type: 'GetMessage'; messageId: string };
+/** A campaign's send-time counts over its messages (outcome counters are the delivery service's). */
+export type GetCampaignAudienceQuery = CommandMeta & { type: 'GetCampaignAudience'; campaignId: string };
+export type CampaignQuery = GetMessageQuery | GetCampaignAudienceQuery;
+export const CAMPAIGN_QUERY_TYPES = ['GetMessage', 'GetCampaignAudience'] as const satisfies readonly CampaignQuery['type'][];
+export interface CampaignAudienceResult {
+  messages: number;
+  targeted: number;
+  skipped: Record<string, number>;
+}
+export interface MessageRecordV1 {
+  messageId: string;
+  campaignId: string | null;
+  targeted: number;
+  skipped: Record<string, number>;
+  createdAt: string;
+}
+/** null: no such message (or another app's). */
+export interface MessageQueryResult {
+  message: MessageRecordV1 | null;
+}
+
+/*
+ * Delivery service (its PostgreSQL ledger): outcomes per (message, device) and the counters kept with them
+ * in the same transaction, so these reads cost the same at 10 outcomes and at 1,000,000.
+ */
+/** A page of a message's outcomes in device id order, strictly after the device id `after` (null: from the start). */
+export type GetMessageOutcomesQuery = CommandMeta & { type: 'GetMessageOutcomes'; messageId: string; limit: number; after: string | null };
+export type GetMessageCountersQuery = CommandMeta & { type: 'GetMessageCounters'; messageId: string };
+export type GetCampaignCountersQuery = CommandMeta & { type: 'GetCampaignCounters'; campaignId: string };
+/** Whether the ledger holds an outcome for the pair: receipts are accepted only for pushes that exist. */
+export type GetOutcomeQuery = CommandMeta & { type: 'GetOutcome'; messageId: string; deviceId: string };
+export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery;
+export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome'] as const satisfies readonly DeliveryQuery['type'][];
+
+export interface OutcomeCountersV1 {
+  sent: number;
+  bounced: number;
+  invalidated: number;
+  failed: number;
+  skipped: number;
+  /** Skipped outcomes recorded per device, by reason. */
+  skippedByReason: Record<string, number>;
+  delivered: number;
+  opened: number;
+}
+export interface MessageOutcomeV1 {
+  deviceId: string;
+  outcome: DeliveryOutcomeKind;
+  reason: string | null;
+  attempts: number;
+  at: string;
+  deliveredAt: string | null;
+  openedAt: string | null;
+}
+/** `next`: the device id to pass as `after` for the next page; null on the last page. */
+export interface MessageOutcomesPageResult {
+  outcomes: MessageOutcomeV1[];
+  next: string | null;
+}
+/** null: the ledger holds nothing for the message (it may still exist at its sender, with no outcome yet). */
+export interface MessageCountersResult {
+  counters: (OutcomeCountersV1 & { campaignId: string | null }) | null;
+}
+/** Zeros for a campaign with no outcome yet. */
+export interface CampaignCountersResult {
+  counters: OutcomeCountersV1;
+}
+export interface OutcomeQueryResult {
+  outcome: MessageOutcomeV1 | null;
 }

@@ -11,7 +11,7 @@ export const Topics = {
   deliveryRequests: 'pushledger.delivery-requests.v1',
   deliveryRequestsDlq: 'pushledger.delivery-requests.v1.dlq',
   deliveryOutcomes: 'pushledger.delivery-outcomes.v1',
-  /** Commands to the delivery service (ResumeSends), keyed by app id; replies on commandReplies. */
+  /** Commands (ResumeSends) and queries (message outcomes and counters) to the delivery service, keyed by app id; replies on commandReplies. */
   deliveryCommands: 'pushledger.delivery-commands.v1',
   deliveryCommandsDlq: 'pushledger.delivery-commands.v1.dlq',
   campaignCommands: 'pushledger.campaign-commands.v1',
@@ -21,7 +21,7 @@ export const Topics = {
   identityCommandsDlq: 'pushledger.identity-commands.v1.dlq',
   membershipDlq: 'pushledger.device-lifecycle.v1.identity.dlq',
   triggersDlq: 'pushledger.ingest.v1.campaign.dlq',
-  campaignOutcomesDlq: 'pushledger.delivery-outcomes.v1.campaign.dlq',
+  receiptsDlq: 'pushledger.receipts.v1.delivery.dlq',
   /** The registration service's app changes (AppDirectoryEntryV1, keyed by app id): keeps every gateway's app directory current. */
   apps: 'pushledger.apps.v1',
 } as const;

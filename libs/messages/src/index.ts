@@ -1,4 +1,4 @@
-export * from './message-outcomes.store';
+export * from './messages.store';
 export * from './campaigns.store';
 export * from './templates';
 export * from './local-time';

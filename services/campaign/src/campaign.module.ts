@@ -7,7 +7,7 @@ import type { EventStore } from '@pushledger/event-store';
 import { AppRegistry } from '@pushledger/apps';
 import { createProducer, ensureTopics } from '@pushledger/kafka';
 import { StreamExecutor } from '@pushledger/lifecycle';
-import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignsStore, MessagesStore } from '@pushledger/messages';
 import { EVENT_STORE, KAFKA, MONGO, PlatformModule, TOPICS } from '@pushledger/platform';
 import { ReadModels, SegmentStore } from '@pushledger/read-models';
 import { AUDIENCE_SOURCE } from './application/audience';
@@ -17,7 +17,6 @@ import { PushSender } from './application/push.sender';
 import { SegmentsHandler } from './application/segments.handler';
 import { TriggeredSends } from './application/triggered-sends';
 import { CampaignCommandsController } from './edge/campaign-commands.controller';
-import { OutcomesController } from './edge/outcomes.controller';
 import { TriggerController } from './edge/trigger.controller';
 import { ReadModelsAudience } from './infrastructure/read-models.audience';
 
@@ -29,12 +28,12 @@ class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPICS) private readonly topics: TopicMap,
     private readonly campaigns: CampaignsStore,
-    private readonly outcomes: MessageOutcomesStore,
+    private readonly messageRecords: MessagesStore,
   ) {}
   async onModuleInit() {
     await ensureTopics(this.kafka, Object.values(this.topics), 8);
     await this.campaigns.init();
-    await this.outcomes.init();
+    await this.messageRecords.init();
     await this.producer.connect();
     await this.apps.start();
   }
@@ -47,16 +46,16 @@ class CampaignLifecycle implements OnModuleInit, OnApplicationShutdown {
 export function campaignModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'campaign', config, dependencies: ['kafka', 'eventStore', 'mongo'] })],
-    controllers: [CampaignCommandsController, TriggerController, OutcomesController],
+    controllers: [CampaignCommandsController, TriggerController],
     providers: [
       { provide: AppRegistry, useFactory: (store: EventStore) => new AppRegistry(store), inject: [EVENT_STORE] },
       { provide: StreamExecutor, useFactory: (store: EventStore) => new StreamExecutor(store), inject: [EVENT_STORE] },
       { provide: PRODUCER, useFactory: (kafka: Kafka) => createProducer(kafka), inject: [KAFKA] },
-      { provide: MessageOutcomesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
+      { provide: MessagesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessagesStore(mongo.connection), inject: [MONGO] },
       {
         provide: PushSender,
-        useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, outcomes: MessageOutcomesStore) => new PushSender(exec, producer, topics, outcomes),
-        inject: [StreamExecutor, PRODUCER, TOPICS, MessageOutcomesStore],
+        useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, records: MessagesStore) => new PushSender(exec, producer, topics, records),
+        inject: [StreamExecutor, PRODUCER, TOPICS, MessagesStore],
       },
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }) => new ReadModels(mongo.connection), inject: [MONGO] },

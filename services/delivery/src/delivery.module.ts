@@ -9,6 +9,7 @@ import { createProducer } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
 import { DeliveryHandler } from './application/delivery.handler';
+import { DeliveryReads } from './application/delivery-reads';
 import { DeliveryCommandsController } from './edge/delivery-commands.controller';
 import { DeliveryRequestsController } from './edge/delivery-requests.controller';
 import { DeliveryLedger } from './infrastructure/delivery-ledger';
@@ -81,6 +82,7 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
         useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: FcmSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),
         inject: [CONFIG, TOPICS, DeliveryLedger, FcmSenders, PRODUCER, JsonLogger],
       },
+      { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
       DeliveryLifecycle,
     ],
   })

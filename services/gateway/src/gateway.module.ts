@@ -2,7 +2,7 @@ import { Module, Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { PushledgerConfig } from '@pushledger/config';
 import mongoose from 'mongoose';
-import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignsStore } from '@pushledger/messages';
 import { MONGO, PlatformModule } from '@pushledger/platform';
 import { ReadModels } from '@pushledger/read-models';
 import { FreshReads } from './application/fresh-reads';
@@ -44,7 +44,6 @@ export function gatewayModule(config: PushledgerConfig): Type<unknown> {
       UserKeys,
       IdempotencyStore,
       { provide: CampaignsStore, useFactory: (mongo: Mongo) => new CampaignsStore(mongo.connection), inject: [MONGO] },
-      { provide: MessageOutcomesStore, useFactory: (mongo: Mongo) => new MessageOutcomesStore(mongo.connection), inject: [MONGO] },
       // User documents are keyed by a pseudonym only the owners can compute: the identity service names it (UserKeys).
       { provide: ReadModels, useFactory: (mongo: Mongo, keys: UserKeys) => new ReadModels(mongo.connection, { userKey: (appId, userId) => keys.of(appId, userId) }), inject: [MONGO, UserKeys] },
       FreshReads,

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
-import { AppRecord, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
+import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, MessageQueryResult, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
 import { DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
-import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessageOutcomesStore, type LocalTimeWave } from '@pushledger/messages';
+import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessagesStore, type LocalTimeWave } from '@pushledger/messages';
 import { TOPICS } from '@pushledger/platform';
 import { randomUUID } from 'crypto';
 import { AUDIENCE_SOURCE, AudienceSource } from './audience';
@@ -26,7 +26,7 @@ export const CAMPAIGN_PRODUCER = Symbol('CAMPAIGN_PRODUCER');
 export class CampaignRunner {
   constructor(
     private readonly campaigns: CampaignsStore,
-    private readonly outcomes: MessageOutcomesStore,
+    private readonly messageRecords: MessagesStore,
     private readonly pushes: PushSender,
     private readonly exec: StreamExecutor,
     @Inject(AUDIENCE_SOURCE) private readonly audience: AudienceSource,
@@ -135,24 +135,27 @@ export class CampaignRunner {
     await flush();
     const skipped = plan.skipped();
     const message = { appId: app.id, messageId, campaignId: campaign.id, transactional: campaign.transactional };
-    if (wave) await this.outcomes.recordWave(message, targeted, wave.fallback ? skipped : null);
-    else await this.outcomes.recordMessage({ ...message, targeted, skipped });
+    if (wave) await this.messageRecords.recordWave(message, targeted, wave.fallback ? skipped : null);
+    else await this.messageRecords.recordMessage({ ...message, targeted, skipped });
     await this.campaigns.finishSend(app.id, messageId, wave?.dueAt ?? null, targeted, skipped);
     return { messageId, targeted, skipped };
   }
 
-  /** Stats: what was targeted and skipped at send time, and what became of each pair since. */
-  async stats(appId: string, campaignId: string) {
-    const messages = await this.outcomes.messages.find({ appId, campaignId }).lean();
-    const outcomes = await this.outcomes.stats({ appId, campaignId });
+  /** What was targeted and skipped at send time over the campaign's messages; what became of each pair is delivery's. */
+  async audienceStats(appId: string, campaignId: string): Promise<CampaignAudienceResult> {
+    const messages = await this.messageRecords.ofCampaign(appId, campaignId);
     const skipped: Record<string, number> = {};
     let targeted = 0;
     for (const m of messages) {
       targeted += m.targeted;
       for (const [k, v] of Object.entries(m.skipped ?? {})) skipped[k] = (skipped[k] ?? 0) + v;
     }
-    const { skipped: skippedOutcomes, ...delivery } = outcomes;
-    return { targeted, skipped, ...delivery, skippedRecorded: skippedOutcomes, messages: messages.length };
+    return { messages: messages.length, targeted, skipped };
+  }
+
+  async message(appId: string, messageId: string): Promise<MessageQueryResult> {
+    const m = await this.messageRecords.message(appId, messageId);
+    return { message: m ? { messageId: m.messageId, campaignId: m.campaignId, targeted: m.targeted, skipped: m.skipped ?? {}, createdAt: new Date(m.createdAt).toISOString() } : null };
   }
 }
 

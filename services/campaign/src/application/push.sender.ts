@@ -2,7 +2,6 @@ import { randomUUID } from 'crypto';
 import type { Producer } from 'kafkajs';
 import {
   AppRecord,
-  DeliveryOutcomeV1,
   DeliveryRequestV1,
   DeliveryTargetV1,
   deviceStream,
@@ -16,7 +15,7 @@ import {
 } from '@pushledger/contracts';
 import { deviceDecider, DeviceView, EligibilityUser, planSend, toDeviceView, tokenOwnershipDecider, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
-import type { MessageOutcomesStore } from '@pushledger/messages';
+import type { MessagesStore } from '@pushledger/messages';
 import { tokenHash } from '@pushledger/observability';
 
 export interface PushPlanInput {
@@ -33,20 +32,20 @@ export interface PushPlanInput {
 
 /**
  * A push to one user, device or token: candidates from the store (always current), eligibility and
- * device policy from the domain, then delivery requests and one `skipped` outcome per excluded device.
+ * device policy from the domain, then delivery requests (the excluded devices too, as `skipped`).
  */
 export class PushSender {
   constructor(
     private readonly exec: StreamExecutor,
     private readonly producer: Producer,
     private readonly topics: TopicMap,
-    private readonly outcomes: MessageOutcomesStore,
+    private readonly messageRecords: MessagesStore,
   ) {}
 
   async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
     const { candidates, users } = await this.candidates(app.id, input.to);
     const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays });
-    await this.outcomes.recordMessage({ appId: app.id, messageId: input.messageId, campaignId: input.campaignId, transactional: input.transactional, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> });
+    await this.messageRecords.recordMessage({ appId: app.id, messageId: input.messageId, campaignId: input.campaignId, transactional: input.transactional, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> });
     await this.publish(app.id, input, plan.targeted, plan.skippedDevices, now);
     return { messageId: input.messageId, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> };
   }
@@ -58,11 +57,12 @@ export class PushSender {
     for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
       requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: targets.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });
     }
-    const skips: DeliveryOutcomeV1[] = skipped.map((s) => ({ messageId: input.messageId, appId, campaignId: input.campaignId, deviceId: s.device.id, userId: s.device.userId, outcome: 'skipped', reason: s.reason, attempts: 0, at }));
-    const topicMessages = [];
-    if (requests.length) topicMessages.push({ topic: this.topics.deliveryRequests, messages: requests.map((r, i) => ({ key: `${r.messageId}:${i}`, value: JSON.stringify(r) })) });
-    if (skips.length) topicMessages.push({ topic: this.topics.deliveryOutcomes, messages: skips.map((o) => ({ key: `${o.messageId}:${o.deviceId}`, value: JSON.stringify(o), headers: { kind: 'outcome' } })) });
-    if (topicMessages.length) await this.producer.sendBatch({ acks: -1, topicMessages });
+    // Skipped devices go to delivery too: its ledger records their `skipped` outcomes with the others.
+    const skips = skipped.map((s) => ({ deviceId: s.device.id, reason: s.reason }));
+    for (let i = 0; i < skips.length; i += MAX_TARGETS_PER_REQUEST) {
+      requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: [], skipped: skips.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });
+    }
+    if (requests.length) await this.producer.send({ topic: this.topics.deliveryRequests, acks: -1, messages: requests.map((r, i) => ({ key: `${r.messageId}:${i}`, value: JSON.stringify(r) })) });
   }
 
   private async candidates(appId: string, to: PushTarget): Promise<{ candidates: DeviceView[]; users: Map<string, EligibilityUser> }> {

@@ -1,6 +1,6 @@
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { AppRegistry } from '@pushledger/apps';
-import { CampaignCommand, SEGMENT_REQUEST_TYPES, SegmentRequest } from '@pushledger/contracts';
+import { CAMPAIGN_QUERY_TYPES, CampaignCommand, CampaignQuery, SEGMENT_REQUEST_TYPES, SegmentRequest } from '@pushledger/contracts';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { SegmentRulesError } from '@pushledger/read-models';
 import { CampaignError, CampaignRunner } from '../application/campaign.runner';
@@ -8,9 +8,10 @@ import { CampaignScheduler } from '../application/campaign.scheduler';
 import { PushSender } from '../application/push.sender';
 import { SegmentsHandler } from '../application/segments.handler';
 
-const isSegmentRequest = (r: CampaignCommand | SegmentRequest): r is SegmentRequest => (SEGMENT_REQUEST_TYPES as readonly string[]).includes(r.type);
+const isSegmentRequest = (r: CampaignCommand | SegmentRequest | CampaignQuery): r is SegmentRequest => (SEGMENT_REQUEST_TYPES as readonly string[]).includes(r.type);
+const isCampaignQuery = (r: CampaignCommand | SegmentRequest | CampaignQuery): r is CampaignQuery => (CAMPAIGN_QUERY_TYPES as readonly string[]).includes(r.type);
 
-/** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends, segment versions; and its segment reads. */
+/** Commands from the gateway: pushes (`POST /v1/push`), campaign creation and sends, segment versions; and its segment and message reads. */
 @KafkaController()
 export class CampaignCommandsController {
   constructor(
@@ -23,11 +24,15 @@ export class CampaignCommandsController {
 
   @MessagePattern('campaignCommands', { group: 'pushledger-campaign', dlq: 'campaignCommandsDlq' } satisfies KafkaHandlerOptions)
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
-    const command = envelope as unknown as CampaignCommand | SegmentRequest;
+    const command = envelope as unknown as CampaignCommand | SegmentRequest | CampaignQuery;
     const app = command.appId ? await this.apps.get(command.appId) : undefined;
     if (!app) return { commandId: command.commandId, ok: false, error: { code: 'not_found', message: 'app not found' } };
     try {
       if (isSegmentRequest(command)) return { commandId: command.commandId, ok: true, result: await this.segments.handle(command, app) };
+      if (isCampaignQuery(command)) {
+        const result = command.type === 'GetMessage' ? await this.runner.message(app.id, command.messageId) : await this.runner.audienceStats(app.id, command.campaignId);
+        return { commandId: command.commandId, ok: true, result };
+      }
       switch (command.type) {
         case 'SendPush':
           return { commandId: command.commandId, ok: true, result: await this.pushes.send({ ...command, campaignId: null }, app) };

@@ -5,7 +5,7 @@ import { classifyFcmError } from '@pushledger/fcm';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import type { JsonLogger } from '@pushledger/observability';
 import { CredentialSealError } from '@pushledger/platform';
-import { DeliveryLedger } from '../infrastructure/delivery-ledger';
+import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
 import { backoffMs, credentialsLookBroken, verdictOf } from './delivery-policy';
 import { FcmSenders, fcmMessage } from '../infrastructure/fcm-senders';
 import { QuotaLimiter } from './quota-limiter';
@@ -127,9 +127,11 @@ export class DeliveryHandler {
     });
   }
 
-  /** Device effects and outcomes are durable in Kafka before the pairs are marked done. */
+  /**
+   * Device effects and outcome events are durable in Kafka before the ledger records the outcomes (pairs
+   * done, outcome rows, counters: one transaction). Skipped devices named by the sender are recorded too.
+   */
   private async record(req: DeliveryRequestV1, outcomes: Outcome[]): Promise<void> {
-    if (!outcomes.length) return;
     const issuedAt = new Date().toISOString();
     const commands: RegistrationCommand[] = [];
     for (const o of outcomes) {
@@ -138,28 +140,17 @@ export class DeliveryHandler {
       if (o.outcome === 'bounced') commands.push({ ...base, type: 'RecordPushBounced', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId, reason: o.reason ?? 'bounced' });
       if (o.outcome === 'invalidated') commands.push({ ...base, type: 'InvalidateToken', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId, reason: o.reason ?? 'UNREGISTERED' });
     }
-    const events: DeliveryOutcomeV1[] = outcomes.map((o) => ({
-      messageId: req.messageId,
-      appId: req.appId,
-      campaignId: req.campaignId,
-      deviceId: o.target.deviceId,
-      userId: o.target.userId,
-      outcome: o.outcome,
-      reason: o.reason,
-      attempts: o.attempts,
-      at: issuedAt,
-    }));
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        ...(commands.length ? [{ topic: this.topics.registrationCommands, messages: commands.map((c) => ({ key: 'deviceId' in c ? c.deviceId : null, value: JSON.stringify(c) })) }] : []),
-        { topic: this.topics.deliveryOutcomes, messages: events.map((e) => ({ key: `${e.messageId}:${e.deviceId}`, value: JSON.stringify(e), headers: { kind: 'outcome' } })) },
-      ],
-    });
-    await this.ledger.complete(
-      req.messageId,
-      outcomes.map((o) => ({ deviceId: o.target.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts })),
-    );
+    const rows: LedgerOutcome[] = [
+      ...outcomes.map((o) => ({ deviceId: o.target.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts })),
+      ...(req.skipped ?? []).map((s) => ({ deviceId: s.deviceId, outcome: 'skipped' as const, reason: s.reason, attempts: 0 })),
+    ];
+    const events: DeliveryOutcomeV1[] = rows.map((o) => ({ messageId: req.messageId, appId: req.appId, campaignId: req.campaignId, deviceId: o.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, at: issuedAt }));
+    const topicMessages = [
+      ...(commands.length ? [{ topic: this.topics.registrationCommands, messages: commands.map((c) => ({ key: 'deviceId' in c ? c.deviceId : null, value: JSON.stringify(c) })) }] : []),
+      ...(events.length ? [{ topic: this.topics.deliveryOutcomes, messages: events.map((e) => ({ key: `${e.messageId}:${e.deviceId}`, value: JSON.stringify(e), headers: { kind: 'outcome' } })) }] : []),
+    ];
+    if (topicMessages.length) await this.producer.sendBatch({ acks: -1, topicMessages });
+    await this.ledger.record(req.appId, req.messageId, req.campaignId, rows, new Date(issuedAt));
   }
 }
 

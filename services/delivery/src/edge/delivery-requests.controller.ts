@@ -18,8 +18,8 @@ export class DeliveryRequestsController {
 
   @EventPattern('deliveryRequests', { group: 'pushledger-delivery', dlq: 'deliveryRequestsDlq', sessionTimeout: DELIVERY_SESSION_TIMEOUT_MS } satisfies KafkaHandlerOptions)
   async onDeliveryRequest(@Payload() req: DeliveryRequestV1, @Ctx() ctx: KafkaBatchContext): Promise<void> {
-    if (!req?.messageId || !req.appId || !Array.isArray(req.targets) || req.targets.length > MAX_TARGETS_PER_REQUEST || !req.content) {
-      throw new PoisonMessageError('invalid_request', `messageId, appId, content and at most ${MAX_TARGETS_PER_REQUEST} targets are required`);
+    if (!req?.messageId || !req.appId || !Array.isArray(req.targets) || req.targets.length > MAX_TARGETS_PER_REQUEST || !req.content || (req.skipped !== undefined && (!Array.isArray(req.skipped) || req.skipped.length > MAX_TARGETS_PER_REQUEST))) {
+      throw new PoisonMessageError('invalid_request', `messageId, appId, content and at most ${MAX_TARGETS_PER_REQUEST} targets (and skipped devices) are required`);
     }
     const app = await this.apps.get(req.appId);
     if (!app) throw new PoisonMessageError('unknown_app', `app ${req.appId} not found`);

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nes
 import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
 import { deterministicUuid, type CampaignDefinitionV1, type PushTarget } from '@pushledger/contracts';
-import { CampaignsStore, MessageOutcomesStore } from '@pushledger/messages';
+import { CampaignsStore } from '@pushledger/messages';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
@@ -15,7 +15,6 @@ export class CampaignsController {
   constructor(
     private readonly owners: OwnerClient,
     private readonly campaigns: CampaignsStore,
-    private readonly outcomes: MessageOutcomesStore,
   ) {}
 
   @Post()
@@ -71,19 +70,13 @@ export class CampaignsController {
   async get(@CurrentCaller() caller: Caller, @Param('id') id: string) {
     const campaign = await this.campaigns.get(caller.app.id, id);
     if (!campaign) throw ApiError.notFound('campaign');
-    const messages = await this.outcomes.messages.find({ appId: caller.app.id, campaignId: id }).lean();
-    const outcomes = await this.outcomes.stats({ appId: caller.app.id, campaignId: id });
-    const skipped: Record<string, number> = {};
-    let targeted = 0;
-    for (const m of messages) {
-      targeted += m.targeted;
-      for (const [k, v] of Object.entries(m.skipped ?? {})) skipped[k] = (skipped[k] ?? 0) + v;
-    }
+    // Send-time counts from the campaign service, outcome counters from delivery's ledger: no count over outcomes.
+    const [audience, outcomes] = await Promise.all([this.owners.campaignAudience(caller.app.id, id), this.owners.campaignCounters(caller.app.id, id)]);
     const sends = await this.campaigns.sendsOf(caller.app.id, id);
     return {
       ...present(campaign),
       sends: sends.map((s) => ({ messageId: s.messageId, ...(s.wave ? { wave: s.wave } : {}), status: s.status, dueAt: s.dueAt, startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null, runs: s.runs ?? 0, targeted: s.targeted, skipped: s.skipped, ...(s.error ? { error: s.error } : {}) })),
-      stats: { messages: messages.length, targeted, skipped, sent: outcomes.sent, bounced: outcomes.bounced, invalidated: outcomes.invalidated, failed: outcomes.failed, delivered: outcomes.delivered, opened: outcomes.opened },
+      stats: { messages: audience.messages, targeted: audience.targeted, skipped: audience.skipped, sent: outcomes.sent, bounced: outcomes.bounced, invalidated: outcomes.invalidated, failed: outcomes.failed, delivered: outcomes.delivered, opened: outcomes.opened },
     };
   }
 }

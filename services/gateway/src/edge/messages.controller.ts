@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { randomUUID } from 'crypto';
-import { deterministicUuid, type PushTarget } from '@pushledger/contracts';
-import { MessageOutcomesStore } from '@pushledger/messages';
+import { deterministicUuid, type MessageOutcomeV1, type PushTarget } from '@pushledger/contracts';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
@@ -25,10 +26,7 @@ function dataOf(dto: PushDto): Record<string, string> {
 
 @Controller('v1')
 export class MessagesController {
-  constructor(
-    private readonly owners: OwnerClient,
-    private readonly outcomes: MessageOutcomesStore,
-  ) {}
+  constructor(private readonly owners: OwnerClient) {}
 
   @Post('push')
   @Access('server')
@@ -51,23 +49,94 @@ export class MessagesController {
     });
   }
 
+  /**
+   * A page of the message's outcomes (the documented array), in device id order. The next page's address is
+   * in `Link: <…?limit=&after=>; rel="next"`, absent on the last page. The default limit is the largest, so a
+   * client that does not page still gets every outcome of a message to up to 1,000 devices in one answer.
+   */
   @Get('messages/:messageId')
   @Access('server')
-  async get(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string) {
-    const message = await this.outcomes.message(caller.app.id, messageId);
+  @ApiTags('messages')
+  @ApiOperation({
+    summary: 'Per-device outcomes of a message, paged',
+    description:
+      'Answers the documented array `[{ deviceId, outcome, reason?, deliveredAt?, openedAt? }]`: one page of the outcomes, in device id order. ' +
+      'When more follow, the answer has `Link: </v1/messages/{messageId}?limit=N&after=CURSOR>; rel="next"`; follow it until an answer has no `Link`. ' +
+      'Every outcome recorded before the first request appears exactly once across the pages. The cursor is opaque. ' +
+      'Without `limit` a page holds up to 1,000 outcomes, so clients that do not page keep working for messages to up to 1,000 devices. ' +
+      'Another app\'s message id answers 404 like a missing one.',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'outcomes per page, 1 to 1000 (default 1000)' })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  @ApiOkResponse({ description: 'one page of outcomes (array)' })
+  @ApiHeader({ name: 'Link', required: false, description: 'response header: `<…>; rel="next"` when another page follows' })
+  @ApiNotFoundResponse({ description: 'no such message for this app' })
+  async get(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const limit = limitOf(limitParam);
+    const after = afterParam === undefined ? null : cursorValue(afterParam);
+    const page = await this.owners.messageOutcomes(caller.app.id, messageId, limit, after);
+    // The ledger answers by app too, so an empty page is either a message with no outcome yet or none of this app's.
+    if (!page.outcomes.length && !(await this.owners.message(caller.app.id, messageId))) throw ApiError.notFound('message');
+    if (page.next) res.setHeader('Link', `</v1/messages/${encodeURIComponent(messageId)}?limit=${limit}&after=${cursorOf(page.next)}>; rel="next"`);
+    return page.outcomes.map(present);
+  }
+
+  /** Counts from the sender's record and the ledger's counters: the same cost at any audience size. */
+  @Get('messages/:messageId/stats')
+  @Access('server')
+  @ApiTags('messages')
+  @ApiOperation({
+    summary: 'Counts of a message',
+    description: '`{ messageId, campaignId, targeted, skipped: {reason: n}, sent, bounced, invalidated, failed, delivered, opened }`: targeted and skipped as recorded at send time, the rest kept with the outcomes (constant-time read).',
+  })
+  async stats(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string) {
+    const [message, counters] = await Promise.all([this.owners.message(caller.app.id, messageId), this.owners.messageCounters(caller.app.id, messageId)]);
     if (!message) throw ApiError.notFound('message');
-    const rows = await this.outcomes.outcomesOf(caller.app.id, messageId);
-    return rows.map((r) => ({ deviceId: r.deviceId, outcome: r.outcome, ...(r.reason ? { reason: r.reason } : {}), ...(r.deliveredAt ? { deliveredAt: r.deliveredAt } : {}), ...(r.openedAt ? { openedAt: r.openedAt } : {}) }));
+    return {
+      messageId,
+      campaignId: message.campaignId,
+      targeted: message.targeted,
+      skipped: message.skipped,
+      sent: counters?.sent ?? 0,
+      bounced: counters?.bounced ?? 0,
+      invalidated: counters?.invalidated ?? 0,
+      failed: counters?.failed ?? 0,
+      delivered: counters?.delivered ?? 0,
+      opened: counters?.opened ?? 0,
+    };
   }
 
   @Post('messages/:messageId/receipts')
   @Access('write')
   @HttpCode(202)
   async receipt(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string, @Body() dto: ReceiptDto) {
-    if (!(await this.outcomes.hasPair(caller.app.id, messageId, dto.deviceId))) throw ApiError.notFound('message');
     const at = dto.at ?? new Date().toISOString();
     if (Number.isNaN(Date.parse(at))) throw ApiError.validation('at', 'must be an ISO-8601 time');
+    if (!(await this.owners.outcome(caller.app.id, messageId, dto.deviceId))) throw ApiError.notFound('message');
     await this.owners.publish(this.owners.topics.receipts, [{ key: `${messageId}:${dto.deviceId}`, value: JSON.stringify({ appId: caller.app.id, messageId, deviceId: dto.deviceId, kind: dto.kind, at }) }]);
     return { accepted: true };
   }
+}
+
+const MAX_PAGE = 1000;
+
+function limitOf(param: string | undefined): number {
+  if (param === undefined) return MAX_PAGE;
+  if (!/^\d{1,4}$/.test(param) || Number(param) < 1 || Number(param) > MAX_PAGE) throw ApiError.validation('limit', `an integer from 1 to ${MAX_PAGE}`);
+  return Number(param);
+}
+
+/** Cursors are opaque to clients (base64url of the last device id of the page), so the order key can change later. */
+function cursorOf(deviceId: string): string {
+  return Buffer.from(deviceId, 'utf8').toString('base64url');
+}
+
+function cursorValue(cursor: string): string {
+  const value = /^[A-Za-z0-9_-]{1,700}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!value || cursorOf(value) !== cursor) throw ApiError.validation('after', "a cursor from the previous page's Link header");
+  return value;
+}
+
+function present(o: MessageOutcomeV1) {
+  return { deviceId: o.deviceId, outcome: o.outcome, ...(o.reason ? { reason: o.reason } : {}), ...(o.deliveredAt ? { deliveredAt: o.deliveredAt } : {}), ...(o.openedAt ? { openedAt: o.openedAt } : {}) };
 }

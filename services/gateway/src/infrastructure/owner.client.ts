@@ -6,7 +6,10 @@ import type {
   AppDirectoryEntryV1,
   AppListResult,
   AppQueryResult,
+  CampaignAudienceResult,
   CampaignCommand,
+  CampaignCountersResult,
+  CampaignQuery,
   DailyDeviceStatsResult,
   DayCountsV1,
   DeviceEventsResult,
@@ -14,10 +17,17 @@ import type {
   DeviceRef,
   DeviceStatsResult,
   DeliveryCommand,
+  DeliveryQuery,
   DeviceView,
   HistoryEntry,
   IdentityCommand,
   IdentityQuery,
+  MessageCountersResult,
+  MessageOutcomesPageResult,
+  MessageQueryResult,
+  MessageRecordV1,
+  OutcomeCountersV1,
+  OutcomeQueryResult,
   RegistrationCommand,
   RegistrationQuery,
   ResumeSendsResult,
@@ -58,10 +68,10 @@ const QUERY_TIMEOUT_MS = 5_000;
 /** Statistics and exports fold whole histories at the owner. */
 const STATS_TIMEOUT_MS = 30_000;
 
-type Request = DeliveryCommand | RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest;
+type Request = DeliveryCommand | DeliveryQuery | RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest | CampaignQuery;
 
 /**
- * The gateway's way to the streams' owners (registration, identity, campaign): a command or a query on the
+ * The gateway's way to the owners (registration, identity, campaign; delivery for outcomes): a command or a query on the
  * owner's command topic, answered over Kafka once the owner has stored the facts (or read its streams).
  */
 @Injectable()
@@ -171,6 +181,32 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     return (await this.query<UserKeyResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUserKey', userId })).key;
   }
 
+  /** The message as its sender recorded it (null: none for this app). */
+  async message(appId: string, messageId: string): Promise<MessageRecordV1 | null> {
+    return (await this.query<MessageQueryResult>(this.topics.campaignCommands, messageId, { ...meta(appId), type: 'GetMessage', messageId })).message;
+  }
+
+  campaignAudience(appId: string, campaignId: string): Promise<CampaignAudienceResult> {
+    return this.query(this.topics.campaignCommands, campaignId, { ...meta(appId), type: 'GetCampaignAudience', campaignId });
+  }
+
+  /** A page of a message's outcomes from the delivery ledger, in device id order. */
+  messageOutcomes(appId: string, messageId: string, limit: number, after: string | null): Promise<MessageOutcomesPageResult> {
+    return this.query(this.topics.deliveryCommands, messageId, { ...meta(appId), type: 'GetMessageOutcomes', messageId, limit, after });
+  }
+
+  async messageCounters(appId: string, messageId: string): Promise<MessageCountersResult['counters']> {
+    return (await this.query<MessageCountersResult>(this.topics.deliveryCommands, messageId, { ...meta(appId), type: 'GetMessageCounters', messageId })).counters;
+  }
+
+  async campaignCounters(appId: string, campaignId: string): Promise<OutcomeCountersV1> {
+    return (await this.query<CampaignCountersResult>(this.topics.deliveryCommands, campaignId, { ...meta(appId), type: 'GetCampaignCounters', campaignId })).counters;
+  }
+
+  async outcome(appId: string, messageId: string, deviceId: string): Promise<OutcomeQueryResult['outcome']> {
+    return (await this.query<OutcomeQueryResult>(this.topics.deliveryCommands, `${messageId}:${deviceId}`, { ...meta(appId), type: 'GetOutcome', messageId, deviceId })).outcome;
+  }
+
   /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. */
   async publish(topic: string, messages: { key: string | null; value: string; headers?: Record<string, string> }[]): Promise<void> {
     try {
@@ -180,7 +216,7 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async query<R>(topic: string, key: string, query: RegistrationQuery | IdentityQuery, timeoutMs = QUERY_TIMEOUT_MS): Promise<R> {
+  private async query<R>(topic: string, key: string, query: RegistrationQuery | IdentityQuery | CampaignQuery | DeliveryQuery, timeoutMs = QUERY_TIMEOUT_MS): Promise<R> {
     return this.unwrap(await this.send(topic, key, query, timeoutMs));
   }
 

@@ -1,0 +1,198 @@
+import { Pool } from 'pg';
+import { FcmSimulator } from '@pushledger/fcm';
+import { api, repoRoot, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
+import * as path from 'path';
+import { DeliveryLedger } from '../../services/delivery/src/infrastructure/delivery-ledger';
+
+type Api = ReturnType<typeof api>;
+interface Row {
+  deviceId: string;
+  outcome: string;
+  reason?: string;
+}
+
+/**
+ * Outcomes per (message, device) in delivery's PostgreSQL ledger, with per-message and per-campaign counters
+ * moved in the same transaction; the API pages the outcomes and reads the counters, never counts rows.
+ */
+describe('delivery ledger: outcomes, counters kept with them, paging, tenancy', () => {
+  let sim: FcmSimulator;
+  let stack: Stack;
+  let pg: Pool;
+  let app: TestApp;
+  let write: Api;
+  let server: Api;
+  let seq = 0;
+
+  beforeAll(async () => {
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test') });
+    stack = await startStack(['gateway', 'registration', 'identity', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile });
+    pg = new Pool({ connectionString: stack.env.POSTGRES_URL, max: 4 });
+    app = await stack.createApp();
+    write = api(stack.url, app.writeKey);
+    server = api(stack.url, app.serverKey);
+  });
+  afterAll(async () => {
+    await pg?.end();
+    await stack?.stop();
+    await sim?.stop();
+  });
+
+  async function register(userId: string, prefix: string) {
+    const id = `led-${++seq}`;
+    const res = await write.post('/v1/devices', { deviceId: id, token: `${prefix}:${id}-${Date.now()}-${'t'.repeat(32)}`, provider: 'fcm', platform: 'android', userId });
+    expect(res.status).toBe(201);
+    return id;
+  }
+
+  /** Every outcome, following `Link: rel="next"` page by page. */
+  async function allPages(messageId: string, limit: number): Promise<{ rows: Row[]; pages: number }> {
+    const rows: Row[] = [];
+    let next: string | null = `/v1/messages/${messageId}?limit=${limit}`;
+    let pages = 0;
+    while (next) {
+      const res = await server.get(next);
+      expect(res.status).toBe(200);
+      expect(Array.isArray(res.body)).toBe(true);
+      expect(res.body.length).toBeLessThanOrEqual(limit);
+      rows.push(...res.body);
+      pages++;
+      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1] ?? null;
+    }
+    return { rows, pages };
+  }
+
+  async function ledgerCounts(messageId: string) {
+    const rows = (await pg.query<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM delivery.message_outcomes WHERE app_id = $1 AND message_id = $2 GROUP BY outcome', [app.id, messageId])).rows;
+    return Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
+  }
+
+  async function counters(messageId: string) {
+    const { rows } = await pg.query('SELECT sent::int, bounced::int, invalidated::int, failed::int, skipped::int, skipped_by_reason FROM delivery.message_counters WHERE app_id = $1 AND message_id = $2', [app.id, messageId]);
+    return rows[0];
+  }
+
+  it('an outcome recorded twice (or by two writers at once) counts once; a change moves one count; skipped never replaces a result', async () => {
+    const ledger = new DeliveryLedger(pg);
+    await ledger.init();
+    const appId = app.id;
+    const messageId = `m-twice-${Date.now()}`;
+    const outcomes = [
+      { deviceId: 'a', outcome: 'sent' as const, reason: null, attempts: 1 },
+      { deviceId: 'b', outcome: 'invalidated' as const, reason: 'UNREGISTERED', attempts: 1 },
+      { deviceId: 'c', outcome: 'skipped' as const, reason: 'stale', attempts: 0 },
+    ];
+    // Writers racing on rows that do not exist yet, then repeats one after another.
+    await Promise.all([1, 2, 3, 4].map(() => ledger.record(appId, messageId, 'cmp-twice', outcomes)));
+    await ledger.record(appId, messageId, 'cmp-twice', outcomes);
+    const once = { sent: 1, bounced: 0, invalidated: 1, failed: 0, skipped: 1, skippedByReason: { stale: 1 }, delivered: 0, opened: 0 };
+    expect(await ledger.messageCounters(appId, messageId)).toEqual({ campaignId: 'cmp-twice', ...once });
+    expect(await ledger.campaignCounters(appId, 'cmp-twice')).toEqual(once);
+    // A late skipped does not replace a send; a real result replaces a skipped one and moves its count.
+    await ledger.record(appId, messageId, 'cmp-twice', [{ deviceId: 'a', outcome: 'skipped', reason: 'stale', attempts: 0 }, { deviceId: 'c', outcome: 'sent', reason: null, attempts: 1 }]);
+    const moved = { sent: 2, bounced: 0, invalidated: 1, failed: 0, skipped: 0, skippedByReason: {}, delivered: 0, opened: 0 };
+    expect(await ledger.messageCounters(appId, messageId)).toEqual({ campaignId: 'cmp-twice', ...moved });
+    expect(await ledger.campaignCounters(appId, 'cmp-twice')).toEqual(moved);
+    // Receipts: once per pair and kind; none for a pair the ledger does not hold.
+    expect(await ledger.applyReceipt(appId, messageId, 'a', 'delivered', new Date())).toBe(true);
+    expect(await ledger.applyReceipt(appId, messageId, 'a', 'delivered', new Date())).toBe(true);
+    expect(await ledger.applyReceipt(appId, messageId, 'nobody', 'opened', new Date())).toBe(false);
+    expect(await ledger.messageCounters(appId, messageId)).toMatchObject({ delivered: 1, opened: 0 });
+    expect(await ledger.campaignCounters(appId, 'cmp-twice')).toMatchObject({ delivered: 1, opened: 0 });
+    const rows = await pg.query('SELECT count(*)::int AS n FROM delivery.message_outcomes WHERE app_id = $1 AND message_id = $2', [appId, messageId]);
+    expect(rows.rows[0].n).toBe(3);
+  });
+
+  it('outcome rows keep no user id', async () => {
+    const { rows } = await pg.query("SELECT column_name FROM information_schema.columns WHERE table_schema = 'delivery' AND table_name = 'message_outcomes'");
+    expect(rows.map((r) => r.column_name)).not.toEqual(expect.arrayContaining(['user_id']));
+    expect(rows.map((r) => r.column_name)).toEqual(expect.arrayContaining(['device_id', 'outcome']));
+  });
+
+  it('a campaign send to 12 devices with mixed answers: counters equal the rows, pages of 5 give each outcome once, campaign stats equal the outcomes', async () => {
+    const user = `mixed-${Date.now()}`;
+    const expected: Record<string, string> = {};
+    for (const [prefix, outcome, n] of [['ok', 'sent', 5], ['unregistered', 'invalidated', 4], ['mismatch', 'bounced', 3]] as const) {
+      for (let i = 0; i < n; i++) expected[await register(user, prefix)] = outcome;
+    }
+    const campaign = await server.post('/v1/campaigns', { name: 'receipt', kind: 'transactional', content: { title: 'Your code', body: '1234' } });
+    expect(campaign.status).toBe(201);
+    const send = await server.post(`/v1/campaigns/${campaign.body.id}/send`, { to: { userId: user } });
+    expect(send.status).toBe(202);
+    expect(send.body.targeted).toBe(12);
+    const messageId: string = send.body.messageId;
+
+    const stats = await waitFor(async () => {
+      const s = await server.get(`/v1/messages/${messageId}/stats`);
+      return s.status === 200 && s.body.sent + s.body.bounced + s.body.invalidated === 12 ? s.body : undefined;
+    }, { what: '12 outcomes counted', timeoutMs: 60_000 });
+    expect(stats).toMatchObject({ messageId, campaignId: campaign.body.id, targeted: 12, sent: 5, invalidated: 4, bounced: 3, failed: 0 });
+    expect(await ledgerCounts(messageId)).toEqual({ sent: 5, invalidated: 4, bounced: 3 });
+    expect(await counters(messageId)).toMatchObject({ sent: 5, invalidated: 4, bounced: 3, failed: 0, skipped: 0 });
+
+    const { rows, pages } = await allPages(messageId, 5);
+    expect(pages).toBe(3);
+    expect(rows.map((r) => r.deviceId).sort()).toEqual(Object.keys(expected).sort());
+    expect(new Set(rows.map((r) => r.deviceId)).size).toBe(12);
+    for (const r of rows) expect(r.outcome).toBe(expected[r.deviceId]);
+    // Without a limit the whole message is one page, as before paging.
+    const whole = await server.get(`/v1/messages/${messageId}`);
+    expect(whole.body).toHaveLength(12);
+    expect(whole.headers.get('link')).toBeNull();
+
+    // A second message of the campaign: campaign counters add both, and equal the outcome rows.
+    const again = await server.post(`/v1/campaigns/${campaign.body.id}/send`, { to: { userId: user } });
+    expect(again.status).toBe(202);
+    const c = await waitFor(async () => {
+      const got = await server.get(`/v1/campaigns/${campaign.body.id}`);
+      const s = got.body.stats;
+      return s.messages === 2 && s.sent + s.bounced + s.invalidated + s.failed === 12 + again.body.targeted ? s : undefined;
+    }, { what: 'the campaign stats of both sends', timeoutMs: 60_000 });
+    const byOutcome = (await pg.query<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM delivery.message_outcomes WHERE app_id = $1 AND campaign_id = $2 GROUP BY outcome', [app.id, campaign.body.id])).rows;
+    const fromRows = Object.fromEntries(byOutcome.map((r) => [r.outcome, r.n]));
+    expect({ sent: c.sent, bounced: c.bounced, invalidated: c.invalidated, failed: c.failed }).toEqual({ sent: fromRows.sent ?? 0, bounced: fromRows.bounced ?? 0, invalidated: fromRows.invalidated ?? 0, failed: fromRows.failed ?? 0 });
+    expect(c.targeted).toBe(12 + again.body.targeted);
+  });
+
+  it('skipped devices are outcome rows counted per reason', async () => {
+    const user = `unsub-${Date.now()}`;
+    const ids = [await register(user, 'ok'), await register(user, 'ok')];
+    expect((await server.patch(`/v1/users/${user}`, { unsubscribed: true })).status).toBe(200);
+    const push = await server.post('/v1/push', { to: { userId: user }, notification: { title: 'Promo', body: 'x' } });
+    expect(push.status).toBe(202);
+    expect(push.body).toMatchObject({ targeted: 0, skipped: { unsubscribed: 2 } });
+    const rows = await waitFor(async () => {
+      const res = await server.get(`/v1/messages/${push.body.messageId}`);
+      return res.status === 200 && res.body.length === 2 ? (res.body as Row[]) : undefined;
+    }, { what: 'two skipped outcomes' });
+    expect(rows).toEqual(ids.sort().map((deviceId) => ({ deviceId, outcome: 'skipped', reason: 'unsubscribed' })));
+    expect(await counters(push.body.messageId)).toMatchObject({ sent: 0, skipped: 2, skipped_by_reason: { unsubscribed: 2 } });
+  });
+
+  it("another app's message id answers 404 exactly like a missing one; bad paging input is a 400 naming the field", async () => {
+    const user = `ten-${Date.now()}`;
+    const device = await register(user, 'ok');
+    const push = await server.post('/v1/push', { to: { deviceId: device }, notification: { title: 'Hi', body: 'x' }, transactional: true });
+    expect(push.status).toBe(202);
+    await waitFor(async () => (await server.get(`/v1/messages/${push.body.messageId}`)).body?.length === 1, { what: 'the outcome' });
+    const other = await stack.createApp();
+    const otherServer = api(stack.url, other.serverKey);
+    const otherWrite = api(stack.url, other.writeKey);
+    for (const suffix of ['', '/stats', '?limit=1']) {
+      const theirs = await otherServer.get(`/v1/messages/${push.body.messageId}${suffix}`);
+      const missing = await otherServer.get(`/v1/messages/00000000-0000-4000-8000-000000000000${suffix}`);
+      expect(theirs.status).toBe(404);
+      expect(theirs.body).toEqual(missing.body);
+    }
+    const receipt = await otherWrite.post(`/v1/messages/${push.body.messageId}/receipts`, { deviceId: device, kind: 'opened' });
+    expect(receipt.status).toBe(404);
+    expect((await write.post(`/v1/messages/${push.body.messageId}/receipts`, { deviceId: device, kind: 'opened' })).status).toBe(202);
+    await waitFor(async () => (await server.get(`/v1/messages/${push.body.messageId}/stats`)).body.opened === 1, { what: 'the receipt counted' });
+
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=x', 'limit'], ['after=%21%21', 'after']] as const) {
+      const bad = await server.get(`/v1/messages/${push.body.messageId}?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.details).toEqual([expect.objectContaining({ field })]);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { Consumer, Kafka, KafkaMessage, Producer, IHeaders } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
 import { createProducer, ensureTopics } from './kafka.factory';
+import { reviveOnFatalCrash } from './revive';
 
 /** Thrown by a handler for a message that can never be applied: it goes to the dead-letter topic. */
 export class PoisonMessageError extends Error {
@@ -104,11 +105,19 @@ export class ConsumerRunner {
 
   constructor(private readonly opts: ConsumerRunnerOptions) {}
 
+  private stopped = false;
+
   async start(): Promise<void> {
-    const { kafka, groupId } = this.opts;
+    const { kafka } = this.opts;
     await ensureTopics(kafka, [...this.opts.topics, this.opts.dlqTopic], 8);
     this.producer = createProducer(kafka);
     await this.producer.connect();
+    await this.startConsumer();
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { kafka, groupId } = this.opts;
+    await this.consumer?.disconnect().catch(() => undefined);
     this.consumer = kafka.consumer({
       groupId,
       sessionTimeout: this.opts.sessionTimeout ?? 30000,
@@ -116,6 +125,7 @@ export class ConsumerRunner {
       ...(this.opts.maxWaitTimeInMs !== undefined ? { maxWaitTimeInMs: this.opts.maxWaitTimeInMs } : {}),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
     });
+    reviveOnFatalCrash(this.consumer, { name: `consumer group ${groupId}`, start: () => this.startConsumer(), stopped: () => this.stopped, logger: this.opts.logger });
     await this.consumer.connect();
     for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
     // A partition that moved to another member is no longer ours to report as paused.
@@ -284,6 +294,7 @@ export class ConsumerRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const held of this.paused.values()) clearTimeout(held.timer);
     this.paused.clear();
     await this.consumer?.disconnect().catch(() => undefined);

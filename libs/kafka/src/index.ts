@@ -3,3 +3,4 @@ export * from './consumer-runner';
 export * from './request-reply';
 export * from './kafka-batch.transport';
 export * from './dead-letters';
+export * from './revive';

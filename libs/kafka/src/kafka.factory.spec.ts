@@ -1,6 +1,6 @@
 import { loadConfig } from '@pushledger/config';
 import { Kafka } from 'kafkajs';
-import { createKafka, kafkaConnection, topicPlacement } from './kafka.factory';
+import { createKafka, kafkaConnection, lostProducerState, topicPlacement } from './kafka.factory';
 
 describe('the Kafka factory', () => {
   it('connects in plaintext without SASL by default', () => {
@@ -18,5 +18,16 @@ describe('the Kafka factory', () => {
     expect(topicPlacement(kafka)).toEqual({ replicationFactor: 3, minInsyncReplicas: 2 });
     expect(topicPlacement(createKafka(loadConfig({}), 'test'))).toEqual({ replicationFactor: 1, minInsyncReplicas: 1 });
     expect(topicPlacement(new Kafka({ brokers: ['x:1'] }))).toEqual({ replicationFactor: -1 });
+  });
+});
+
+describe('lostProducerState', () => {
+  it('recognises a broker that lost the idempotent producer state, however kafkajs wraps it', () => {
+    const outOfOrder = Object.assign(new Error('The broker received an out of order sequence number'), { type: 'OUT_OF_ORDER_SEQUENCE_NUMBER' });
+    expect(lostProducerState(outOfOrder)).toBe(true);
+    expect(lostProducerState(Object.assign(new Error('retries exceeded'), { originalError: outOfOrder }))).toBe(true);
+    expect(lostProducerState(Object.assign(new Error('batch failed'), { errors: [new Error('x'), { type: 'UNKNOWN_PRODUCER_ID' }] }))).toBe(true);
+    expect(lostProducerState(Object.assign(new Error('Connection error: connect ECONNREFUSED'), { type: 'ECONNREFUSED' }))).toBe(false);
+    expect(lostProducerState(undefined)).toBe(false);
   });
 });

@@ -27,9 +27,69 @@ export function kafkaConnection(kafka: PushledgerConfig['kafka']): Pick<KafkaCon
   };
 }
 
-/** Idempotent, one request in flight: per-key order holds across retries. */
+/**
+ * Idempotent, one request in flight: per-key order holds across retries. A broker that lost the producer's
+ * state (killed mid-produce) answers every later send with OUT_OF_ORDER_SEQUENCE_NUMBER or the like, for
+ * good: such a failure replaces the underlying producer (a new producer id) before it is thrown, so the
+ * caller's retry goes through.
+ */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  return new HealingProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })) as unknown as Producer;
+}
+
+const LOST_PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+
+export function lostProducerState(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { type?: string; message?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] };
+  if (e.type && LOST_PRODUCER_STATE.has(e.type)) return true;
+  if (typeof e.message === 'string' && /out of order sequence number/i.test(e.message)) return true;
+  return [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors : [])].some((inner) => lostProducerState(inner, depth + 1));
+}
+
+/** The parts of kafkajs' Producer our code uses (connect, send, sendBatch, disconnect), over a replaceable producer. */
+class HealingProducer {
+  private inner: Producer;
+  private replacing?: Promise<void>;
+
+  constructor(private readonly make: () => Producer) {
+    this.inner = make();
+  }
+
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.inner.disconnect();
+  }
+
+  send(record: Parameters<Producer['send']>[0]): ReturnType<Producer['send']> {
+    return this.healing(() => this.inner.send(record));
+  }
+
+  sendBatch(batch: Parameters<Producer['sendBatch']>[0]): ReturnType<Producer['sendBatch']> {
+    return this.healing(() => this.inner.sendBatch(batch));
+  }
+
+  private async healing<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (lostProducerState(err)) await this.replace();
+      throw err;
+    }
+  }
+
+  private replace(): Promise<void> {
+    this.replacing ??= (async () => {
+      const old = this.inner;
+      this.inner = this.make();
+      await old.disconnect().catch(() => undefined);
+      await this.inner.connect();
+    })().finally(() => (this.replacing = undefined));
+    return this.replacing;
+  }
 }
 
 /** The one way our processes make a Kafka client. `overrides`: client tuning (log level, retries), not where or how to connect. */

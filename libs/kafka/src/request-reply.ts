@@ -3,6 +3,7 @@ import { Consumer, Kafka, Message, Producer } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
 import { ConsumerRunner, ConsumerRunnerOptions, InboundMessage, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { createProducer, ensureTopics } from './kafka.factory';
+import { reviveOnFatalCrash } from './revive';
 
 export interface CommandEnvelope<T = unknown> {
   commandId: string;
@@ -31,6 +32,7 @@ export class CommandClient {
   private readonly pending = new Map<string, { resolve: (r: CommandReply) => void; timer: NodeJS.Timeout }>();
   private readonly outbox: { topic: string; message: Message; done: (err?: unknown) => void }[] = [];
   private sending = false;
+  private stopped = false;
   readonly instanceId = randomUUID();
 
   constructor(
@@ -54,7 +56,14 @@ export class CommandClient {
     } finally {
       await admin.disconnect();
     }
+    await this.startConsumer(groupId);
+  }
+
+  private async startConsumer(groupId: string): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
     this.consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 30000 });
+    // Without its reply consumer the gateway would answer 503 to everything until restarted.
+    reviveOnFatalCrash(this.consumer, { name: 'reply consumer', start: () => this.startConsumer(groupId), stopped: () => this.stopped, logger: this.logger });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.replyTopic, fromBeginning: true });
     await this.consumer.run({
@@ -138,6 +147,7 @@ export class CommandClient {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const w of this.pending.values()) clearTimeout(w.timer);
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);

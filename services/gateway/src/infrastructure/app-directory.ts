@@ -3,6 +3,7 @@ import { randomUUID } from 'crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { hashKey, keyStillValid, type AppDirectoryEntryV1, type TopicMap } from '@pushledger/contracts';
 import { JsonLogger } from '@pushledger/observability';
+import { reviveOnFatalCrash } from '@pushledger/kafka';
 import { HEALTH_CHECKS, KAFKA, TOPICS, type HealthCheck } from '@pushledger/platform';
 import { OwnerClient, OwnerUnavailableError } from './owner.client';
 
@@ -85,8 +86,10 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
   /** Its own consumer group, from the topic's start: every replica gets every change (offsets are never committed). */
   private async follow(): Promise<void> {
     // A broker outage must not leave this replica deaf to app changes: the consumer restarts after any failure.
+    await this.consumer?.disconnect().catch(() => undefined);
     const consumer = this.kafka.consumer({ groupId: `pushledger-gateway-apps-${randomUUID()}`, maxWaitTimeInMs: 200, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true } });
     this.consumer = consumer;
+    reviveOnFatalCrash(consumer, { name: 'app directory', start: () => this.follow(), stopped: () => this.stopped, logger: this.logger });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topics.apps, fromBeginning: true });
     await consumer.run({

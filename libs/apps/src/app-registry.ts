@@ -1,4 +1,4 @@
-import { AppEvent, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, hashKey, isAppId, keyStillValid } from '@pushledger/contracts';
+import { AppEvent, AppKeyIndex, AppRecord, APP_EVENT_TYPES, appStream, evolveApp, isAppId } from '@pushledger/contracts';
 import type { EventStore, StoredEvent, Subscription } from '@pushledger/event-store';
 
 export { hashKey } from '@pushledger/contracts';
@@ -9,10 +9,7 @@ export { hashKey } from '@pushledger/contracts';
  * stream directly. Each app's facts apply once, in stream order, whichever way they arrive first.
  */
 export class AppRegistry {
-  private readonly apps = new Map<string, AppRecord>();
-  private readonly byKeyHash = new Map<string, { app: AppRecord; kind: 'write' | 'server' }>();
-  /** Keys a rotation replaced, by hash, to their app: valid until the rotation's grace period ends. */
-  private readonly previousByKeyHash = new Map<string, string>();
+  private readonly apps = new AppKeyIndex<AppRecord>();
   private readonly revisions = new Map<string, bigint>();
   private subscription?: Subscription;
   private caughtUp!: Promise<void>;
@@ -59,21 +56,7 @@ export class AppRegistry {
     const after = evolveApp(before, event);
     if (!after) return;
     this.revisions.set(appId, stored.streamRevision);
-    if (before) {
-      this.byKeyHash.delete(before.writeKeyHash);
-      this.byKeyHash.delete(before.serverKeyHash);
-      if (before.previousKeys) {
-        this.previousByKeyHash.delete(before.previousKeys.writeKeyHash);
-        this.previousByKeyHash.delete(before.previousKeys.serverKeyHash);
-      }
-    }
-    this.apps.set(after.id, after);
-    this.byKeyHash.set(after.writeKeyHash, { app: after, kind: 'write' });
-    this.byKeyHash.set(after.serverKeyHash, { app: after, kind: 'server' });
-    if (after.previousKeys) {
-      this.previousByKeyHash.set(after.previousKeys.writeKeyHash, after.id);
-      this.previousByKeyHash.set(after.previousKeys.serverKeyHash, after.id);
-    }
+    this.apps.put(after);
   }
 
   /** Reads the app's stream now, so the next request to this process sees a write it just had stored. */
@@ -82,14 +65,8 @@ export class AppRegistry {
     return this.apps.get(appId);
   }
 
-  /** By the key's SHA-256: how long the lookup takes tells nothing about any stored key (no key is compared). */
   findByKey(key: string): { app: AppRecord; kind: 'write' | 'server' } | undefined {
-    const hash = hashKey(key);
-    const current = this.byKeyHash.get(hash);
-    if (current) return current;
-    const app = this.apps.get(this.previousByKeyHash.get(hash) ?? '');
-    const kind = app && keyStillValid(app.previousKeys, hash, Date.now());
-    return app && kind ? { app, kind } : undefined;
+    return this.apps.findByKey(key);
   }
 
   async get(appId: string): Promise<AppRecord | undefined> {
@@ -105,7 +82,7 @@ export class AppRegistry {
   }
 
   all(): AppRecord[] {
-    return [...this.apps.values()];
+    return this.apps.all();
   }
 
   async stop(): Promise<void> {

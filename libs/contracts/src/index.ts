@@ -9,3 +9,4 @@ export * from './ids';
 export * from './segment-messages';
 export * from './identity-verification';
 export * from './views';
+export * from './app-key-index';

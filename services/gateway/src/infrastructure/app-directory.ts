@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import type { Consumer, Kafka } from 'kafkajs';
-import { hashKey, keyStillValid, type AppDirectoryEntryV1, type TopicMap } from '@pushledger/contracts';
+import { AppKeyIndex, type AppDirectoryEntryV1, type TopicMap } from '@pushledger/contracts';
 import { JsonLogger } from '@pushledger/observability';
 import { reviveOnFatalCrash } from '@pushledger/kafka';
 import { HEALTH_CHECKS, KAFKA, TOPICS, type HealthCheck } from '@pushledger/platform';
@@ -18,10 +18,7 @@ const LOAD_RETRY_MS = 1000;
  */
 @Injectable()
 export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
-  private readonly apps = new Map<string, AppDirectoryEntryV1>();
-  private readonly byKeyHash = new Map<string, { app: AppDirectoryEntryV1; kind: 'write' | 'server' }>();
-  /** Keys a rotation replaced, by hash, to their app: valid until the rotation's grace period ends. */
-  private readonly previousByKeyHash = new Map<string, string>();
+  private readonly apps = new AppKeyIndex<AppDirectoryEntryV1>();
   private consumer?: Consumer;
   private stopped = false;
   loaded = false;
@@ -49,30 +46,11 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
   apply(entry: AppDirectoryEntryV1): void {
     const before = this.apps.get(entry.id);
     if (before && before.revision >= entry.revision) return;
-    if (before) {
-      this.byKeyHash.delete(before.writeKeyHash);
-      this.byKeyHash.delete(before.serverKeyHash);
-      if (before.previousKeys) {
-        this.previousByKeyHash.delete(before.previousKeys.writeKeyHash);
-        this.previousByKeyHash.delete(before.previousKeys.serverKeyHash);
-      }
-    }
-    this.apps.set(entry.id, entry);
-    this.byKeyHash.set(entry.writeKeyHash, { app: entry, kind: 'write' });
-    this.byKeyHash.set(entry.serverKeyHash, { app: entry, kind: 'server' });
-    if (entry.previousKeys) {
-      this.previousByKeyHash.set(entry.previousKeys.writeKeyHash, entry.id);
-      this.previousByKeyHash.set(entry.previousKeys.serverKeyHash, entry.id);
-    }
+    this.apps.put(entry);
   }
 
   findByKey(key: string): { app: AppDirectoryEntryV1; kind: 'write' | 'server' } | undefined {
-    const hash = hashKey(key);
-    const current = this.byKeyHash.get(hash);
-    if (current) return current;
-    const app = this.apps.get(this.previousByKeyHash.get(hash) ?? '');
-    const kind = app && keyStillValid(app.previousKeys, hash, Date.now());
-    return app && kind ? { app, kind } : undefined;
+    return this.apps.findByKey(key);
   }
 
   get(appId: string): AppDirectoryEntryV1 | undefined {
@@ -80,7 +58,7 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   all(): AppDirectoryEntryV1[] {
-    return [...this.apps.values()];
+    return this.apps.all();
   }
 
   /** Its own consumer group, from the topic's start: every replica gets every change (offsets are never committed). */

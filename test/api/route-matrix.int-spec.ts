@@ -66,6 +66,8 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/campaigns', level: 'server', cross: 'none', body: () => ({ name: 'c', kind: 'broadcast', content: { title: 't', body: 'b' } }) },
   { method: 'POST', path: '/v1/campaigns/{campaignId}/send', level: 'server', cross: 'none', body: () => ({}) },
   { method: 'GET', path: '/v1/campaigns/{campaignId}', level: 'server', cross: 'lookup' },
+  { method: 'GET', path: '/v1/campaigns', level: 'server', cross: 'none' },
+  { method: 'POST', path: '/v1/campaigns/{campaignId}/sends/{messageId}/cancel', level: 'server', cross: 'lookup', body: () => ({}) },
   // segments and stats
   { method: 'POST', path: '/v1/segments', level: 'server', cross: 'none', body: () => ({ name: 's', rules: { trait: 'plan', op: 'eq', value: 'gold' } }) },
   { method: 'GET', path: '/v1/segments', level: 'server', cross: 'none' },

@@ -157,4 +157,46 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
     }, { what: 'receipts in stats' });
     expect(stats).toMatchObject({ targeted: 1, sent: 1, delivered: 1, opened: 1 });
   });
+  it('lists campaigns newest first a page at a time; a scheduled send is cancelled and never sent; a finished send answers 409; another app answers 404', async () => {
+    const { write, server } = await appWith();
+    const d = await register(write, 'ivy');
+    await linked(server, 'ivy', 1);
+    const ids: string[] = [];
+    for (const name of ['first', 'second', 'third']) ids.push((await server.post('/v1/campaigns', { name, kind: 'broadcast', content: { title: name, body: 'b' } })).body.id);
+    const page1 = await server.get('/v1/campaigns?limit=2');
+    expect(page1.status).toBe(200);
+    expect(page1.body.map((c: { name: string }) => c.name)).toEqual(['third', 'second']);
+    const next = /<([^>]+)>; rel="next"/.exec(page1.headers.get('link') ?? '')?.[1];
+    expect(next).toMatch(/^\/v1\/campaigns\?limit=2&after=/);
+    const page2 = await server.get(next!);
+    expect(page2.body.map((c: { name: string }) => c.name)).toEqual(['first']);
+    expect(page2.headers.get('link')).toBeNull();
+    expect((await server.get('/v1/campaigns?limit=0')).body.error).toMatchObject({ code: 'validation_failed' });
+    expect((await server.get('/v1/campaigns?after=nonsense!')).status).toBe(400);
+
+    const later = await server.post('/v1/campaigns', { name: 'later', kind: 'broadcast', content: { title: 'Later', body: 'b' }, schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } });
+    const scheduled = await server.post(`/v1/campaigns/${later.body.id}/send`, {});
+    expect(scheduled.body).toMatchObject({ status: 'scheduled' });
+    const cancelled = await server.post(`/v1/campaigns/${later.body.id}/sends/${scheduled.body.messageId}/cancel`, {});
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toEqual({ messageId: scheduled.body.messageId, status: 'cancelled' });
+    expect((await server.post(`/v1/campaigns/${later.body.id}/sends/${scheduled.body.messageId}/cancel`, {})).body).toEqual({ messageId: scheduled.body.messageId, status: 'cancelled' });
+    expect((await server.get(`/v1/campaigns/${later.body.id}`)).body.sends).toMatchObject([{ messageId: scheduled.body.messageId, status: 'cancelled', targeted: 0 }]);
+
+    const now = await server.post(`/v1/campaigns/${ids[0]}/send`, {});
+    await waitFor(async () => ((await server.get(`/v1/campaigns/${ids[0]}`)).body.sends?.[0]?.status === 'sent' ? true : undefined), { what: 'the broadcast to finish' });
+    await outcomes(server, now.body.messageId, 1);
+    expect(sim.requestsFor(d.token).map((r) => (r.message as { notification: { title: string } }).notification.title)).toEqual(['first']);
+    const late = await server.post(`/v1/campaigns/${ids[0]}/sends/${now.body.messageId}/cancel`, {});
+    expect(late.status).toBe(409);
+    expect(late.body.error).toMatchObject({ code: 'send_finished' });
+    expect((await server.post(`/v1/campaigns/${ids[1]}/sends/${now.body.messageId}/cancel`, {})).status).toBe(404);
+
+    const other = await appWith();
+    expect((await other.server.get('/v1/campaigns')).body).toEqual([]);
+    const theirs = await other.server.post(`/v1/campaigns/${later.body.id}/sends/${scheduled.body.messageId}/cancel`, {});
+    const missing = await other.server.post(`/v1/campaigns/${later.body.id}/sends/msg-that-never-was/cancel`, {});
+    expect([theirs.status, theirs.body]).toEqual([missing.status, missing.body]);
+    expect(theirs.status).toBe(404);
+  });
 });

@@ -1,4 +1,5 @@
 import type { DevicePolicy } from './apps';
+import type { CampaignSendStatus } from './campaign-send';
 import type { PushContentV1 } from './delivery';
 
 export type PushTarget = { userId: string } | { deviceId: string } | { token: string };
@@ -30,7 +31,7 @@ export interface SendPushResultV1 {
  */
 export interface CampaignSendResultV1 {
   messageId: string;
-  status: 'scheduled' | 'sending' | 'sent' | 'failed';
+  status: CampaignSendStatus;
   targeted: number | null;
   skipped: Record<string, number> | null;
   scheduledFor?: string;
@@ -93,4 +94,6 @@ export type SendCampaignCommand = {
   to: PushTarget | null;
   properties: Record<string, unknown>;
 };
-export type CampaignCommand = SendPushCommand | CreateCampaignCommand | SendCampaignCommand;
+/** Stops a broadcast send: waves not started never start; a running one hands nothing more to delivery. */
+export type CancelCampaignSendCommand = { type: 'CancelCampaignSend'; commandId: string; appId: string; issuedAt: string; campaignId: string; messageId: string };
+export type CampaignCommand = SendPushCommand | CreateCampaignCommand | SendCampaignCommand | CancelCampaignSendCommand;

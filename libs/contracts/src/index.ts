@@ -10,3 +10,4 @@ export * from './segment-messages';
 export * from './identity-verification';
 export * from './views';
 export * from './app-key-index';
+export * from './campaign-send';

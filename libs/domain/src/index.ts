@@ -14,3 +14,5 @@ export * from './token-ownership.decider';
 export * from './eligibility';
 export * from './device-choice';
 export * from './follow-up.policy';
+export * from './campaign-send.commands';
+export * from './campaign-send.decider';

@@ -1,10 +1,40 @@
+import type { CampaignDefinitionV1 } from '@pushledger/contracts';
 import { createTestMongo } from '@pushledger/testing';
-import { CampaignsStore } from './campaigns.store';
+import { CampaignsStore, type CampaignSendDoc } from './campaigns.store';
 
 const APP = 'app_sends';
-const LEASE = 60_000;
 
-describe('campaign sends on FerretDB: due, claimed with a lease, taken up again when the lease lapses', () => {
+const wave = (status: CampaignSendDoc['status'], runs: number): Omit<CampaignSendDoc, '_id'> => ({
+  appId: APP,
+  campaignId: 'cmp_1',
+  messageId: 'msg_1',
+  wave: null,
+  status,
+  dueAt: new Date('2026-01-01T10:00:00Z'),
+  startedAt: null,
+  finishedAt: null,
+  leaseUntil: null,
+  runs,
+  targeted: 0,
+  skipped: {},
+  error: null,
+});
+
+const campaign = (id: string, createdAt: string, appId = APP): CampaignDefinitionV1 => ({
+  id,
+  appId,
+  name: id,
+  kind: 'broadcast',
+  audience: null,
+  trigger: null,
+  content: { title: 't', body: 'b', imageUrl: null, data: {}, locales: {} },
+  transactional: false,
+  devicePolicy: null,
+  schedule: null,
+  createdAt,
+});
+
+describe('campaigns and send views on FerretDB', () => {
   let mongo: Awaited<ReturnType<typeof createTestMongo>>;
   let store: CampaignsStore;
 
@@ -17,46 +47,24 @@ describe('campaign sends on FerretDB: due, claimed with a lease, taken up again 
     await mongo?.drop();
   });
 
-  it('records a send once; exactly one of concurrent claimers wins; the winner renews, a finished send is not due', async () => {
-    const now = new Date('2026-01-01T10:00:00Z');
-    expect(await store.addSend(APP, 'cmp_1', 'msg_1', now)).toBe(true);
-    expect(await store.addSend(APP, 'cmp_1', 'msg_1', now)).toBe(false);
-    expect(await store.dueSends(new Date(now.getTime() - 1))).toEqual([]);
-    const [due] = await store.dueSends(now);
-    expect(due).toMatchObject({ messageId: 'msg_1', status: 'scheduled', runs: 0 });
-
-    const wins = await Promise.all(Array.from({ length: 8 }, () => store.claim(due, now, LEASE)));
-    expect(wins.filter(Boolean)).toHaveLength(1);
-    expect(await store.getSend(APP, 'msg_1')).toMatchObject({ status: 'sending', runs: 1, leaseUntil: new Date(now.getTime() + LEASE) });
-    expect(await store.dueSends(new Date(now.getTime() + LEASE - 1))).toEqual([]);
-
-    expect(await store.renewLease(due._id, 1, new Date(now.getTime() + 2 * LEASE))).toBe(true);
-    expect(await store.dueSends(new Date(now.getTime() + LEASE + 1))).toEqual([]);
-    await store.finishSend(APP, 'msg_1', null, 3, { unsubscribed: 1 });
-    expect(await store.getSend(APP, 'msg_1')).toMatchObject({ status: 'sent', targeted: 3, skipped: { unsubscribed: 1 }, leaseUntil: null });
-    expect(await store.renewLease(due._id, 1, new Date(now.getTime() + 3 * LEASE))).toBe(false);
-    expect(await store.dueSends(new Date(now.getTime() + 10 * LEASE))).toEqual([]);
+  it("a send's view moves only forward: a view from fewer facts of its stream does not overwrite a later one", async () => {
+    await store.writeSendView([wave('scheduled', 0)], 1);
+    await store.writeSendView([wave('sending', 1)], 2);
+    await store.writeSendView([wave('scheduled', 0)], 1);
+    expect(await store.getSend(APP, 'msg_1')).toMatchObject({ status: 'sending', runs: 1, revision: 2 });
+    await store.writeSendView([wave('sent', 1)], 3);
+    expect(await store.getSend(APP, 'msg_1')).toMatchObject({ status: 'sent', revision: 3 });
   });
 
-  it("a lapsed lease makes the send due again; one claimer takes it up (run 2) and the dead run's renewal is refused", async () => {
-    const now = new Date('2026-01-01T11:00:00Z');
-    await store.addSend(APP, 'cmp_2', 'msg_2', now);
-    const [due] = (await store.dueSends(now)).filter((s) => s.messageId === 'msg_2');
-    expect(await store.claim(due, now, LEASE)).toBe(true);
-
-    const later = new Date(now.getTime() + LEASE + 1);
-    const [lapsed] = (await store.dueSends(later)).filter((s) => s.messageId === 'msg_2');
-    expect(lapsed).toMatchObject({ status: 'sending', runs: 1 });
-    const wins = await Promise.all(Array.from({ length: 4 }, () => store.claim(lapsed, later, LEASE)));
-    expect(wins.filter(Boolean)).toHaveLength(1);
-    expect(await store.getSend(APP, 'msg_2')).toMatchObject({ status: 'sending', runs: 2 });
-    // A claimer that saw the send before the lapse (run 1 taken) loses too.
-    expect(await store.claim(due, later, LEASE)).toBe(false);
-    // The first runner, if it was only slow, can no longer extend the lease or fail the send.
-    expect(await store.renewLease(lapsed._id, 1, new Date(later.getTime() + 5 * LEASE))).toBe(false);
-    await store.failSend(lapsed._id, 1, 'stale runner');
-    expect(await store.getSend(APP, 'msg_2')).toMatchObject({ status: 'sending', runs: 2 });
-    await store.failSend(lapsed._id, 2, 'gave up');
-    expect(await store.getSend(APP, 'msg_2')).toMatchObject({ status: 'failed', error: 'gave up' });
+  it("lists an app's campaigns newest first, a page at a time, and none of another app's", async () => {
+    for (let i = 0; i < 5; i++) await store.create(campaign(`cmp_${i}`, `2026-01-0${i + 1}T00:00:00.000Z`));
+    await store.create(campaign('cmp_same_time', '2026-01-05T00:00:00.000Z'));
+    await store.create(campaign('cmp_theirs', '2026-01-09T00:00:00.000Z', 'app_other'));
+    const first = await store.list(APP, 3);
+    expect(first.map((c) => c.id)).toEqual(['cmp_same_time', 'cmp_4', 'cmp_3']);
+    const last = first[first.length - 1];
+    const second = await store.list(APP, 3, { createdAt: last.createdAt, id: last.id });
+    expect(second.map((c) => c.id)).toEqual(['cmp_2', 'cmp_1', 'cmp_0']);
+    expect(await store.list(APP, 3, { createdAt: '2026-01-01T00:00:00.000Z', id: 'cmp_0' })).toEqual([]);
   });
 });

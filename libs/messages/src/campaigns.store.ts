@@ -1,5 +1,5 @@
 import mongoose, { Schema } from 'mongoose';
-import type { CampaignDefinitionV1 } from '@pushledger/contracts';
+import type { CampaignDefinitionV1, CampaignSendStatus } from '@pushledger/contracts';
 
 export interface CampaignSendDoc {
   _id: string;
@@ -8,7 +8,7 @@ export interface CampaignSendDoc {
   messageId: string;
   /** For a local-time broadcast, the due instant (ISO) of the wave this send is; null for a whole send. */
   wave: string | null;
-  status: 'scheduled' | 'sending' | 'sent' | 'failed';
+  status: CampaignSendStatus;
   dueAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -19,7 +19,9 @@ export interface CampaignSendDoc {
   targeted: number;
   skipped: Record<string, number>;
   /** Why a failed send stopped being retried. */
-  error?: string;
+  error?: string | null;
+  /** How many facts of the send's stream this view reflects. */
+  revision?: number;
 }
 
 export interface CampaignDoc extends CampaignDefinitionV1 {
@@ -46,9 +48,10 @@ const schema = new Schema<CampaignDoc>(
   { versionKey: false, minimize: false },
 );
 schema.index({ appId: 1, kind: 1, active: 1 });
+schema.index({ appId: 1, createdAt: -1, id: -1 });
 
 const sendSchema = new Schema<CampaignSendDoc>(
-  { _id: String, appId: String, campaignId: String, messageId: String, wave: { type: String, default: null }, status: String, dueAt: Date, startedAt: Date, finishedAt: Date, leaseUntil: Date, runs: Number, targeted: Number, skipped: Schema.Types.Mixed, error: String },
+  { _id: String, appId: String, campaignId: String, messageId: String, wave: { type: String, default: null }, status: String, dueAt: Date, startedAt: Date, finishedAt: Date, leaseUntil: Date, runs: Number, targeted: Number, skipped: Schema.Types.Mixed, error: String, revision: Number },
   { versionKey: false, minimize: false },
 );
 sendSchema.index({ status: 1, dueAt: 1 });
@@ -65,11 +68,9 @@ function withNulls(doc: CampaignDoc): CampaignDoc {
 export class CampaignsStore {
   readonly model: mongoose.Model<CampaignDoc>;
   readonly sends: mongoose.Model<CampaignSendDoc>;
-  private readonly runClaims: mongoose.mongo.Collection<{ _id: string; at: Date }>;
 
   constructor(connection: mongoose.Connection) {
     this.model = (connection.models.Campaign as mongoose.Model<CampaignDoc>) ?? connection.model<CampaignDoc>('Campaign', schema, 'campaigns');
-    this.runClaims = connection.collection<{ _id: string; at: Date }>('campaign_send_runs');
     this.sends = (connection.models.CampaignSend as mongoose.Model<CampaignSendDoc>) ?? connection.model<CampaignSendDoc>('CampaignSend', sendSchema, 'campaign_sends');
   }
 
@@ -93,55 +94,31 @@ export class CampaignsStore {
     return (await this.model.find({ appId, kind: 'triggered', active: true, 'trigger.event': event }).lean()).map(withNulls);
   }
 
-  /** Records a send once per message id; false when it already exists (a redelivered command). */
-  /** Records a send to be run when due (now, for an immediate broadcast); false if it was already recorded. */
-  async addSend(appId: string, campaignId: string, messageId: string, dueAt: Date, wave: string | null = null): Promise<boolean> {
-    try {
-      const res = await this.sends.updateOne(
-        { _id: sendId(appId, messageId, wave) },
-        { $setOnInsert: { appId, campaignId, messageId, wave, status: 'scheduled', dueAt, startedAt: null, finishedAt: null, leaseUntil: null, runs: 0, targeted: 0, skipped: {} } },
-        { upsert: true },
-      );
-      return res.upsertedCount > 0;
-    } catch (err) {
-      // Two concurrent upserts of one id: the unique _id lets one insert; the other learns it exists.
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
-  }
-
   /**
-   * Claims a due send, or one whose runner's lease lapsed: exactly one caller gets true. FerretDB 1.x does
-   * not apply a conditional update atomically (concurrent `updateOne({_id, status})` all match), so the
-   * claim is the insert of a run document with a unique id: `<send>#<run>`, run = the runs the caller saw + 1.
+   * The send's waves as its stream last showed them (`revision`: how many facts that was). The stream is
+   * the authority; these documents find due waves and answer reads. FerretDB 1.x does not apply a
+   * conditional update atomically, so a stale view can win a race: the scheduler rewrites the view from
+   * the stream whenever a claim it based on the view is refused.
    */
-  async claim(send: Pick<CampaignSendDoc, '_id' | 'status' | 'runs'>, now: Date, leaseMs: number): Promise<boolean> {
-    const run = (send.runs ?? 0) + 1;
-    try {
-      await this.runClaims.insertOne({ _id: `${send._id}#${run}`, at: now });
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
+  async writeSendView(waves: Omit<CampaignSendDoc, '_id'>[], revision: number): Promise<void> {
+    for (const w of waves) {
+      const _id = sendId(w.appId, w.messageId, w.wave);
+      const doc = { ...w, revision };
+      const res = await this.sends.updateOne({ _id, $or: [{ revision: { $lt: revision } }, { revision: { $exists: false } }] }, { $set: doc });
+      if (res.matchedCount > 0) continue;
+      try {
+        await this.sends.insertOne({ _id, ...doc });
+      } catch (err) {
+        // It exists at this revision or a later one.
+        if (!isDuplicateKey(err)) throw err;
+      }
     }
-    await this.sends.updateOne(
-      { _id: send._id, status: { $in: ['scheduled', 'sending'] } },
-      { $set: { status: 'sending', runs: run, leaseUntil: new Date(now.getTime() + leaseMs), ...(send.status === 'scheduled' ? { startedAt: now } : {}) } },
-    );
-    return true;
   }
 
-  /** Extends run number `run`'s lease; false if the send finished or was taken up by a later run after a lapse. */
-  async renewLease(id: string, run: number, until: Date): Promise<boolean> {
-    const res = await this.sends.updateOne({ _id: id, status: 'sending', runs: run }, { $set: { leaseUntil: until } });
-    return res.matchedCount > 0;
-  }
-
-  async finishSend(appId: string, messageId: string, wave: string | null, targeted: number, skipped: Record<string, number>): Promise<void> {
-    await this.sends.updateOne({ _id: sendId(appId, messageId, wave) }, { $set: { status: 'sent', finishedAt: new Date(), leaseUntil: null, targeted, skipped } });
-  }
-
-  async failSend(id: string, run: number, error: string): Promise<void> {
-    await this.sends.updateOne({ _id: id, status: 'sending', runs: run }, { $set: { status: 'failed', finishedAt: new Date(), leaseUntil: null, error } });
+  /** The campaigns of an app, newest first, `limit` at a time after the cursor `before` (a campaign id). */
+  async list(appId: string, limit: number, before?: { createdAt: string; id: string }): Promise<CampaignDoc[]> {
+    const filter = before ? { appId, $or: [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, id: { $lt: before.id } }] } : { appId };
+    return (await this.model.find(filter).sort({ createdAt: -1, id: -1 }).limit(limit).lean()).map(withNulls);
   }
 
   async sendsOf(appId: string, campaignId: string): Promise<CampaignSendDoc[]> {

@@ -13,6 +13,7 @@ import { ReadModels, SegmentStore } from '@pushledger/read-models';
 import { AUDIENCE_SOURCE } from './application/audience';
 import { CAMPAIGN_PRODUCER as PRODUCER, CampaignRunner } from './application/campaign.runner';
 import { CampaignScheduler } from './application/campaign.scheduler';
+import { CampaignSends } from './application/campaign-sends';
 import { PushSender } from './application/push.sender';
 import { SegmentsHandler } from './application/segments.handler';
 import { TriggeredSends } from './application/triggered-sends';
@@ -62,6 +63,7 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
       { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
       { provide: AUDIENCE_SOURCE, useFactory: (models: ReadModels, segments: SegmentStore) => new ReadModelsAudience(models, segments), inject: [ReadModels, SegmentStore] },
       SegmentsHandler,
+      CampaignSends,
       CampaignRunner,
       CampaignLifecycle,
       TriggeredSends,

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, MessageQueryResult, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
-import { DeviceView, userDecider } from '@pushledger/domain';
+import { campaignSendStatus, DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessagesStore, type LocalTimeWave } from '@pushledger/messages';
+import { CampaignSends, type WaveCheck } from './campaign-sends';
 import { TOPICS } from '@pushledger/platform';
 import { randomUUID } from 'crypto';
 import { AUDIENCE_SOURCE, AudienceSource } from './audience';
@@ -28,6 +29,7 @@ export class CampaignRunner {
     private readonly campaigns: CampaignsStore,
     private readonly messageRecords: MessagesStore,
     private readonly pushes: PushSender,
+    private readonly sends: CampaignSends,
     private readonly exec: StreamExecutor,
     @Inject(AUDIENCE_SOURCE) private readonly audience: AudienceSource,
     @Inject(CAMPAIGN_PRODUCER) private readonly producer: Producer,
@@ -52,17 +54,16 @@ export class CampaignRunner {
         if (!to) throw new CampaignError('validation_failed', 'to: a transactional campaign needs a target (userId, deviceId or token)');
         return { ...(await this.sendTo(app, campaign, messageId, to, { event: { name: campaign.name, properties } }, now)), status: 'sent' };
       case 'broadcast': {
-        if (campaign.schedule?.localTime) {
-          const waves = localTimeWaves(new Date(campaign.schedule.at));
-          for (const w of waves) await this.campaigns.addSend(app.id, campaign.id, messageId, new Date(w.dueAt), w.dueAt);
-          return { messageId, status: 'scheduled', targeted: null, skipped: null, scheduledFor: waves[0].dueAt };
-        }
-        const due = campaign.schedule && new Date(campaign.schedule.at) > now ? new Date(campaign.schedule.at) : now;
-        await this.campaigns.addSend(app.id, campaign.id, messageId, due);
-        if (due > now) return { messageId, status: 'scheduled', targeted: null, skipped: null, scheduledFor: due.toISOString() };
-        // A retried request (same idempotency key) learns how far the first one got.
-        const known = await this.campaigns.getSend(app.id, messageId);
-        if (known?.status === 'sent' || known?.status === 'failed') return { messageId, status: known.status, targeted: known.targeted, skipped: known.skipped };
+        const waves = campaign.schedule?.localTime
+          ? localTimeWaves(new Date(campaign.schedule.at)).map((w) => ({ wave: w.dueAt, dueAt: w.dueAt }))
+          : [{ wave: null, dueAt: (campaign.schedule && new Date(campaign.schedule.at) > now ? new Date(campaign.schedule.at) : now).toISOString() }];
+        // A retried request (same idempotency key) finds the send as the first one left it.
+        const send = await this.sends.schedule(app.id, campaign.id, messageId, waves, now);
+        const status = campaignSendStatus(send);
+        const first = send.waves[0];
+        if (status === 'sent' || status === 'failed' || status === 'cancelled') return { messageId, status, targeted: sum(send.waves.map((w) => w.targeted)), skipped: null };
+        // A local-time send answers with its first wave, even one already due: the others follow over the day.
+        if (campaign.schedule?.localTime || new Date(first.dueAt) > now) return { messageId, status: 'scheduled', targeted: null, skipped: null, scheduledFor: first.dueAt };
         return { messageId, status: 'sending', targeted: null, skipped: null };
       }
       default: {
@@ -106,38 +107,50 @@ export class CampaignRunner {
 
   /**
    * Streams the audience into delivery requests of at most 500 targets, in bounded memory. A local-time
-   * wave sends only to the devices whose time zone it covers.
+   * wave sends only to the devices whose time zone it covers. Before each request is handed over, `check`
+   * says whether to go on: after a cancel the rest of the audience is counted as `cancelled`; a run that
+   * lost its wave stops (the run holding it now sends, and the ledger drops pairs already sent).
    */
-  async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now = new Date(), wave?: LocalTimeWave): Promise<SendPushResultV1> {
+  async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now: Date, wave: LocalTimeWave | undefined, check: () => Promise<WaveCheck>): Promise<SendPushResultV1> {
     const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, now });
     let chunk: DeliveryRequestV1['targets'] = [];
     let targeted = 0;
+    let cancelled = 0;
     let n = 0;
     const flush = async () => {
       if (!chunk.length) return;
+      const verdict = cancelled ? 'cancelled' : await check();
+      if (verdict === 'lost') throw new CampaignError('lease_lost', 'another run holds this wave now');
+      if (verdict === 'cancelled') {
+        cancelled += chunk.length;
+        chunk = [];
+        return;
+      }
       const request: DeliveryRequestV1 = { requestId: randomUUID(), messageId, appId: app.id, campaignId: campaign.id, transactional: campaign.transactional, content: render(campaign.content, {}, null), targets: chunk, createdAt: now.toISOString() };
       // Keyed by chunk number so a re-run of the same broadcast lands on the same partitions.
       await this.producer.send({ topic: this.topics.deliveryRequests, acks: -1, messages: [{ key: `${messageId}:${n++}`, value: JSON.stringify(request) }] });
+      targeted += chunk.length;
       chunk = [];
     };
     const personal = usesPlaceholders(campaign.content) || Object.keys(campaign.content.locales).length > 0;
     for await (const pair of plan.pairs) {
       if (wave && !inWave(wave, pair.device.timezone)) continue;
+      if (cancelled) {
+        cancelled++;
+        continue;
+      }
       chunk.push({
         deviceId: pair.device.id,
         token: pair.device.token!,
         userId: pair.device.userId,
         content: personal ? render(campaign.content, { user: { id: pair.user?.id ?? null, traits: pair.user?.traits ?? {} } }, pair.device.locale) : null,
       });
-      targeted++;
       if (chunk.length >= MAX_TARGETS_PER_REQUEST) await flush();
     }
     await flush();
-    const skipped = plan.skipped();
-    const message = { appId: app.id, messageId, campaignId: campaign.id, transactional: campaign.transactional };
-    if (wave) await this.messageRecords.recordWave(message, targeted, wave.fallback ? skipped : null);
-    else await this.messageRecords.recordMessage({ ...message, targeted, skipped });
-    await this.campaigns.finishSend(app.id, messageId, wave?.dueAt ?? null, targeted, skipped);
+    const skipped = !wave || wave.fallback ? { ...plan.skipped() } : {};
+    if (cancelled) skipped.cancelled = (skipped.cancelled ?? 0) + cancelled;
+    await this.messageRecords.recordWave({ appId: app.id, messageId, campaignId: campaign.id, transactional: campaign.transactional }, wave?.dueAt ?? null, targeted, skipped);
     return { messageId, targeted, skipped };
   }
 
@@ -160,3 +173,5 @@ export class CampaignRunner {
 }
 
 export type { DeviceView };
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

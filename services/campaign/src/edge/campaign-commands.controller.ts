@@ -4,6 +4,8 @@ import { CAMPAIGN_QUERY_TYPES, CampaignCommand, CampaignQuery, SEGMENT_REQUEST_T
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { SegmentRulesError } from '@pushledger/read-models';
 import { CampaignError, CampaignRunner } from '../application/campaign.runner';
+import { CampaignSends } from '../application/campaign-sends';
+import { DomainError } from '@pushledger/domain';
 import { CampaignScheduler } from '../application/campaign.scheduler';
 import { PushSender } from '../application/push.sender';
 import { SegmentsHandler } from '../application/segments.handler';
@@ -19,6 +21,7 @@ export class CampaignCommandsController {
     private readonly pushes: PushSender,
     private readonly runner: CampaignRunner,
     private readonly scheduler: CampaignScheduler,
+    private readonly sends: CampaignSends,
     private readonly segments: SegmentsHandler,
   ) {}
 
@@ -43,13 +46,15 @@ export class CampaignCommandsController {
           if (result.status === 'sending') this.scheduler.kick();
           return { commandId: command.commandId, ok: true, result };
         }
+        case 'CancelCampaignSend':
+          return { commandId: command.commandId, ok: true, result: await this.sends.cancel(app.id, command.campaignId, command.messageId, new Date()) };
         default: {
           const _exhaustive: never = command;
           throw new PoisonMessageError('unknown_command', `unknown command type ${(_exhaustive as { type: string }).type}`);
         }
       }
     } catch (err) {
-      if (err instanceof CampaignError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
+      if (err instanceof CampaignError || err instanceof DomainError) return { commandId: command.commandId, ok: false, error: { code: err.code, message: err.message } };
       if (err instanceof SegmentRulesError) return { commandId: command.commandId, ok: false, error: { code: 'validation_failed', message: err.message, details: err.issues.map((i) => ({ field: i.path, reason: i.reason })) } };
       throw err;
     }

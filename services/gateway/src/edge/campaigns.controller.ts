@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
 import { deterministicUuid, type CampaignDefinitionV1, type PushTarget } from '@pushledger/contracts';
@@ -66,6 +66,24 @@ export class CampaignsController {
     return this.owners.campaign({ type: 'SendCampaign', commandId: messageId, appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId, to, properties: dto.properties ?? {} });
   }
 
+  /** Newest first; `Link: <…?limit=N&after=CURSOR>; rel="next"` while more follow. */
+  @Get()
+  async list(@CurrentCaller() caller: Caller, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
+    if (limitParam !== undefined && (!/^\d{1,4}$/.test(limitParam) || Number(limitParam) < 1 || Number(limitParam) > MAX_PAGE)) throw ApiError.validation('limit', `an integer from 1 to ${MAX_PAGE}`);
+    const limit = limitParam === undefined ? DEFAULT_PAGE : Number(limitParam);
+    const after = afterParam === undefined ? undefined : cursorValue(afterParam);
+    const page = await this.campaigns.list(caller.app.id, limit + 1, after);
+    const shown = page.slice(0, limit);
+    if (page.length > limit) res.setHeader('Link', `</v1/campaigns?limit=${limit}&after=${cursorOf(shown[shown.length - 1])}>; rel="next"`);
+    return shown.map(present);
+  }
+
+  @Post(':id/sends/:messageId/cancel')
+  @HttpCode(200)
+  async cancel(@CurrentCaller() caller: Caller, @Param('id') id: string, @Param('messageId') messageId: string) {
+    return this.owners.campaign({ type: 'CancelCampaignSend', commandId: randomUUID(), appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId });
+  }
+
   @Get(':id')
   async get(@CurrentCaller() caller: Caller, @Param('id') id: string) {
     const campaign = await this.campaigns.get(caller.app.id, id);
@@ -83,4 +101,22 @@ export class CampaignsController {
 
 function present(c: CampaignDefinitionV1) {
   return { id: c.id, name: c.name, kind: c.kind, audience: c.audience, trigger: c.trigger, content: c.content, transactional: c.transactional, devicePolicy: c.devicePolicy, schedule: c.schedule, createdAt: c.createdAt };
+}
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+/** Opaque to clients: the last campaign of the page, in the list's order. */
+function cursorOf(c: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
+}
+
+function cursorValue(cursor: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]) : [];
+    if (typeof createdAt === 'string' && typeof id === 'string' && cursorOf({ createdAt, id }) === cursor) return { createdAt, id };
+  } catch {
+    // falls through to the 400
+  }
+  throw ApiError.validation('after', "a cursor from the previous page's Link header");
 }

@@ -5,7 +5,7 @@ import { OwnerRefusedError, OwnerUnavailableError } from '../../infrastructure/o
 import { ApiError } from './api-error';
 
 /** The owners' refusals, as the API answers them; any other code is a 422. */
-const OWNER_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, not_found: 404, app_already_exists: 409, invalid_command: 422, invalid_campaign_kind: 409, validation_failed: 400, not_implemented: 501 };
+const OWNER_STATUS: Record<string, number> = { token_invalidated: 409, user_erased: 409, not_found: 404, app_already_exists: 409, invalid_command: 422, invalid_campaign_kind: 409, send_finished: 409, validation_failed: 400, not_implemented: 501 };
 
 const STATUS_CODES: Record<number, string> = {
   400: 'bad_request',

@@ -16,6 +16,7 @@ interface Ids {
   userId: string;
   registrationId: string;
   messageId: string;
+  webhookId: string;
   campaignId: string;
   segmentId: string;
 }
@@ -68,6 +69,10 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/campaigns/{campaignId}', level: 'server', cross: 'lookup' },
   { method: 'GET', path: '/v1/campaigns', level: 'server', cross: 'none' },
   { method: 'POST', path: '/v1/campaigns/{campaignId}/sends/{messageId}/cancel', level: 'server', cross: 'lookup', body: () => ({}) },
+  // webhooks (owned by the delivery service, not run here: key checks only; their tenancy is in webhooks.int-spec)
+  { method: 'POST', path: '/v1/webhooks', level: 'server', cross: 'none', body: () => ({ url: 'https://example.com/hook', events: ['*'] }) },
+  { method: 'GET', path: '/v1/webhooks', level: 'server', cross: 'none' },
+  { method: 'DELETE', path: '/v1/webhooks/{webhookId}', level: 'server', cross: 'none' },
   // segments and stats
   { method: 'POST', path: '/v1/segments', level: 'server', cross: 'none', body: () => ({ name: 's', rules: { trait: 'plan', op: 'eq', value: 'gold' } }) },
   { method: 'GET', path: '/v1/segments', level: 'server', cross: 'none' },
@@ -144,8 +149,8 @@ describe('route matrix: keys, rights and app isolation on every route', () => {
     expect(segment.status).toBe(201);
     const segmentId = ((await segment.json()) as { id: string }).id;
     // App A has no pushes or campaigns: their lookups compare two ids that exist nowhere.
-    idsA = { appId: a.id, deviceId: deviceIdFromToken(token), token, userId: 'matrix-user', registrationId, messageId: '01J0MATRIXMESSAGE0000000000', campaignId: 'cmp_matrixmatrixmatrix00', segmentId };
-    missing = { appId: 'app_missing', deviceId: 'missing-device', token: 'missing-token-abcdefghijklmnop', userId: 'missing-user', registrationId: 'comms_device_registration_missing-device', messageId: '01J0MISSINGMESSAGE000000000', campaignId: 'cmp_missingmissing000000', segmentId: 'seg_missing000000000000' };
+    idsA = { appId: a.id, deviceId: deviceIdFromToken(token), token, userId: 'matrix-user', registrationId, messageId: '01J0MATRIXMESSAGE0000000000', campaignId: 'cmp_matrixmatrixmatrix00', segmentId, webhookId: 'wh_matrixmatrixmatrix00' };
+    missing = { appId: 'app_missing', deviceId: 'missing-device', token: 'missing-token-abcdefghijklmnop', userId: 'missing-user', registrationId: 'comms_device_registration_missing-device', messageId: '01J0MISSINGMESSAGE000000000', campaignId: 'cmp_missingmissing000000', segmentId: 'seg_missing000000000000', webhookId: 'wh_missingmissing0000000' };
     // App A's user, written synchronously (its device list follows the device facts asynchronously).
     const user = await fetch(`${stack.url}/v1/users/matrix-user`, { method: 'PATCH', headers: { ...bearer(a.serverKey), 'content-type': 'application/json' }, body: JSON.stringify({ traits: { plan: 'gold' } }) });
     expect(user.status).toBe(200);

@@ -41,6 +41,9 @@ const schema = z.object({
   STALE_TOKEN_JOB_DRY_RUN: flag('false'),
   READ_MODEL_MAX_WAIT_MS: intFrom(5000, 0),
   CAMPAIGN_SEND_LEASE_SECONDS: intFrom(60, 2),
+  WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
+  WEBHOOK_RETRY_BASE_MS: intFrom(1000, 10),
+  WEBHOOK_RETRY_FOR_SECONDS: intFrom(86_400, 0),
   PUSHLEDGER_DATA_DIR: z.string().optional(),
   PUSHLEDGER_SERVICE: z.string().optional(),
   SERVICE_PORT: z.coerce.number().int().min(0).optional(),
@@ -85,6 +88,8 @@ export interface PushledgerConfig {
   reads: { maxWaitMs: number };
   /** A broadcast being sent holds a lease it renews; a send whose lease lapsed (its runner died) is taken up again. */
   campaigns: { sendLeaseMs: number };
+  /** A receiver gets `timeoutMs` to answer; failures are retried from `retryBaseMs`, doubling, for `retryForMs`, then the webhook is disabled. */
+  webhooks: { timeoutMs: number; retryBaseMs: number; retryForMs: number };
   dataDir?: string;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -130,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: isOn(e.STALE_TOKEN_JOB_DRY_RUN) },
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
     campaigns: { sendLeaseMs: e.CAMPAIGN_SEND_LEASE_SECONDS * 1000 },
+    webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryForMs: e.WEBHOOK_RETRY_FOR_SECONDS * 1000 },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

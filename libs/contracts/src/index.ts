@@ -11,3 +11,4 @@ export * from './identity-verification';
 export * from './views';
 export * from './app-key-index';
 export * from './campaign-send';
+export * from './webhooks';

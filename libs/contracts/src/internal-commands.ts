@@ -3,6 +3,7 @@ import type { DeliveryOutcomeKind } from './delivery';
 import type { DeviceStatus, LastStatus } from './events';
 import type { DeviceRef, RegistryCommandOf } from './events/commands';
 import type { DeviceView, HistoryEntry, UserView } from './views';
+import type { CreateWebhookCommand, DeleteWebhookCommand, ListWebhooksQuery } from './webhooks';
 
 interface CommandMeta {
   commandId: string;
@@ -43,8 +44,8 @@ export type AppAdminCommand = CreateAppCommand | ChangeAppSettingsCommand | Rota
 
 /** What the delivery service accepts on `pushledger.delivery-commands.v1` (keyed by app id). */
 export type ResumeSendsCommand = CommandMeta & { type: 'ResumeSends' };
-export type DeliveryCommand = ResumeSendsCommand;
-export const DELIVERY_COMMAND_TYPES = ['ResumeSends'] as const satisfies readonly DeliveryCommand['type'][];
+export type DeliveryCommand = ResumeSendsCommand | CreateWebhookCommand | DeleteWebhookCommand;
+export const DELIVERY_COMMAND_TYPES = ['ResumeSends', 'CreateWebhook', 'DeleteWebhook'] as const satisfies readonly DeliveryCommand['type'][];
 /** `resumed`: a pause was lifted (false: the app's sends were not paused). */
 export interface ResumeSendsResult {
   resumed: boolean;
@@ -232,8 +233,8 @@ export type GetMessageCountersQuery = CommandMeta & { type: 'GetMessageCounters'
 export type GetCampaignCountersQuery = CommandMeta & { type: 'GetCampaignCounters'; campaignId: string };
 /** Whether the ledger holds an outcome for the pair: receipts are accepted only for pushes that exist. */
 export type GetOutcomeQuery = CommandMeta & { type: 'GetOutcome'; messageId: string; deviceId: string };
-export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery;
-export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome'] as const satisfies readonly DeliveryQuery['type'][];
+export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery | ListWebhooksQuery;
+export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome', 'ListWebhooks'] as const satisfies readonly DeliveryQuery['type'][];
 
 export interface OutcomeCountersV1 {
   sent: number;

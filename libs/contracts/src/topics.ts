@@ -22,6 +22,8 @@ export const Topics = {
   membershipDlq: 'pushledger.device-lifecycle.v1.identity.dlq',
   triggersDlq: 'pushledger.ingest.v1.campaign.dlq',
   receiptsDlq: 'pushledger.receipts.v1.delivery.dlq',
+  webhookLifecycleDlq: 'pushledger.device-lifecycle.v1.webhooks.dlq',
+  webhookOutcomesDlq: 'pushledger.delivery-outcomes.v1.webhooks.dlq',
   /** The registration service's app changes (AppDirectoryEntryV1, keyed by app id): keeps every gateway's app directory current. */
   apps: 'pushledger.apps.v1',
 } as const;

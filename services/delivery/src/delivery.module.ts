@@ -12,6 +12,9 @@ import { DeliveryHandler } from './application/delivery.handler';
 import { DeliveryReads } from './application/delivery-reads';
 import { DeliveryCommandsController } from './edge/delivery-commands.controller';
 import { DeliveryRequestsController } from './edge/delivery-requests.controller';
+import { WebhookFeedsController } from './edge/webhook-feeds.controller';
+import { Webhooks } from './application/webhooks';
+import { WebhookStore } from './infrastructure/webhook-store';
 import { DeliveryLedger } from './infrastructure/delivery-ledger';
 import { FcmSenders } from './infrastructure/fcm-senders';
 
@@ -37,7 +40,7 @@ class DeliveryLifecycle implements OnApplicationShutdown {
 export function deliveryModule(config: PushledgerConfig): Type<unknown> {
   @Module({
     imports: [PlatformModule.forRoot({ service: 'delivery', config, dependencies: ['kafka', 'postgres', 'eventStore'] })],
-    controllers: [DeliveryRequestsController, DeliveryCommandsController],
+    controllers: [DeliveryRequestsController, DeliveryCommandsController, WebhookFeedsController],
     providers: [
       {
         provide: AppRegistry,
@@ -83,6 +86,8 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
         inject: [CONFIG, TOPICS, DeliveryLedger, FcmSenders, PRODUCER, JsonLogger],
       },
       { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
+      { provide: WebhookStore, useFactory: (pool: Pool) => new WebhookStore(pool), inject: [Pool] },
+      Webhooks,
       DeliveryLifecycle,
     ],
   })

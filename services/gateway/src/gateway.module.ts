@@ -10,6 +10,7 @@ import { WritePositions } from './application/write-positions';
 import { AppsController } from './edge/apps.controller';
 import { AppKeyGuard } from './edge/auth/app-key.guard';
 import { CampaignsController } from './edge/campaigns.controller';
+import { WebhooksController } from './edge/webhooks.controller';
 import { CustomerIoController } from './edge/compat/customerio.controller';
 import { MasivoController } from './edge/compat/masivo.controller';
 import { SegmentController } from './edge/compat/segment.controller';
@@ -25,7 +26,7 @@ import { IdempotencyStore } from './infrastructure/idempotency.store';
 import { OwnerClient } from './infrastructure/owner.client';
 import { UserKeys } from './infrastructure/user-keys';
 
-export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController, StatsController, SegmentsController];
+export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController, StatsController, SegmentsController, WebhooksController];
 
 type Mongo = { connection: mongoose.Connection };
 

@@ -1,11 +1,11 @@
-import type { CampaignCountersResult, DeliveryQuery, MessageCountersResult, MessageOutcomesPageResult, OutcomeQueryResult, ReceiptV1 } from '@pushledger/contracts';
+import type { CampaignCountersResult, DeliveryQuery, ListWebhooksQuery, MessageCountersResult, MessageOutcomesPageResult, OutcomeQueryResult, ReceiptV1 } from '@pushledger/contracts';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 
 /** Outcomes and counters as the ledger holds them; every read is by the asking app, so another app's id reads as missing. */
 export class DeliveryReads {
   constructor(private readonly ledger: DeliveryLedger) {}
 
-  async handle(query: DeliveryQuery): Promise<MessageOutcomesPageResult | MessageCountersResult | CampaignCountersResult | OutcomeQueryResult> {
+  async handle(query: Exclude<DeliveryQuery, ListWebhooksQuery>): Promise<MessageOutcomesPageResult | MessageCountersResult | CampaignCountersResult | OutcomeQueryResult> {
     await this.ledger.init();
     switch (query.type) {
       case 'GetMessageOutcomes':

@@ -1,22 +1,22 @@
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { DELIVERY_COMMAND_TYPES, DELIVERY_QUERY_TYPES, DeliveryCommand, DeliveryQuery, ReceiptV1, ResumeSendsResult } from '@pushledger/contracts';
+import { DeliveryCommand, DeliveryQuery, ReceiptV1, ResumeSendsResult, WebhookListResult } from '@pushledger/contracts';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { DeliveryReads } from '../application/delivery-reads';
+import { Webhooks } from '../application/webhooks';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
-
-const COMMANDS: readonly string[] = DELIVERY_COMMAND_TYPES;
-const QUERIES: readonly string[] = DELIVERY_QUERY_TYPES;
 
 /**
  * What the gateway asks of delivery (request/reply on one topic): ResumeSends lifts a credentials pause;
- * the queries read outcomes and counters from the ledger. App receipts go into the ledger too.
+ * webhooks are created, listed and deleted; the queries read outcomes and counters from the ledger. App
+ * receipts go into the ledger too.
  */
 @KafkaController()
 export class DeliveryCommandsController {
   constructor(
     private readonly ledger: DeliveryLedger,
     private readonly reads: DeliveryReads,
+    private readonly webhooks: Webhooks,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -24,13 +24,30 @@ export class DeliveryCommandsController {
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
     const request = envelope as unknown as DeliveryCommand | DeliveryQuery;
     if (!request.appId) throw new PoisonMessageError('unknown_command', 'appId is required');
-    if (COMMANDS.includes(request.type)) {
-      const resumed = await this.ledger.resume(request.appId);
-      if (resumed) this.logger.log('app sends resumed', { appId: request.appId });
-      return { commandId: request.commandId, ok: true, result: { resumed } satisfies ResumeSendsResult };
+    const ok = (result: unknown): CommandReply => ({ commandId: request.commandId, ok: true, result });
+    switch (request.type) {
+      case 'ResumeSends': {
+        const resumed = await this.ledger.resume(request.appId);
+        if (resumed) this.logger.log('app sends resumed', { appId: request.appId });
+        return ok({ resumed } satisfies ResumeSendsResult);
+      }
+      case 'CreateWebhook':
+        return ok(await this.webhooks.create(request));
+      case 'DeleteWebhook':
+        if (await this.webhooks.delete(request.appId, request.webhookId)) return ok({ deleted: true });
+        return { commandId: request.commandId, ok: false, error: { code: 'not_found', message: 'webhook not found' } };
+      case 'ListWebhooks':
+        return ok({ webhooks: await this.webhooks.list(request.appId) } satisfies WebhookListResult);
+      case 'GetMessageOutcomes':
+      case 'GetMessageCounters':
+      case 'GetCampaignCounters':
+      case 'GetOutcome':
+        return ok(await this.reads.handle(request));
+      default: {
+        const unknown: never = request;
+        throw new PoisonMessageError('unknown_command', `unknown command type ${(unknown as { type: string }).type}`);
+      }
     }
-    if (QUERIES.includes(request.type)) return { commandId: request.commandId, ok: true, result: await this.reads.handle(request as DeliveryQuery) };
-    throw new PoisonMessageError('unknown_command', `unknown command type ${request.type}`);
   }
 
   @EventPattern('receipts', { group: 'pushledger-delivery-receipts', dlq: 'receiptsDlq' } satisfies KafkaHandlerOptions)

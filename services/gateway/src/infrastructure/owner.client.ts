@@ -31,6 +31,8 @@ import type {
   RegistrationCommand,
   RegistrationQuery,
   ResumeSendsResult,
+  WebhookListResult,
+  WebhookV1,
   SegmentRequest,
   SendPushCommand,
   SendPushResultV1,
@@ -117,8 +119,12 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** To the delivery service, which keeps the sends' ledger and pauses. */
-  async delivery(command: DeliveryCommand): Promise<ResumeSendsResult> {
-    return this.unwrap(await this.send(this.topics.deliveryCommands, command.appId, command));
+  async delivery<R = ResumeSendsResult>(command: DeliveryCommand): Promise<R> {
+    return this.unwrap(await this.send(this.topics.deliveryCommands, command.appId, command)) as R;
+  }
+
+  async webhooks(appId: string): Promise<WebhookV1[]> {
+    return (await this.query<WebhookListResult>(this.topics.deliveryCommands, appId, { ...meta(appId), type: 'ListWebhooks' })).webhooks;
   }
 
   async user(command: IdentityCommand): Promise<UserView> {

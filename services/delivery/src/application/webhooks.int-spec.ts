@@ -1,0 +1,103 @@
+import { Pool } from 'pg';
+import type { DeliveryOutcomeV1 } from '@pushledger/contracts';
+import { JsonLogger } from '@pushledger/observability';
+import { sealCredential } from '@pushledger/platform';
+import { createTestDatabase, testConfig, waitFor, WebhookReceiver } from '@pushledger/testing';
+import { WebhookStore } from '../infrastructure/webhook-store';
+import { WEBHOOK_IN_FLIGHT_PER_RECEIVER } from './webhook-policy';
+import { Webhooks } from './webhooks';
+
+const SECRET = 'whsec_test-secret';
+
+function outcome(appId: string, messageId: string, deviceId: string, outcomeKind: DeliveryOutcomeV1['outcome'] = 'sent'): DeliveryOutcomeV1 {
+  return { appId, messageId, campaignId: null, deviceId, outcome: outcomeKind, reason: null, attempts: 1, at: new Date().toISOString() };
+}
+
+describe('webhook deliveries from PostgreSQL to a local receiver, by two delivery replicas', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: Pool;
+  let store: WebhookStore;
+  let receiver: WebhookReceiver;
+  const config = testConfig({ WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_TIMEOUT_MS: '500' });
+  const logger = new JsonLogger('webhooks-test', 'silent');
+  let replicas: Webhooks[];
+  let n = 0;
+
+  async function subscribe(appId: string, url: string, events = ['PushOutcome'], via = replicas[0]) {
+    return via.create({ type: 'CreateWebhook', commandId: `c${++n}`, appId, issuedAt: new Date().toISOString(), webhookId: `wh_${n}`, url, events, secret: sealCredential(SECRET, 'webhook.secret', appId, config.secretKey) });
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('webhooks');
+    pool = new Pool({ connectionString: db.url, max: 8 });
+    store = new WebhookStore(pool);
+    receiver = await WebhookReceiver.start();
+    replicas = [new Webhooks(store, logger, config), new Webhooks(store, logger, config)];
+    for (const r of replicas) r.onApplicationBootstrap();
+  });
+  afterAll(async () => {
+    for (const r of replicas ?? []) await r.onApplicationShutdown();
+    await receiver?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('each owed delivery reaches the receiver once, signed, in order per device, though both replicas saw every outcome', async () => {
+    const hook = await subscribe('app_once', receiver.url('/once'));
+    const outcomes = Array.from({ length: 50 }, (_, i) => outcome('app_once', `msg-${Math.floor(i / 10)}`, `dev-${i % 10}`));
+    await replicas[0].onOutcomes(outcomes);
+    await replicas[1].onOutcomes(outcomes);
+    await waitFor(async () => new Set(receiver.at('/once').map((r) => r.body.id)).size === 50, { what: '50 deliveries' });
+    const got = receiver.at('/once');
+    expect(got).toHaveLength(50);
+    expect(got.every((r) => WebhookReceiver.verify(r, SECRET))).toBe(true);
+    expect(got.some((r) => WebhookReceiver.verify(r, 'whsec_another'))).toBe(false);
+    for (let d = 0; d < 10; d++) expect(got.filter((r) => r.body.data.deviceId === `dev-${d}`).map((r) => r.body.data.messageId)).toEqual(['msg-0', 'msg-1', 'msg-2', 'msg-3', 'msg-4']);
+    expect(got[0].body).toMatchObject({ type: 'PushOutcome', appId: 'app_once', data: { outcome: 'sent' } });
+    expect(hook).toMatchObject({ id: expect.stringMatching(/^wh_/), events: ['PushOutcome'], disabledAt: null });
+  });
+
+  it('a receiver answering 500 three times gets each event on the fourth try, and a device\'s next event only after its previous one was taken', async () => {
+    await subscribe('app_flaky', receiver.url('/flaky', (attempt) => (attempt <= 3 ? 500 : 200)));
+    await replicas[1].onOutcomes([outcome('app_flaky', 'm1', 'dev-a'), outcome('app_flaky', 'm2', 'dev-a'), outcome('app_flaky', 'm1', 'dev-b')]);
+    await waitFor(async () => receiver.at('/flaky').filter((r) => r.body.data.messageId === 'm2').length === 4, { what: 'the fourth try of the second event' });
+    const got = receiver.at('/flaky');
+    const tries = new Map<string, number>();
+    for (const r of got) tries.set(r.body.id, (tries.get(r.body.id) ?? 0) + 1);
+    expect([...tries.values()]).toEqual([4, 4, 4]);
+    const ofA = got.filter((r) => r.body.data.deviceId === 'dev-a').map((r) => r.body.data.messageId);
+    expect(ofA).toEqual(['m1', 'm1', 'm1', 'm1', 'm2', 'm2', 'm2', 'm2']);
+  });
+
+  it('a receiver that never answers holds up only itself: another webhook of the app gets everything meanwhile', async () => {
+    await subscribe('app_slow', receiver.url('/hangs', () => 'hang'));
+    await subscribe('app_slow', receiver.url('/fast'));
+    await replicas[0].onOutcomes(Array.from({ length: 40 }, (_, i) => outcome('app_slow', 'm', `dev-${i}`)));
+    await waitFor(async () => receiver.at('/fast').length === 40, { what: 'the fast receiver to get all 40' });
+    // The hanging one has been sent at most its in-flight share per replica, each held open.
+    expect(receiver.at('/hangs').length).toBeGreaterThan(0);
+    expect(receiver.at('/hangs').length).toBeLessThanOrEqual(2 * WEBHOOK_IN_FLIGHT_PER_RECEIVER * 3);
+  });
+
+  it('a webhook failing for the whole retry period is disabled, says why, and is owed nothing more', async () => {
+    const impatient = new Webhooks(store, logger, testConfig({ WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_RETRY_FOR_SECONDS: '0' }));
+    impatient.onApplicationBootstrap();
+    try {
+      await subscribe('app_dead', receiver.url('/gone', () => 410), ['PushOutcome'], impatient);
+      await impatient.onOutcomes([outcome('app_dead', 'm', 'dev-1'), outcome('app_dead', 'm', 'dev-2')]);
+      const [hook] = await waitFor(async () => {
+        const hooks = await impatient.list('app_dead');
+        return hooks[0]?.disabledAt ? hooks : undefined;
+      }, { what: 'the webhook to be disabled' });
+      expect(hook.disabledReason).toBe('deliveries failed for 0 s; last: http 410');
+      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.webhook_deliveries WHERE app_id = 'app_dead' AND delivered_at IS NULL");
+      expect(rows[0].n).toBe(0);
+      const before = receiver.at('/gone').length;
+      await impatient.onOutcomes([outcome('app_dead', 'm2', 'dev-1')]);
+      expect((await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.webhook_deliveries WHERE app_id = 'app_dead' AND delivered_at IS NULL")).rows[0].n).toBe(0);
+      expect(receiver.at('/gone').length).toBe(before);
+    } finally {
+      await impatient.onApplicationShutdown();
+    }
+  });
+});

@@ -54,7 +54,6 @@ export class DevicesController {
           pushEnabled: dto.pushEnabled ?? null,
           userId: dto.userId ?? null,
         },
-        dto.deviceId ?? dto.token,
       );
       return { status: created ? 201 : 200, body: presentDevice(view) };
     });
@@ -118,7 +117,7 @@ export class DevicesController {
       const issuedAt = new Date().toISOString();
       const ref = deviceRef(dto);
       const [{ view }] = await Promise.all([
-        this.owners.device({ type: 'Identify', commandId, appId: caller.app.id, issuedAt, device: ref, userId: dto.userId, traits: null }, 'deviceId' in ref ? ref.deviceId : ref.token),
+        this.owners.device({ type: 'Identify', commandId, appId: caller.app.id, issuedAt, device: ref, userId: dto.userId, traits: null }),
         dto.traits && Object.keys(dto.traits).length
           ? this.owners.user({ type: 'UpdateTraits', commandId: `${commandId}-traits`, appId: caller.app.id, issuedAt, userId: dto.userId, traits: dto.traits as never })
           : Promise.resolve(null),
@@ -138,7 +137,7 @@ export class DevicesController {
       const device = await this.owners.findDevice(caller.app.id, ref);
       if (!device || isUnregistered(device)) throw ApiError.notFound('device');
       const deviceId = device.id;
-      const { view } = await this.owners.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId }, expectedOwner: device.userId }, deviceId);
+      const { view } = await this.owners.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId }, expectedOwner: device.userId });
       return { status: 200, body: presentDevice(view) };
     });
     return answer.body;

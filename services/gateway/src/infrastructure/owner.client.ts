@@ -46,8 +46,10 @@ import type {
 } from '@pushledger/contracts';
 import { CommandClient, CommandEnvelope, CommandReply, ensureTopics } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
-import { KAFKA, TOPICS } from '@pushledger/platform';
-import { randomUUID } from 'crypto';
+import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
+import type { PushledgerConfig } from '@pushledger/config';
+import { deviceIdFromToken } from '@pushledger/contracts';
+import { createHmac, randomUUID } from 'crypto';
 import { WritePositions } from '../application/write-positions';
 
 /** The owner did not answer: it is down, or slower than the wait. Nothing is known about the outcome. */
@@ -86,7 +88,14 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     @Inject(TOPICS) readonly topics: TopicMap,
     private readonly logger: JsonLogger,
     private readonly positions: WritePositions,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
+
+  /** A user's commands share a partition under a key that does not name the user (keyed with the secret key, so not guessable from a list of ids). */
+  private userCommandKey(appId: string, userId: string): string {
+    const secret = this.config.secretKey?.key ?? Buffer.from('pushledger-user-key');
+    return `u_${createHmac('sha256', secret).update(`${appId}\u0000${userId}`).digest('base64url').slice(0, 27)}`;
+  }
 
   async onModuleInit() {
     await this.started();
@@ -109,8 +118,8 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     return this.starting;
   }
 
-  async device(command: RegistrationCommand, key: string): Promise<{ view: DeviceView; created: boolean }> {
-    return this.unwrap(await this.send(this.topics.registrationCommands, key, command), command.appId);
+  async device(command: RegistrationCommand): Promise<{ view: DeviceView; created: boolean }> {
+    return this.unwrap(await this.send(this.topics.registrationCommands, registrationKey(command), command), command.appId);
   }
 
   /** No write position is kept: app facts reach the gateways' app directories, not the read models. */
@@ -128,7 +137,7 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   async user(command: IdentityCommand): Promise<UserView> {
-    return this.unwrap(await this.send(this.topics.identityCommands, command.userId, command), command.appId);
+    return this.unwrap(await this.send(this.topics.identityCommands, this.userCommandKey(command.appId, command.userId), command), command.appId);
   }
 
   async push(command: SendPushCommand): Promise<SendPushResultV1> {
@@ -146,8 +155,7 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
 
   /** The device by id, or the one holding the token (null: none), as it is now or as it was at `asOf`. */
   async findDevice(appId: string, device: DeviceRef, asOf: Date | null = null): Promise<DeviceView | null> {
-    const key = 'deviceId' in device ? device.deviceId : device.token;
-    return (await this.query<DeviceQueryResult>(this.topics.registrationCommands, key, { ...meta(appId), type: 'GetDevice', device, asOf: asOf?.toISOString() ?? null })).view;
+    return (await this.query<DeviceQueryResult>(this.topics.registrationCommands, deviceKey(device), { ...meta(appId), type: 'GetDevice', device, asOf: asOf?.toISOString() ?? null })).view;
   }
 
   async deviceEvents(appId: string, deviceId: string): Promise<HistoryEntry[]> {
@@ -249,4 +257,16 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
 
 function meta(appId: string) {
   return { commandId: randomUUID(), appId, issuedAt: new Date().toISOString() };
+}
+
+/** Kafka keys name a device, never a token: a device named by its token is keyed by the id its token derives. */
+function deviceKey(ref: DeviceRef): string {
+  return 'deviceId' in ref ? ref.deviceId : deviceIdFromToken(ref.token);
+}
+
+function registrationKey(command: RegistrationCommand): string {
+  if ('device' in command && command.device) return deviceKey(command.device as DeviceRef);
+  if ('deviceId' in command && typeof command.deviceId === 'string' && command.deviceId) return command.deviceId;
+  if ('token' in command && typeof command.token === 'string') return deviceIdFromToken(command.token);
+  return command.appId;
 }

@@ -65,7 +65,6 @@ export class CustomerIoController {
           pushEnabled: enabled === undefined ? null : enabled === true || enabled === 'true',
           userId,
         },
-        device.id,
       );
       return { status: 200, body: {} };
     });
@@ -82,7 +81,7 @@ export class CustomerIoController {
     if (token.length > MAX_TOKEN) throw ApiError.validation('token', `must be at most ${MAX_TOKEN} characters`);
     const answer = await this.idempotency.run(caller.app.id, key, { customerioDelete: userId, token }, async (commandId) => {
       const deviceId = (await viewOr404(this.owners, caller.app.id, { token })).id;
-      await this.owners.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId }, expectedOwner: userId }, deviceId);
+      await this.owners.device({ type: 'Logout', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), device: { deviceId }, expectedOwner: userId });
       return { status: 200, body: {} };
     });
     return answer.body;

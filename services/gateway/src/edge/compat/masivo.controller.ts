@@ -39,7 +39,6 @@ export class MasivoController {
       const attributes = { ...(info.model !== undefined ? { model: info.model } : {}), ...(info.osVersion !== undefined ? { osVersion: info.osVersion } : {}) };
       const { view } = await this.owners.device(
         { type: 'RegisterToken', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: null, token: dto.device_token, provider: 'fcm', platform: info.platform, attributes, pushEnabled: null, userId },
-        dto.device_token,
       );
       return { status: 200, body: presentDevice(view) };
     });

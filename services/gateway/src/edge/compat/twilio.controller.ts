@@ -105,7 +105,6 @@ export class TwilioController {
           pushEnabled: null,
           userId: dto.userId ?? existing?.userId ?? newCommsUserId(),
         },
-        dto.token,
       );
       return { status: 201, body: presentRegistration(view, caller.app.name) };
     });
@@ -135,7 +134,7 @@ export class TwilioController {
     await this.idempotency.run(caller.app.id, key, { twilioDelete: id }, async (commandId) => {
       // Inside the idempotent run: a retry of a delete that went through replays its 204 rather than finding nothing.
       const view = await this.registration(caller.app.id, id);
-      await this.owners.device({ type: 'UnregisterDevice', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: view.id }, view.id);
+      await this.owners.device({ type: 'UnregisterDevice', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: view.id });
       return { status: 204, body: null };
     });
   }

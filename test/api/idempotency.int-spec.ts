@@ -1,4 +1,5 @@
 import { deviceIdFromToken } from '@pushledger/lifecycle';
+import mongoose from 'mongoose';
 import { api, startStack, Stack, TestApp } from '@pushledger/testing';
 
 describe('Idempotency-Key on native writes', () => {
@@ -111,5 +112,27 @@ describe('Idempotency-Key on native writes', () => {
     const tooLong = await write.post('/v1/devices', device('idem-long', 'idem-long-token-abcdefghijklmnop'), { 'idempotency-key': 'k'.repeat(256) });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error).toMatchObject({ code: 'validation_failed', details: [{ field: 'Idempotency-Key' }] });
+  });
+  it('the first answer is stored sealed, and a key older than the retention is forgotten', async () => {
+    const k = key('sealed');
+    const traits = { favourite_colour: `teal-${Date.now()}` };
+    const first = await server.patch('/v1/users/idem-sealed', { traits }, k);
+    expect(first.status).toBe(200);
+    const mongo = await mongoose.createConnection(stack.env.MONGODB_URI).asPromise();
+    try {
+      const records = mongo.collection('gateway_idempotency');
+      const [stored] = await records.find({ _id: `${app.id}:${k['idempotency-key']}` as never }).toArray();
+      expect(stored).toMatchObject({ sealedBody: expect.stringMatching(/^v1\./) });
+      expect(stored.body).toBeUndefined();
+      expect(JSON.stringify(stored)).not.toContain(traits.favourite_colour);
+      expect((await server.patch('/v1/users/idem-sealed', { traits }, k)).body).toEqual(first.body);
+      // A day and a minute later (IDEMPOTENCY_RETENTION_HOURS = 24): the key is free again, another body is accepted.
+      await records.updateOne({ _id: stored._id }, { $set: { createdAt: new Date(Date.now() - 24 * 3_600_000 - 60_000) } });
+      const later = await server.patch('/v1/users/idem-sealed', { traits: { favourite_colour: 'red' } }, k);
+      expect(later.status).toBe(200);
+      expect(later.body.traits).toMatchObject({ favourite_colour: 'red' });
+    } finally {
+      await mongo.close();
+    }
   });
 });

@@ -40,6 +40,7 @@ const schema = z.object({
   STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
   STALE_TOKEN_JOB_DRY_RUN: flag('false'),
   READ_MODEL_MAX_WAIT_MS: intFrom(5000, 0),
+  IDEMPOTENCY_RETENTION_HOURS: intFrom(24, 1),
   CAMPAIGN_SEND_LEASE_SECONDS: intFrom(60, 2),
   WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
   WEBHOOK_RETRY_BASE_MS: intFrom(1000, 10),
@@ -86,6 +87,8 @@ export interface PushledgerConfig {
   staleTokenJob: { intervalMinutes: number; dryRun: boolean };
   /** Longest a gateway read waits for the read models to reach a written position before it folds the store instead. */
   reads: { maxWaitMs: number };
+  /** How long an Idempotency-Key's first answer is kept (it may hold personal data). */
+  idempotency: { retentionMs: number };
   /** A broadcast being sent holds a lease it renews; a send whose lease lapsed (its runner died) is taken up again. */
   campaigns: { sendLeaseMs: number };
   /** A receiver gets `timeoutMs` to answer; failures are retried from `retryBaseMs`, doubling, for `retryForMs`, then the webhook is disabled. */
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
     staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: isOn(e.STALE_TOKEN_JOB_DRY_RUN) },
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
+    idempotency: { retentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3_600_000 },
     campaigns: { sendLeaseMs: e.CAMPAIGN_SEND_LEASE_SECONDS * 1000 },
     webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryForMs: e.WEBHOOK_RETRY_FOR_SECONDS * 1000 },
     dataDir: e.PUSHLEDGER_DATA_DIR,

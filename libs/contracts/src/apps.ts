@@ -41,7 +41,7 @@ export interface SealedCredentialV1 {
 }
 
 /** Which credential a sealed value is: part of its associated data, so a blob cannot be moved to another field or app. */
-export type CredentialKind = 'fcm.serviceAccount' | 'apns.privateKey' | 'webpush.privateKey' | 'webhook.secret' | 'webhook.body';
+export type CredentialKind = 'fcm.serviceAccount' | 'apns.privateKey' | 'webpush.privateKey' | 'webhook.secret' | 'webhook.body' | 'idempotency.answer';
 
 export function isSealedCredential(value: unknown): value is SealedCredentialV1 {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as SealedCredentialV1).$sealed === 'string' && Object.keys(value).length === 1;

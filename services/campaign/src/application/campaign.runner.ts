@@ -73,11 +73,16 @@ export class CampaignRunner {
     }
   }
 
-  /** One user, device or token: the PushSender's plan, with content rendered per device. */
+  /** One user, device or token: the PushSender's plan, with content rendered per device. Traits are read for this send only and not kept. */
   async sendTo(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, to: PushTarget, scope: TemplateScope, now = new Date()): Promise<SendPushResultV1> {
-    const traitsOf = await this.traitsLoader(app.id, campaign);
-    const rendered = new Map<string, ReturnType<typeof render>>();
-    for (const userId of 'userId' in to ? [to.userId] : []) rendered.set(userId, render(campaign.content, { ...scope, user: { id: userId, traits: await traitsOf(userId) } }, null));
+    const traits = new Map<string, Record<string, unknown>>();
+    const traitsOf = async (userId: string) => {
+      if (!usesPlaceholders(campaign.content)) return {};
+      const loaded = ((await this.exec.load(userDecider, userStream(app.id, userId))).state?.traits ?? {}) as Record<string, unknown>;
+      traits.set(userId, loaded);
+      return loaded;
+    };
+    if ('userId' in to) await traitsOf(to.userId);
     return this.pushes.send(
       {
         appId: app.id,
@@ -87,22 +92,11 @@ export class CampaignRunner {
         content: render(campaign.content, scope, null),
         transactional: campaign.transactional,
         devicePolicy: campaign.devicePolicy,
-        render: (d) => render(campaign.content, { ...scope, user: { id: d.userId, traits: d.userId ? this.cachedTraits.get(`${app.id}:${d.userId}`) ?? {} : {} } }, d.locale),
+        render: (d) => render(campaign.content, { ...scope, user: { id: d.userId, traits: d.userId ? (traits.get(d.userId) ?? {}) : {} } }, d.locale),
       },
       app,
       now,
     );
-  }
-
-  private readonly cachedTraits = new Map<string, Record<string, unknown>>();
-
-  private async traitsLoader(appId: string, campaign: CampaignDefinitionV1) {
-    return async (userId: string) => {
-      if (!usesPlaceholders(campaign.content)) return {};
-      const traits = ((await this.exec.load(userDecider, userStream(appId, userId))).state?.traits ?? {}) as Record<string, unknown>;
-      this.cachedTraits.set(`${appId}:${userId}`, traits);
-      return traits;
-    };
   }
 
   /**

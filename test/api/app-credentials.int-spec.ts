@@ -5,7 +5,7 @@ import * as path from 'path';
 import mongoose from 'mongoose';
 import { Client } from 'pg';
 import { FcmSimulator } from '@pushledger/fcm';
-import { AcceptedPush, api, finishedPush, repoRoot, startStack, Stack, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { AcceptedPush, api, finishedPush, repoRoot, scanTopics, startStack, Stack, waitFor } from '@pushledger/testing';
 import { runReplayCli } from '../history/replay-cli';
 
 type Api = ReturnType<typeof api>;
@@ -196,37 +196,7 @@ describe('app credentials and keys', () => {
 
 /** Raw bytes (keys, values, headers) of every message of every topic in this namespace, up to their ends now. */
 async function topicBytes(suffix: string): Promise<string> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  const ends = new Map<string, bigint>();
-  let topics: string[];
-  try {
-    topics = (await admin.listTopics()).filter((t) => t.endsWith(`.${suffix}`));
-    for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
-  } finally {
-    await admin.disconnect();
-  }
-  const chunks: Buffer[] = [];
-  const reached = new Set<string>();
-  const consumer = testKafka().consumer({ groupId: uniqueName('credentials-scan') });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const at = `${topic}/${partition}`;
-        const end = ends.get(at);
-        if (end === undefined || BigInt(message.offset) >= end) return;
-        chunks.push(message.key ?? Buffer.alloc(0), message.value ?? Buffer.alloc(0));
-        for (const [k, v] of Object.entries(message.headers ?? {})) chunks.push(Buffer.from(k), Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
-        if (BigInt(message.offset) === end - 1n) reached.add(at);
-      },
-    });
-    await waitFor(async () => reached.size === ends.size, { timeoutMs: 30000, what: `every message of ${ends.size} partitions` });
-  } finally {
-    await consumer.disconnect();
-  }
-  return Buffer.concat(chunks).toString('latin1');
+  return (await scanTopics(suffix)).map((m) => `${m.key}\n${m.value}\n${m.headers}`).join('\n');
 }
 
 async function mongoBytes(uri: string): Promise<string> {

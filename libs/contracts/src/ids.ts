@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash, createHmac } from 'crypto';
 
 /** A UUID derived from a name, so a retried step writes the same event ids and the store drops the repeat. */
 export function deterministicUuid(name: string): string {
@@ -17,4 +17,12 @@ export function tokenHash(token: string): string {
 /** Without a client-chosen id, a device is named after its token's hash (the token itself never appears in ids). */
 export function deviceIdFromToken(token: string): string {
   return `d_${tokenHash(token).slice(0, 26)}`;
+}
+
+/**
+ * The Kafka key of a user's commands and queries: one partition per user, without naming the user. Keyed
+ * with the key-encryption key where one is configured, so a list of likely ids does not reveal whose it is.
+ */
+export function userMessageKey(appId: string, userId: string, secret: Buffer | undefined): string {
+  return `u_${createHmac('sha256', secret ?? Buffer.from('pushledger-user-key')).update(`${appId}\u0000${userId}`).digest('base64url').slice(0, 27)}`;
 }

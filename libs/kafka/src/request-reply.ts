@@ -4,6 +4,7 @@ import type { LoggerService } from '@nestjs/common';
 import { ConsumerRunner, ConsumerRunnerOptions, InboundMessage, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { createProducer, ensureTopics } from './kafka.factory';
 import { reviveOnFatalCrash } from './revive';
+import { maskTokens } from '@pushledger/observability';
 
 export interface CommandEnvelope<T = unknown> {
   commandId: string;
@@ -193,7 +194,8 @@ export class CommandServer {
         const reply = await handle(command, msg);
         const replyTo = msg.headers['reply-to'];
         if (!replyTo) return;
-        const message = { key: command.commandId, value: JSON.stringify(reply), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } };
+        // Replies travel on a shared topic and are read by the gateway only to answer with masked views: no whole token goes out.
+        const message = { key: command.commandId, value: JSON.stringify(maskTokens(reply)), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } };
         const list = this.replies.get(replyTo);
         if (list) list.push(message);
         else this.replies.set(replyTo, [message]);

@@ -3,9 +3,13 @@ import { createHash } from 'crypto';
 /** Push tokens are secrets: logs, errors and metrics only ever see the first 6 chars and a hash. */
 export function maskToken(token: string | null | undefined): string {
   if (!token) return '';
+  if (MASKED.test(token)) return token;
   const digest = createHash('sha256').update(token).digest('hex').slice(0, 10);
   return `${token.slice(0, 6)}…${digest}`;
 }
+
+/** A token masked already (tokens never hold '…'): masking it again changes nothing. */
+const MASKED = /^[^…]{0,6}…[0-9a-f]{10}$/;
 
 export { tokenHash } from '@pushledger/contracts';
 
@@ -38,5 +42,16 @@ export function hideCredentials(value: unknown, depth = 0): unknown {
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     out[k] = CREDENTIAL_KEYS.has(k.toLowerCase()) && v !== null && !isSealedValue(v) ? HIDDEN_CREDENTIAL : hideCredentials(v, depth + 1);
   }
+  return out;
+}
+
+const TOKEN_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken']);
+
+/** Deep copy with every push token masked and nothing else changed: what leaves an owner in a reply. */
+export function maskTokens(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => maskTokens(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = TOKEN_KEYS.has(k.toLowerCase()) && typeof v === 'string' ? maskToken(v) : maskTokens(v, depth + 1);
   return out;
 }

@@ -3,3 +3,4 @@ export * from './processes';
 export * from './stack';
 export * from './app-settings';
 export * from './webhook-receiver';
+export * from './topic-scan';

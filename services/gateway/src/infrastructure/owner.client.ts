@@ -48,8 +48,8 @@ import { CommandClient, CommandEnvelope, CommandReply, ensureTopics } from '@pus
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
 import type { PushledgerConfig } from '@pushledger/config';
-import { deviceIdFromToken } from '@pushledger/contracts';
-import { createHmac, randomUUID } from 'crypto';
+import { deviceIdFromToken, userMessageKey } from '@pushledger/contracts';
+import { randomUUID } from 'crypto';
 import { WritePositions } from '../application/write-positions';
 
 /** The owner did not answer: it is down, or slower than the wait. Nothing is known about the outcome. */
@@ -91,10 +91,8 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
-  /** A user's commands share a partition under a key that does not name the user (keyed with the secret key, so not guessable from a list of ids). */
   private userCommandKey(appId: string, userId: string): string {
-    const secret = this.config.secretKey?.key ?? Buffer.from('pushledger-user-key');
-    return `u_${createHmac('sha256', secret).update(`${appId}\u0000${userId}`).digest('base64url').slice(0, 27)}`;
+    return userMessageKey(appId, userId, this.config.secretKey?.key);
   }
 
   async onModuleInit() {
@@ -179,20 +177,20 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   async findUser(appId: string, userId: string, asOf: Date | null = null): Promise<UserView | null> {
-    return (await this.query<UserQueryResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUser', userId, asOf: asOf?.toISOString() ?? null })).view;
+    return (await this.query<UserQueryResult>(this.topics.identityCommands, this.userCommandKey(appId, userId), { ...meta(appId), type: 'GetUser', userId, asOf: asOf?.toISOString() ?? null })).view;
   }
 
   /** null: no such user. */
   async userDevices(appId: string, userId: string): Promise<DeviceView[] | null> {
-    return (await this.query<UserDevicesResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUserDevices', userId })).views;
+    return (await this.query<UserDevicesResult>(this.topics.identityCommands, this.userCommandKey(appId, userId), { ...meta(appId), type: 'GetUserDevices', userId })).views;
   }
 
   async exportUser(appId: string, userId: string): Promise<UserExportV1 | null> {
-    return (await this.query<UserExportResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'ExportUser', userId }, STATS_TIMEOUT_MS)).export;
+    return (await this.query<UserExportResult>(this.topics.identityCommands, this.userCommandKey(appId, userId), { ...meta(appId), type: 'ExportUser', userId }, STATS_TIMEOUT_MS)).export;
   }
 
   async userKey(appId: string, userId: string): Promise<string> {
-    return (await this.query<UserKeyResult>(this.topics.identityCommands, userId, { ...meta(appId), type: 'GetUserKey', userId })).key;
+    return (await this.query<UserKeyResult>(this.topics.identityCommands, this.userCommandKey(appId, userId), { ...meta(appId), type: 'GetUserKey', userId })).key;
   }
 
   /** The message as its sender recorded it (null: none for this app). */

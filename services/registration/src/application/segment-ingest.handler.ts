@@ -1,12 +1,13 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
-import { AppRecord, planSegmentMessage, SegmentValidationError, TopicMap } from '@pushledger/contracts';
+import { AppRecord, planSegmentMessage, SegmentValidationError, TopicMap, userMessageKey } from '@pushledger/contracts';
 import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import { AppRegistry, hashKey } from '@pushledger/apps';
 import { createProducer } from '@pushledger/kafka';
 import { DeviceFlows } from './device-flows';
 import { segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
-import { KAFKA, TOPICS } from '@pushledger/platform';
+import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
+import type { PushledgerConfig } from '@pushledger/config';
 
 /** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */
 const NEW_APP_GRACE_MS = 1500;
@@ -44,6 +45,7 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
     @Inject(TOPICS) private readonly topics: TopicMap,
     private readonly flows: DeviceFlows,
     private readonly apps: AppRegistry,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {
     this.producer = createProducer(kafka);
   }
@@ -83,7 +85,7 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
             }
           }
           if (plan.traits) {
-            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: plan.traits.userId, value: JSON.stringify(plan.traits) }] });
+            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: userMessageKey(plan.traits.appId, plan.traits.userId, this.config.secretKey?.key), value: JSON.stringify(plan.traits) }] });
           }
           break;
         case 'event':

@@ -1,0 +1,59 @@
+import { topicsFor } from '@pushledger/contracts';
+import { api, scanTopics, startStack, Stack } from '@pushledger/testing';
+
+/**
+ * What the gateway and the owners say to each other over Kafka: replies carry masked views, and no message
+ * key names a token or a user. (Command values still carry the token to its owner, and the lifecycle topic
+ * still carries facts as stored: see the README's known limits.)
+ */
+describe('tokens and user ids in command keys and replies', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack(['gateway', 'registration', 'identity', 'relay', 'projector']);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('after registrations through every API, identify, logout, reads and exports, no reply holds a whole token and no key names a token or a user', async () => {
+    const app = await stack.createApp({}, 'tokens');
+    const write = api(stack.url, app.writeKey);
+    const server = api(stack.url, app.serverKey);
+    const stamp = Date.now();
+    const tokens = {
+      native: `native-${stamp}:${'a'.repeat(40)}`,
+      byToken: `bytoken-${stamp}:${'b'.repeat(40)}`,
+      twilio: `twilio-${stamp}:${'c'.repeat(40)}`,
+      masivo: `masivo-${stamp}:${'d'.repeat(40)}`,
+      customerio: `custio-${stamp}:${'e'.repeat(40)}`,
+    };
+    const users = { native: `ursula-${stamp}`, masivo: `cust-${stamp}`, customerio: `cio-${stamp}` };
+    const reg = await write.post('/v1/devices', { token: tokens.native, provider: 'fcm', platform: 'android', userId: users.native });
+    expect(reg.status).toBe(201);
+    expect(reg.body.token).not.toBe(tokens.native);
+    expect((await write.post('/v1/devices', { token: tokens.byToken, provider: 'fcm', platform: 'ios' })).status).toBe(201);
+    expect((await write.post('/v1/identify', { token: tokens.byToken, userId: users.native })).status).toBeLessThan(300);
+    expect((await write.post('/v1/PushNotifications/DeviceRegistrations', { token: tokens.twilio, appName: 'tokens', provider: 'FCM' })).status).toBe(201);
+    expect((await write.patch(`/v1/customers/${users.masivo}/device-token`, { device_token: tokens.masivo, device_info: { platform: 'android', model: 'Pixel 8', osVersion: '14' } })).status).toBeLessThan(300);
+    expect((await write.put(`/api/v1/customers/${users.customerio}/devices`, { device: { id: tokens.customerio, platform: 'android' } })).status).toBeLessThan(300);
+    expect((await server.get(`/v1/devices/${reg.body.id}`)).status).toBe(200);
+    expect((await server.get(`/v1/devices/${reg.body.id}/events`)).status).toBe(200);
+    expect((await server.get(`/v1/users/${users.native}/export`)).status).toBe(200);
+    expect((await write.post('/v1/logout', { token: tokens.byToken })).status).toBeLessThan(300);
+
+    const topics = topicsFor(stack.suffix);
+    const messages = await scanTopics(stack.suffix, (t) => [topics.commandReplies, topics.registrationCommands, topics.identityCommands].includes(t));
+    const replies = messages.filter((m) => m.topic === topics.commandReplies);
+    expect(replies.length).toBeGreaterThan(10);
+    for (const token of Object.values(tokens)) {
+      expect(replies.filter((m) => m.value.includes(token))).toEqual([]);
+      expect(messages.filter((m) => m.key.includes(token))).toEqual([]);
+    }
+    // Masked tokens do travel in replies: the check above looks at messages that hold device views.
+    expect(replies.some((m) => m.value.includes(tokens.native.slice(0, 6)))).toBe(true);
+    const commandKeys = messages.filter((m) => m.topic !== topics.commandReplies).map((m) => m.key);
+    expect(commandKeys.length).toBeGreaterThan(5);
+    for (const user of Object.values(users)) expect(commandKeys.filter((k) => k.includes(user))).toEqual([]);
+  });
+});

@@ -39,6 +39,7 @@ const schema = z.object({
   APNS_CA_FILE: z.string().optional(),
   PUSHLEDGER_APNS_SIMULATOR_URL: z.string().url().optional(),
   PUSHLEDGER_APNS_SIMULATOR_CA_FILE: z.string().optional(),
+  PUSHLEDGER_APNS_SIMULATOR_KEY_FILE: z.string().optional(),
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
   STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
@@ -84,9 +85,10 @@ export interface PushledgerConfig {
   fcm: { endpoint?: string; caFile?: string; simulator?: { url: string; caFile: string } };
   /**
    * `endpoint`: all APNs traffic goes to this `https://host:port` (a simulator) instead of Apple's hosts, trusting `ca`
-   * (PEM) when set; apps still need their own credentials. `simulator`: where apps without APNs credentials send (npm start runs one).
+   * (PEM) when set; apps still need their own credentials. `simulator`: where apps without APNs credentials send
+   * (npm start runs one), signing with the simulator's own key (`key`, a .p8 PEM).
    */
-  apns: { endpoint?: { url: string; ca?: string }; simulator?: { url: string; ca: string } };
+  apns: { endpoint?: { url: string; ca?: string }; simulator?: { url: string; ca: string; key: string } };
   delivery: { maxAttempts: number; retryBaseMs: number };
   /** `intervalMinutes` 0 turns the schedule off; `dryRun` reports what would expire and writes nothing. */
   staleTokenJob: { intervalMinutes: number; dryRun: boolean };
@@ -154,11 +156,13 @@ function invalid(problems: string[]): never {
 function apnsOf(e: Env, problems: string[]): PushledgerConfig['apns'] {
   if (e.APNS_CA_FILE && !e.APNS_ENDPOINT) problems.push('APNS_CA_FILE: set APNS_ENDPOINT too');
   const ca = e.APNS_CA_FILE ? readConfigFile('APNS_CA_FILE', e.APNS_CA_FILE, problems) : undefined;
-  if (!e.PUSHLEDGER_APNS_SIMULATOR_URL !== !e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE) problems.push('PUSHLEDGER_APNS_SIMULATOR_URL and PUSHLEDGER_APNS_SIMULATOR_CA_FILE go together');
+  const sim = [e.PUSHLEDGER_APNS_SIMULATOR_URL, e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE, e.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE];
+  if (sim.some(Boolean) && !sim.every(Boolean)) problems.push('PUSHLEDGER_APNS_SIMULATOR_URL, PUSHLEDGER_APNS_SIMULATOR_CA_FILE and PUSHLEDGER_APNS_SIMULATOR_KEY_FILE go together');
   const simCa = e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE ? readConfigFile('PUSHLEDGER_APNS_SIMULATOR_CA_FILE', e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE, problems) : undefined;
+  const simKey = e.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE ? readConfigFile('PUSHLEDGER_APNS_SIMULATOR_KEY_FILE', e.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE, problems) : undefined;
   return {
     endpoint: e.APNS_ENDPOINT ? { url: e.APNS_ENDPOINT, ...(ca ? { ca } : {}) } : undefined,
-    simulator: e.PUSHLEDGER_APNS_SIMULATOR_URL && simCa ? { url: e.PUSHLEDGER_APNS_SIMULATOR_URL, ca: simCa } : undefined,
+    simulator: e.PUSHLEDGER_APNS_SIMULATOR_URL && simCa && simKey ? { url: e.PUSHLEDGER_APNS_SIMULATOR_URL, ca: simCa, key: simKey } : undefined,
   };
 }
 

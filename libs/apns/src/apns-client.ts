@@ -42,8 +42,8 @@ export class ApnsClient {
     this.provider = new Provider({
       token: { key: Buffer.from(options.privateKey), keyId: options.keyId, teamId: options.teamId },
       production: options.production,
-      // node-apn connects to `https://${address}`, so the port travels in the address.
-      ...(target ? { address: target.host } : {}),
+      // node-apn hands its whole config to http2.connect, whose `port` option wins over the URL's.
+      ...(target ? { address: target.hostname.replace(/^\[(.*)\]$/, '$1'), port: target.port === '' ? 443 : Number(target.port) } : {}),
       ...(options.endpoint?.ca ? { ca: [Buffer.from(options.endpoint.ca)] } : {}),
       connectionRetryLimit: 0,
       requestTimeout: 10_000,

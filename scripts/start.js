@@ -63,10 +63,10 @@ async function healthy(p) {
   }
 }
 
-// Apps without Firebase credentials send to a local FCM simulator, so a fresh install can push end to end.
-async function startSimulator() {
-  const child = spawn(process.execPath, [path.join(root, 'scripts/run.js'), 'dist/tools/fcm-simulator/main.js', '--cert-dir', path.join(dataDir, 'fcm-simulator')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.set('fcm-simulator', child);
+// Apps without Firebase (or APNs) credentials send to a local simulator, so a fresh install can push end to end.
+async function startSimulator(name, entry, what) {
+  const child = spawn(process.execPath, [path.join(root, 'scripts/run.js'), entry, '--cert-dir', path.join(dataDir, name)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.set(name, child);
   const line = await new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (b) => {
@@ -74,16 +74,24 @@ async function startSimulator() {
       const nl = buf.indexOf('\n');
       if (nl >= 0) resolve(buf.slice(0, nl));
     });
-    child.on('exit', (code) => reject(new Error(`the FCM simulator exited (${code})`)));
+    child.on('exit', (code) => reject(new Error(`the ${what} simulator exited (${code})`)));
   });
-  const { url, caFile } = JSON.parse(line);
-  env.PUSHLEDGER_FCM_SIMULATOR_URL = url;
-  env.PUSHLEDGER_FCM_SIMULATOR_CA_FILE = caFile;
-  return url;
+  return JSON.parse(line);
+}
+
+async function startSimulators() {
+  const fcm = await startSimulator('fcm-simulator', 'dist/tools/fcm-simulator/main.js', 'FCM');
+  env.PUSHLEDGER_FCM_SIMULATOR_URL = fcm.url;
+  env.PUSHLEDGER_FCM_SIMULATOR_CA_FILE = fcm.caFile;
+  const apns = await startSimulator('apns-simulator', 'dist/tools/apns-simulator/main.js', 'APNs');
+  env.PUSHLEDGER_APNS_SIMULATOR_URL = apns.url;
+  env.PUSHLEDGER_APNS_SIMULATOR_CA_FILE = apns.caFile;
+  env.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE = apns.keyFile;
+  return { fcm: fcm.url, apns: apns.url };
 }
 
 async function main() {
-  const simUrl = await startSimulator();
+  const sims = await startSimulators();
   for (const e of entries) start(e);
   const deadline = Date.now() + 120000;
   for (const [name, , p] of entries) {
@@ -98,7 +106,7 @@ async function main() {
     }
   }
   const url = `http://127.0.0.1:${port}`;
-  console.log(`Pushledger is running.\n  gateway:     ${url}\n  health:      ${url}/health\n  API docs:    ${url}/docs\n  admin token: ${token}\n  FCM sim:     ${simUrl} (apps without Firebase credentials send here)\n  logs:        ${logDir}`);
+  console.log(`Pushledger is running.\n  gateway:     ${url}\n  health:      ${url}/health\n  API docs:    ${url}/docs\n  admin token: ${token}\n  FCM sim:     ${sims.fcm} (apps without Firebase credentials send here)\n  APNs sim:    ${sims.apns} (apps without APNs credentials send here)\n  logs:        ${logDir}`);
   try {
     const demo = await ensureDemoApp(url);
     if (demo) console.log(`  demo app:    id ${demo.id}\n               write key  ${demo.writeKey}\n               server key ${demo.serverKey}`);

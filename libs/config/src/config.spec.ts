@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { ConfigError, loadConfig, MIN_ADMIN_TOKEN_LENGTH } from './config';
+import { ConfigError, loadConfig, MIN_ADMIN_TOKEN_LENGTH, providerStandIns } from './config';
 
 const errorOf = (env: Record<string, string>): string => {
   try {
@@ -35,6 +35,21 @@ describe('loadConfig', () => {
       expect((err as Error).message).toMatch(/PORT/);
       expect((err as Error).message).toMatch(/STALE_TOKEN_JOB_DRY_RUN/);
     }
+  });
+
+  it('reads APNS_ENDPOINT / APNS_CA_FILE and the APNs simulator, refusing incomplete or wrong ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-apns-'));
+    const ca = join(dir, 'ca.crt');
+    writeFileSync(ca, 'PEM');
+    expect(loadConfig({}).apns).toEqual({ endpoint: undefined, simulator: undefined });
+    expect(loadConfig({ APNS_ENDPOINT: 'https://127.0.0.1:8443', APNS_CA_FILE: ca }).apns.endpoint).toEqual({ url: 'https://127.0.0.1:8443', ca: 'PEM' });
+    expect(() => loadConfig({ APNS_ENDPOINT: 'http://127.0.0.1:8443' })).toThrow(/APNS_ENDPOINT/);
+    expect(() => loadConfig({ APNS_CA_FILE: ca })).toThrow(/APNS_CA_FILE: set APNS_ENDPOINT too/);
+    expect(() => loadConfig({ APNS_ENDPOINT: 'https://127.0.0.1:8443', APNS_CA_FILE: join(dir, 'missing') })).toThrow(/APNS_CA_FILE: cannot read/);
+    expect(() => loadConfig({ PUSHLEDGER_APNS_SIMULATOR_URL: 'https://127.0.0.1:1' })).toThrow(/go together/);
+    const sim = loadConfig({ PUSHLEDGER_APNS_SIMULATOR_URL: 'https://127.0.0.1:1', PUSHLEDGER_APNS_SIMULATOR_CA_FILE: ca, PUSHLEDGER_APNS_SIMULATOR_KEY_FILE: ca });
+    expect(sim.apns.simulator).toEqual({ url: 'https://127.0.0.1:1', ca: 'PEM', key: 'PEM' });
+    expect(providerStandIns(sim)).toEqual({ fcm: false, apns: true });
   });
 
   it('requires a connection string for EventStoreDB', () => {

@@ -35,6 +35,11 @@ const schema = z.object({
   FCM_CA_FILE: z.string().optional(),
   PUSHLEDGER_FCM_SIMULATOR_URL: z.string().url().optional(),
   PUSHLEDGER_FCM_SIMULATOR_CA_FILE: z.string().optional(),
+  APNS_ENDPOINT: z.string().url().refine((u) => u.startsWith('https://'), 'must be an https:// URL').optional(),
+  APNS_CA_FILE: z.string().optional(),
+  PUSHLEDGER_APNS_SIMULATOR_URL: z.string().url().optional(),
+  PUSHLEDGER_APNS_SIMULATOR_CA_FILE: z.string().optional(),
+  PUSHLEDGER_APNS_SIMULATOR_KEY_FILE: z.string().optional(),
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
   STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
@@ -82,6 +87,12 @@ export interface PushledgerConfig {
   secretKey?: { key: Buffer; kid: string };
   /** `endpoint`: all FCM traffic goes there. `simulator`: where apps without credentials send (npm start runs one). */
   fcm: { endpoint?: string; caFile?: string; simulator?: { url: string; caFile: string } };
+  /**
+   * `endpoint`: all APNs traffic goes to this `https://host:port` (a simulator) instead of Apple's hosts, trusting `ca`
+   * (PEM) when set; apps still need their own credentials. `simulator`: where apps without APNs credentials send
+   * (npm start runs one), signing with the simulator's own key (`key`, a .p8 PEM).
+   */
+  apns: { endpoint?: { url: string; ca?: string }; simulator?: { url: string; ca: string; key: string } };
   delivery: { maxAttempts: number; retryBaseMs: number };
   /** `intervalMinutes` 0 turns the schedule off; `dryRun` reports what would expire and writes nothing. */
   staleTokenJob: { intervalMinutes: number; dryRun: boolean };
@@ -111,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sasl = kafkaSasl(e, problems);
   if (e.KAFKA_MIN_INSYNC_REPLICAS > e.KAFKA_REPLICATION_FACTOR) problems.push(`KAFKA_MIN_INSYNC_REPLICAS: at most KAFKA_REPLICATION_FACTOR (${e.KAFKA_REPLICATION_FACTOR}), or no write with acks=all could ever succeed`);
   const secretKey = secretKeyOf(e, problems);
+  const apns = apnsOf(e, problems);
   if (problems.length) invalid(problems);
   return {
     http: { port: e.PORT, host: e.HOST },
@@ -134,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       caFile: e.FCM_CA_FILE,
       simulator: e.PUSHLEDGER_FCM_SIMULATOR_URL && e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE ? { url: e.PUSHLEDGER_FCM_SIMULATOR_URL, caFile: e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE } : undefined,
     },
+    apns,
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
     staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: isOn(e.STALE_TOKEN_JOB_DRY_RUN) },
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
@@ -148,6 +161,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** One line, whatever the number of problems: it is what a service prints before it exits. */
 function invalid(problems: string[]): never {
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+function apnsOf(e: Env, problems: string[]): PushledgerConfig['apns'] {
+  if (e.APNS_CA_FILE && !e.APNS_ENDPOINT) problems.push('APNS_CA_FILE: set APNS_ENDPOINT too');
+  const ca = e.APNS_CA_FILE ? readConfigFile('APNS_CA_FILE', e.APNS_CA_FILE, problems) : undefined;
+  const sim = [e.PUSHLEDGER_APNS_SIMULATOR_URL, e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE, e.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE];
+  if (sim.some(Boolean) && !sim.every(Boolean)) problems.push('PUSHLEDGER_APNS_SIMULATOR_URL, PUSHLEDGER_APNS_SIMULATOR_CA_FILE and PUSHLEDGER_APNS_SIMULATOR_KEY_FILE go together');
+  const simCa = e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE ? readConfigFile('PUSHLEDGER_APNS_SIMULATOR_CA_FILE', e.PUSHLEDGER_APNS_SIMULATOR_CA_FILE, problems) : undefined;
+  const simKey = e.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE ? readConfigFile('PUSHLEDGER_APNS_SIMULATOR_KEY_FILE', e.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE, problems) : undefined;
+  return {
+    endpoint: e.APNS_ENDPOINT ? { url: e.APNS_ENDPOINT, ...(ca ? { ca } : {}) } : undefined,
+    simulator: e.PUSHLEDGER_APNS_SIMULATOR_URL && simCa && simKey ? { url: e.PUSHLEDGER_APNS_SIMULATOR_URL, ca: simCa, key: simKey } : undefined,
+  };
+}
+
+/** Which providers send for an app without its own credentials: FCM_ENDPOINT or the FCM simulator, the APNs simulator. */
+export function providerStandIns(config: Pick<PushledgerConfig, 'fcm' | 'apns'>): { fcm: boolean; apns: boolean } {
+  return { fcm: Boolean((config.fcm.endpoint && config.fcm.caFile) || config.fcm.simulator), apns: Boolean(config.apns.simulator) };
 }
 
 function readConfigFile(variable: string, file: string, problems: string[]): string | undefined {

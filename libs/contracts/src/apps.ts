@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import type { Provider } from './events/common';
 
 /** Apps are event-sourced too (`app-<appId>`), so every service can load an app's settings from the store. */
 export type DevicePolicy = 'all' | 'last_active' | 'most_recent';
@@ -53,6 +54,17 @@ export interface AppFcmV1 {
   serviceAccount: SealedCredentialV1 | null;
 }
 
+/** Token-based APNs auth (.p8): the key signs an ES256 JWT (iss team id, kid key id); `bundleId` is the apns-topic. */
+export interface AppApnsV1 {
+  teamId: string;
+  keyId: string;
+  bundleId: string;
+  /** The .p8 PEM, sealed (kind `apns.privateKey`). */
+  privateKey: SealedCredentialV1;
+  /** api.push.apple.com; false: api.sandbox.push.apple.com. */
+  production: boolean;
+}
+
 /** Keys replaced by a rotation that still open the app until `validUntil` (ISO). */
 export interface PreviousAppKeysV1 {
   writeKeyHash: string;
@@ -61,11 +73,13 @@ export interface PreviousAppKeysV1 {
 }
 
 export type AppEvent =
-  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsV1; createdAt: string } }
+  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsV1; createdAt: string } }
   | { type: 'AppSettingsChanged'; data: { appId: string; settings: AppSettingsV1; changedAt: string } }
-  | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string; previous?: PreviousAppKeysV1 } };
+  | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string; previous?: PreviousAppKeysV1 } }
+  /** null: the app's APNs credentials were removed. */
+  | { type: 'AppApnsChanged'; data: { appId: string; apns: AppApnsV1 | null; changedAt: string } };
 
-export const APP_EVENT_TYPES = ['AppCreated', 'AppSettingsChanged', 'AppKeysRotated'] as const;
+export const APP_EVENT_TYPES = ['AppCreated', 'AppSettingsChanged', 'AppKeysRotated', 'AppApnsChanged'] as const;
 
 export interface AppRecord {
   id: string;
@@ -75,6 +89,8 @@ export interface AppRecord {
   /** See identitySecretHash in libs/platform user-hash.ts; absent on apps created before identity verification. */
   identitySecretHash?: string;
   fcm: AppFcmV1;
+  /** null: no APNs credentials (APNs devices are skipped with `no_credentials` unless a simulator stands in). */
+  apns: AppApnsV1 | null;
   settings: AppSettingsV1;
   createdAt: string;
   /** Set by a rotation with a grace period; past `validUntil` these keys open nothing. */
@@ -91,6 +107,7 @@ export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecor
         serverKeyHash: event.data.serverKeyHash,
         ...(event.data.identitySecretHash ? { identitySecretHash: event.data.identitySecretHash } : {}),
         fcm: event.data.fcm,
+        apns: event.data.apns ?? null,
         // Facts stored before a setting existed read with its default.
         settings: { ...DEFAULT_APP_SETTINGS, ...event.data.settings },
         createdAt: event.data.createdAt,
@@ -99,6 +116,8 @@ export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecor
       return app && { ...app, settings: { ...DEFAULT_APP_SETTINGS, ...event.data.settings } };
     case 'AppKeysRotated':
       return app && { ...app, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash, previousKeys: event.data.previous };
+    case 'AppApnsChanged':
+      return app && { ...app, apns: event.data.apns };
     default: {
       const _exhaustive: never = event;
       return app;
@@ -123,6 +142,8 @@ export interface AppDirectoryEntryV1 {
   serverKeyHash: string;
   identitySecretHash?: string;
   fcm: { projectId: string; hasServiceAccount: boolean };
+  /** Absent: no APNs credentials. Never the key itself. */
+  apns?: AppApnsSummaryV1;
   settings: AppSettingsV1;
   createdAt: string;
   revision: number;
@@ -137,6 +158,7 @@ export function directoryEntryOf(app: AppRecord, revision: number): AppDirectory
     serverKeyHash: app.serverKeyHash,
     ...(app.identitySecretHash ? { identitySecretHash: app.identitySecretHash } : {}),
     fcm: { projectId: app.fcm.projectId, hasServiceAccount: app.fcm.serviceAccount !== null },
+    ...(app.apns ? { apns: apnsSummaryOf(app.apns) } : {}),
     settings: app.settings,
     createdAt: app.createdAt,
     revision,
@@ -148,4 +170,28 @@ export function directoryEntryOf(app: AppRecord, revision: number): AppDirectory
 export function keyStillValid(previous: PreviousAppKeysV1 | undefined, keyHash: string, now: number): 'write' | 'server' | undefined {
   if (!previous || Date.parse(previous.validUntil) <= now) return undefined;
   return keyHash === previous.writeKeyHash ? 'write' : keyHash === previous.serverKeyHash ? 'server' : undefined;
+}
+
+/** What reads show of an app's APNs credentials: everything but the private key. */
+export interface AppApnsSummaryV1 {
+  teamId: string;
+  keyId: string;
+  bundleId: string;
+  production: boolean;
+  hasPrivateKey: true;
+}
+
+export function apnsSummaryOf(apns: AppApnsV1): AppApnsSummaryV1 {
+  return { teamId: apns.teamId, keyId: apns.keyId, bundleId: apns.bundleId, production: apns.production, hasPrivateKey: true };
+}
+
+/**
+ * The providers an app can send through: its own credentials, or a stand-in (FCM_ENDPOINT, a bundled
+ * simulator) that takes sends without them. A device of any other provider is skipped with `no_credentials`.
+ */
+export function sendableProviders(app: Pick<AppRecord, 'fcm' | 'apns'>, standIns: { fcm: boolean; apns: boolean }): Provider[] {
+  const providers: Provider[] = [];
+  if (app.fcm.serviceAccount !== null || standIns.fcm) providers.push('fcm');
+  if (app.apns !== null || standIns.apns) providers.push('apns');
+  return providers;
 }

@@ -1,3 +1,5 @@
+import type { Provider } from './events/common';
+
 /** What a push says; rendered per recipient by the campaign service before delivery. */
 export interface PushContentV1 {
   title: string;
@@ -9,6 +11,8 @@ export interface PushContentV1 {
 export interface DeliveryTargetV1 {
   deviceId: string;
   token: string;
+  /** Which provider the token belongs to; it is sent through that one or not at all. Absent on requests made before providers were routed: fcm. */
+  provider: Provider;
   userId: string | null;
   /** Per-recipient content (templates, locale); the request's content otherwise. */
   content: PushContentV1 | null;

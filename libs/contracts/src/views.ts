@@ -1,4 +1,4 @@
-import type { AppSettingsV1 } from './apps';
+import type { AppApnsSummaryV1, AppSettingsV1 } from './apps';
 import type { DeviceStatus, LastStatus, Platform, Provider } from './events';
 
 // The views owners answer with (command replies, queries) and the gateway presents; typed here, so the
@@ -46,6 +46,7 @@ export interface AppView {
   id: string;
   name: string;
   fcm: { projectId: string; hasServiceAccount: boolean };
+  apns?: AppApnsSummaryV1;
   settings: AppSettingsV1;
   createdAt: string;
 }

@@ -21,6 +21,7 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
             serverKeyHash: command.serverKeyHash,
             ...(command.identitySecretHash ? { identitySecretHash: command.identitySecretHash } : {}),
             fcm: command.fcm,
+            ...(command.apns ? { apns: command.apns } : {}),
             settings: withPatch(DEFAULT_APP_SETTINGS, command.settings),
             createdAt: now.toISOString(),
           },
@@ -29,9 +30,12 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
     case 'ChangeAppSettings': {
       if (!state) throw new AppNotFoundError(command.appId);
       const settings = withPatch(state.settings, command.settings);
-      if (sameAppSettings(settings, state.settings)) return [];
+      const events: AppEvent[] = [];
       // The fact carries all the settings, decided on the stream's latest state, so concurrent changes compose.
-      return [{ type: 'AppSettingsChanged', data: { appId: command.appId, settings, changedAt: now.toISOString() } }];
+      if (!sameAppSettings(settings, state.settings)) events.push({ type: 'AppSettingsChanged', data: { appId: command.appId, settings, changedAt: now.toISOString() } });
+      // A sealed key is never equal to another sealing of itself, so credentials given are always a fact (removing none is not).
+      if (command.apns !== undefined && !(command.apns === null && state.apns === null)) events.push({ type: 'AppApnsChanged', data: { appId: command.appId, apns: command.apns, changedAt: now.toISOString() } });
+      return events;
     }
     case 'RotateAppKeys': {
       if (!state) throw new AppNotFoundError(command.appId);

@@ -30,7 +30,7 @@ export type DeviceCommand = DeviceTarget &
     | { type: 'ChangePushPermission'; pushEnabled: boolean }
     | { type: 'RecordPushSent'; token: string; messageId: string }
     | { type: 'RecordPushBounced'; token: string; messageId: string; reason: string }
-    | { type: 'InvalidateToken'; token: string; reason: string; messageId: string | null }
+    | { type: 'InvalidateToken'; token: string; reason: string; messageId: string | null; invalidSince?: string }
     | { type: 'ExpireToken'; staleAfterDays: number }
     /** The token was claimed by `toDeviceId` under generation `claim`. */
     | { type: 'ReleaseToken'; token: string; toDeviceId: string; claim: number }

@@ -153,6 +153,14 @@ describe('device decider', () => {
       given([registered('tok-a'), invalidated]).when(cmd('InvalidateToken', { token: 'tok-a', reason: 'UNREGISTERED', messageId: 'm2' }), T1).then([]);
     });
 
+    it('APNs 410: a token registered after the provider last knew it dead stays valid; one registered before is invalidated', () => {
+      const before = new Date(T0.getTime() - 60_000).toISOString();
+      given([registered('tok-a')]).when(cmd('InvalidateToken', { token: 'tok-a', reason: 'Unregistered', messageId: 'm1', invalidSince: before }), T1).then([]);
+      given([registered('tok-a')])
+        .when(cmd('InvalidateToken', { token: 'tok-a', reason: 'Unregistered', messageId: 'm1', invalidSince: after(minutes(1)).toISOString() }), T1)
+        .then([ev('TokenInvalidated', T1, { token: 'tok-a', reason: 'Unregistered', messageId: 'm1' })]);
+    });
+
     it('a sighting does not revive an invalid token', () => {
       const state = given([registered('tok-a'), invalidated]).when(cmd('MarkSeen', {}), after(hours(3))).then([ev('DeviceSeen', after(hours(3)), {})]);
       expect(state?.status).toBe('invalid');

@@ -90,6 +90,7 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
     }
     case 'InvalidateToken':
       // An invalidation of a token this device no longer holds must not kill its new token.
+      if (command.invalidSince !== undefined && registeredSince(s, command.token, command.invalidSince)) return [];
       return s.token === command.token && s.status !== 'invalid'
         ? [{ type: 'TokenInvalidated', data: { ...fact, token: command.token, reason: command.reason, messageId: command.messageId } }]
         : [];
@@ -117,6 +118,16 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
       throw new InvalidCommandError(`unknown device command ${(_exhaustive as { type: string }).type}`);
     }
   }
+}
+
+/**
+ * Whether the device registered `token` after `invalidSince` (APNs's 410 `timestamp`: when it last knew the
+ * token dead). Apple: stop sending until the device registers the token again later; such a token stays valid.
+ */
+export function registeredSince(s: Pick<DeviceState, 'token' | 'tokenRegisteredAt'>, token: string, invalidSince: string): boolean {
+  const since = Date.parse(invalidSince);
+  const registered = s.tokenRegisteredAt === null ? NaN : Date.parse(s.tokenRegisteredAt);
+  return s.token === token && !Number.isNaN(since) && !Number.isNaN(registered) && registered > since;
 }
 
 /** The owner leaves by the usual logout (so the user's device list follows), then the device goes. */

@@ -71,6 +71,14 @@ describe('eligibility of one device for one message', () => {
     });
   });
 
+  it('a device whose provider the app cannot send through is skipped with no_credentials, after every other reason', () => {
+    const apns = device({ provider: 'apns' });
+    expect(eligibility(apns, user(), toUser(), { ...ctx, providers: ['fcm'] })).toEqual(no('no_credentials'));
+    expect(eligibility(apns, user(), toUser(), { ...ctx, providers: ['fcm', 'apns'] })).toEqual(ok);
+    expect(eligibility(device({ provider: 'fcm' }), user(), toUser(), { ...ctx, providers: ['apns'] })).toEqual(no('no_credentials'));
+    expect(eligibility(device({ provider: 'apns', pushEnabled: false }), user(), toUser(), { ...ctx, providers: ['fcm'] })).toEqual(no('push_disabled'));
+  });
+
   it('rule 11: an erased owner is never sent to', () => {
     expect(eligibility(device(), user({ erased: true }), toUser({ transactional: true }), ctx)).toEqual(no('erased'));
   });

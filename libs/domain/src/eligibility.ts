@@ -1,4 +1,4 @@
-import type { DevicePolicy } from '@pushledger/contracts';
+import type { DevicePolicy, Provider } from '@pushledger/contracts';
 import type { DeviceView } from './device.view';
 import { isPastStaleWindow } from './time';
 
@@ -23,12 +23,13 @@ export const IneligibleReasons = [
   'suppressed',
   'stale',
   'push_disabled',
+  'no_credentials',
 ] as const;
 export type IneligibleReason = (typeof IneligibleReasons)[number];
 
 export type Eligibility = { eligible: true } | { eligible: false; reason: IneligibleReason };
 
-export type EligibilityDevice = Pick<DeviceView, 'id' | 'userId' | 'token' | 'status' | 'lastStatus' | 'pushEnabled' | 'lastSeenAt'>;
+export type EligibilityDevice = Pick<DeviceView, 'id' | 'userId' | 'token' | 'status' | 'lastStatus' | 'pushEnabled' | 'lastSeenAt'> & Partial<Pick<DeviceView, 'provider'>>;
 /** The device owner's consent state; null for an anonymous device. */
 export interface EligibilityUser {
   userId: string;
@@ -39,6 +40,8 @@ export interface EligibilityUser {
 export interface EligibilityContext {
   now: Date;
   staleAfterDays: number;
+  /** The providers the app can send through (see sendableProviders); absent: all. A device of another one is never sent elsewhere. */
+  providers?: readonly Provider[];
 }
 
 const no = (reason: IneligibleReason): Eligibility => ({ eligible: false, reason });
@@ -67,5 +70,6 @@ export function eligibility(device: EligibilityDevice, user: EligibilityUser | n
   if (device.status === 'stale' || isPastStaleWindow(device.lastSeenAt, ctx.now, ctx.staleAfterDays)) return no('stale');
   // null means never reported: not a reason to skip.
   if (device.pushEnabled === false) return no('push_disabled');
+  if (ctx.providers && !ctx.providers.includes(device.provider ?? 'fcm')) return no('no_credentials');
   return { eligible: true };
 }

@@ -69,7 +69,7 @@ export function releaseFollowUp(token: string, deviceId: string, ownership: Toke
 export function invalidationFollowUps(
   token: string,
   ownership: TokenOwnershipState,
-  report: { deviceId: string | null; reason: string; messageId: string | null },
+  report: { deviceId: string | null; reason: string; messageId: string | null; invalidSince?: string },
 ): DeviceCommand[] {
   const ids = [...new Set([ownership.ownerDeviceId, report.deviceId].filter((id): id is string => id !== null))];
   return ids.map((deviceId): DeviceCommand => ({
@@ -79,5 +79,6 @@ export function invalidationFollowUps(
     token,
     reason: report.reason,
     messageId: report.messageId,
+    ...(report.invalidSince !== undefined ? { invalidSince: report.invalidSince } : {}),
   }));
 }

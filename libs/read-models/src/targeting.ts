@@ -1,4 +1,4 @@
-import type { DevicePolicy, JsonObject } from '@pushledger/contracts';
+import type { DevicePolicy, JsonObject, Provider } from '@pushledger/contracts';
 import { eligibility, isUnregistered, planSend, type DeviceView, type EligibilityUser, type Message, type SkipReason } from '@pushledger/domain';
 import { tokenHash } from '@pushledger/observability';
 import { deviceViewOf, summaryView, type DeviceDoc, type UserDoc } from './documents';
@@ -23,6 +23,8 @@ export interface TargetOptions {
   appPolicy: DevicePolicy;
   staleAfterDays: number;
   now: Date;
+  /** The providers the app can send through; a device of another one is skipped with `no_credentials`. Absent: all. */
+  providers?: readonly Provider[];
 }
 
 export interface TargetPair {
@@ -80,7 +82,7 @@ async function* readAhead<T>(cursor: { next(): Promise<T | null>; close(): Promi
 /** `findUser`: a user document by the user id in clear (see ReadModels.userDoc). */
 export function targetStream(layout: Layout | null, appId: string, target: AudienceTarget, options: TargetOptions, findUser: (userId: string) => Promise<UserDoc | null>): TargetStream {
   const stats: TargetStats = { users: 0, targeted: 0, skipped: {}, notFound: 0 };
-  const ctx = { now: options.now, staleAfterDays: options.staleAfterDays };
+  const ctx = { now: options.now, staleAfterDays: options.staleAfterDays, providers: options.providers };
   const skip = (reason: SkipReason, n = 1) => {
     if (n > 0) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
   };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit, Type } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
 import mongoose from 'mongoose';
-import type { PushledgerConfig } from '@pushledger/config';
+import { providerStandIns, type PushledgerConfig } from '@pushledger/config';
 import type { TopicMap } from '@pushledger/contracts';
 import type { EventStore } from '@pushledger/event-store';
 import { AppRegistry } from '@pushledger/apps';
@@ -55,13 +55,13 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
       { provide: MessagesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessagesStore(mongo.connection), inject: [MONGO] },
       {
         provide: PushSender,
-        useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, records: MessagesStore) => new PushSender(exec, producer, topics, records),
+        useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, records: MessagesStore) => new PushSender(exec, producer, topics, records, providerStandIns(config)),
         inject: [StreamExecutor, PRODUCER, TOPICS, MessagesStore],
       },
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }) => new ReadModels(mongo.connection), inject: [MONGO] },
       { provide: SegmentStore, useFactory: (store: EventStore) => new SegmentStore(store), inject: [EVENT_STORE] },
-      { provide: AUDIENCE_SOURCE, useFactory: (models: ReadModels, segments: SegmentStore) => new ReadModelsAudience(models, segments), inject: [ReadModels, SegmentStore] },
+      { provide: AUDIENCE_SOURCE, useFactory: (models: ReadModels, segments: SegmentStore) => new ReadModelsAudience(models, segments, providerStandIns(config)), inject: [ReadModels, SegmentStore] },
       SegmentsHandler,
       CampaignSends,
       CampaignRunner,

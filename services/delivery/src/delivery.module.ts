@@ -16,7 +16,9 @@ import { WebhookFeedsController } from './edge/webhook-feeds.controller';
 import { Webhooks } from './application/webhooks';
 import { WebhookStore } from './infrastructure/webhook-store';
 import { DeliveryLedger } from './infrastructure/delivery-ledger';
+import { ApnsSenders } from './infrastructure/apns-senders';
 import { FcmSenders } from './infrastructure/fcm-senders';
+import { ProviderSenders } from './infrastructure/push-senders';
 
 const PRODUCER = Symbol('DELIVERY_PRODUCER');
 const LEDGER_POOL_SIZE = 10;
@@ -26,7 +28,7 @@ class DeliveryLifecycle implements OnApplicationShutdown {
   constructor(
     private readonly apps: AppRegistry,
     private readonly pool: Pool,
-    private readonly senders: FcmSenders,
+    private readonly senders: ProviderSenders,
     @Inject(PRODUCER) private readonly producer: Producer,
   ) {}
   async onApplicationShutdown() {
@@ -79,11 +81,11 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
         },
         inject: [KAFKA],
       },
-      { provide: FcmSenders, useFactory: (cfg: PushledgerConfig) => new FcmSenders(cfg), inject: [CONFIG] },
+      { provide: ProviderSenders, useFactory: (cfg: PushledgerConfig) => new ProviderSenders(new FcmSenders(cfg), new ApnsSenders(cfg)), inject: [CONFIG] },
       {
         provide: DeliveryHandler,
-        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: FcmSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),
-        inject: [CONFIG, TOPICS, DeliveryLedger, FcmSenders, PRODUCER, JsonLogger],
+        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: ProviderSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),
+        inject: [CONFIG, TOPICS, DeliveryLedger, ProviderSenders, PRODUCER, JsonLogger],
       },
       { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
       { provide: WebhookStore, useFactory: (pool: Pool) => new WebhookStore(pool), inject: [Pool] },

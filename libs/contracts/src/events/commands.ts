@@ -61,6 +61,8 @@ export type InvalidateTokenCommand = CommandMeta & {
   token: string;
   messageId: string | null;
   reason: string;
+  /** When the provider says the token stopped being valid (APNs 410 `timestamp`, ISO): a registration after it keeps the token. */
+  invalidSince?: string;
 };
 /** Issued by the staleness job for a device whose lastSeenAt is past the app's window. */
 export type ExpireTokenCommand = CommandMeta & { type: 'ExpireToken'; deviceId: string; staleAfterDays: number };

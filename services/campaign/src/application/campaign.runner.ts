@@ -136,6 +136,7 @@ export class CampaignRunner {
       chunk.push({
         deviceId: pair.device.id,
         token: pair.device.token!,
+        provider: pair.device.provider,
         userId: pair.device.userId,
         content: personal ? render(campaign.content, { user: { id: pair.user?.id ?? null, traits: pair.user?.traits ?? {} } }, pair.device.locale) : null,
       });

@@ -8,6 +8,7 @@ import {
   MAX_TARGETS_PER_REQUEST,
   PushContentV1,
   PushTarget,
+  sendableProviders,
   SendPushResultV1,
   TopicMap,
   tokenStream,
@@ -40,11 +41,13 @@ export class PushSender {
     private readonly producer: Producer,
     private readonly topics: TopicMap,
     private readonly messageRecords: MessagesStore,
+    /** Which providers send without an app's own credentials (FCM_ENDPOINT, the bundled simulators). */
+    private readonly standIns: { fcm: boolean; apns: boolean },
   ) {}
 
   async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
     const { candidates, users } = await this.candidates(app.id, input.to);
-    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays });
+    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays, providers: sendableProviders(app, this.standIns) });
     await this.messageRecords.recordMessage({ appId: app.id, messageId: input.messageId, campaignId: input.campaignId, transactional: input.transactional, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> });
     await this.publish(app.id, input, plan.targeted, plan.skippedDevices, now);
     return { messageId: input.messageId, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> };
@@ -52,7 +55,7 @@ export class PushSender {
 
   async publish(appId: string, input: Omit<PushPlanInput, 'to'>, targeted: DeviceView[], skipped: { device: DeviceView; reason: string }[], now: Date): Promise<void> {
     const at = now.toISOString();
-    const targets: DeliveryTargetV1[] = targeted.map((d) => ({ deviceId: d.id, token: d.token!, userId: d.userId, content: input.render?.(d) ?? null }));
+    const targets: DeliveryTargetV1[] = targeted.map((d) => ({ deviceId: d.id, token: d.token!, provider: d.provider, userId: d.userId, content: input.render?.(d) ?? null }));
     const requests: DeliveryRequestV1[] = [];
     for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
       requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: targets.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });

@@ -1,4 +1,4 @@
-import type { AppRecord, CampaignDefinitionV1, DevicePolicy } from '@pushledger/contracts';
+import { sendableProviders, type AppRecord, type CampaignDefinitionV1, type DevicePolicy } from '@pushledger/contracts';
 import { AudienceTarget, ReadModels, SegmentRulesError, SegmentStore, validateRules } from '@pushledger/read-models';
 import { AudiencePlan, AudienceSource } from '../application/audience';
 import { CampaignError } from '../application/campaign.runner';
@@ -8,6 +8,7 @@ export class ReadModelsAudience implements AudienceSource {
   constructor(
     private readonly readModels: ReadModels,
     private readonly segments: SegmentStore,
+    private readonly standIns: { fcm: boolean; apns: boolean },
   ) {}
 
   async plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; now: Date }): Promise<AudiencePlan> {
@@ -17,6 +18,7 @@ export class ReadModelsAudience implements AudienceSource {
       appPolicy: app.settings.devicePolicy,
       staleAfterDays: app.settings.staleAfterDays,
       now: options.now,
+      providers: sendableProviders(app, this.standIns),
     });
     return { pairs: stream, skipped: () => stream.stats.skipped as Record<string, number> };
   }

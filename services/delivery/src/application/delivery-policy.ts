@@ -1,19 +1,30 @@
-import type { FcmErrorClassification } from '@pushledger/fcm';
+import type { FcmErrorAction } from '@pushledger/fcm';
 
-/** What one FCM answer means for one (message, device) pair. */
+/** A provider's error, classified (classifyFcmError, classifyApnsError): the action and the provider's own code. */
+export interface ProviderErrorClassification {
+  action: FcmErrorAction;
+  reason: string;
+  code?: string;
+  fcmErrorCode?: string;
+  retryAfterMs?: number;
+  /** When the provider last knew the token dead (APNs 410 timestamp, ISO). */
+  invalidSince?: string;
+}
+
+/** What one provider answer means for one (message, device) pair. */
 export type SendVerdict =
   | { kind: 'sent' }
-  | { kind: 'invalidated'; reason: string }
+  | { kind: 'invalidated'; reason: string; invalidSince?: string }
   | { kind: 'bounced'; reason: string; credential: boolean }
   | { kind: 'failed'; reason: string; credential: boolean; wholeMessage: boolean }
   | { kind: 'retry'; reason: string; retryAfterMs: number | undefined };
 
-/** The table of shared/reference/fcm.md: only a dead token invalidates; credential trouble never touches tokens. */
-export function verdictOf(c: FcmErrorClassification): SendVerdict {
+/** The table of shared/reference/fcm.md (APNs mapped onto it): only a dead token invalidates; credential trouble never touches tokens. */
+export function verdictOf(c: ProviderErrorClassification): SendVerdict {
   const reason = c.fcmErrorCode ?? c.code ?? c.reason;
   switch (c.action) {
     case 'invalidate_token':
-      return { kind: 'invalidated', reason };
+      return { kind: 'invalidated', reason, ...(c.invalidSince ? { invalidSince: c.invalidSince } : {}) };
     case 'bounce':
       return { kind: 'bounced', reason, credential: true };
     case 'retry':

@@ -2,8 +2,9 @@ import { deleteApp } from 'firebase-admin/app';
 import type { Messaging, TokenMessage } from 'firebase-admin/messaging';
 import type { PushledgerConfig } from '@pushledger/config';
 import { isSealedCredential, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
-import { createMessaging } from '@pushledger/fcm';
+import { classifyFcmError, createMessaging } from '@pushledger/fcm';
 import { openCredential } from '@pushledger/platform';
+import type { ProviderSender, SendAnswer } from './push-senders';
 
 /**
  * One firebase-admin Messaging per app (its own credentials), pointed at FCM_ENDPOINT when set. The only
@@ -42,6 +43,19 @@ export class FcmSenders {
 
   async close(): Promise<void> {
     await Promise.all([...this.byApp.values()].map((m) => deleteApp(m.messaging.app).catch(() => undefined)));
+  }
+
+  /** The app's FCM sends as a ProviderSender (sendEach, errors classified by classifyFcmError). */
+  sender(app: AppRecord): ProviderSender | null {
+    const messaging = this.for(app);
+    if (!messaging) return null;
+    return {
+      batchSize: 500,
+      async send(messageId, targets, fallback) {
+        const batch = await messaging.sendEach(targets.map((t) => fcmMessage(messageId, t, fallback)));
+        return batch.responses.map((r): SendAnswer => (r.success ? { ok: true } : { ok: false, error: classifyFcmError(r.error) }));
+      },
+    };
   }
 }
 

@@ -1,13 +1,13 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { randomBytes, randomUUID } from 'crypto';
+import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
-import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppDirectoryEntryV1 } from '@pushledger/contracts';
+import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type CredentialKind } from '@pushledger/contracts';
 import { CONFIG, CredentialSealError, sealCredential } from '@pushledger/platform';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
-import { CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
+import { AppApnsDto, CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
 import { presentApp } from './present';
 
@@ -28,12 +28,13 @@ export class AppsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create an app (admin)', description: 'Keys are shown once. `fcm.serviceAccount` is write-only: sealed with PUSHLEDGER_SECRET_KEY before it leaves the gateway, opened only by the delivery service.' })
+  @ApiOperation({ summary: 'Create an app (admin)', description: 'Keys are shown once. `fcm.serviceAccount` and `apns.privateKey` are write-only: sealed with PUSHLEDGER_SECRET_KEY before it leaves the gateway, opened only by the delivery service.' })
   async create(@Body() dto: CreateAppDto) {
     const id = `app_${randomBytes(10).toString('hex')}`;
     const { writeKey, serverKey } = newKeys();
     const identitySecret = newIdentitySecret();
-    const serviceAccount = dto.fcm?.serviceAccount ? this.seal(dto.fcm.serviceAccount, id) : null;
+    const serviceAccount = dto.fcm?.serviceAccount ? this.seal(dto.fcm.serviceAccount, 'fcm.serviceAccount', id) : null;
+    const apns = dto.apns ? this.apns(dto.apns, id) : null;
     const app = await this.command({
       ...envelope(id),
       type: 'CreateApp',
@@ -42,6 +43,7 @@ export class AppsController {
       serverKeyHash: hashKey(serverKey),
       identitySecretHash: identitySecretHash(identitySecret),
       fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount },
+      ...(apns ? { apns } : {}),
       settings: dto.settings ?? {},
     });
     return { id, name: app.name, writeKey, serverKey, identitySecret, settings: app.settings };
@@ -68,7 +70,8 @@ export class AppsController {
   @Patch(':id')
   async update(@Param('id') id: string, @Body() dto: UpdateAppDto) {
     if (!isAppId(id)) throw ApiError.notFound('app');
-    return presentApp(await this.command({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings }));
+    const apns = dto.apns === undefined ? {} : { apns: dto.apns === null ? null : this.apns(dto.apns, id) };
+    return presentApp(await this.command({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings ?? {}, ...apns }));
   }
 
   /** New keys, shown once; the replaced ones keep opening the app for `graceSeconds` (default 0). */
@@ -94,9 +97,21 @@ export class AppsController {
     return { appId: id, resumed };
   }
 
-  private seal(serviceAccount: Record<string, unknown>, appId: string) {
+  /** The key must be an EC P-256 private key (Apple's .p8): checked here so a bad one is a 400, not a paused app. */
+  private apns(dto: AppApnsDto, appId: string): AppApnsV1 {
+    let key: KeyObject;
     try {
-      return sealCredential(serviceAccount, 'fcm.serviceAccount', appId, this.config.secretKey);
+      key = createPrivateKey(dto.privateKey);
+    } catch {
+      throw ApiError.validation('apns.privateKey', 'is not a readable PEM private key');
+    }
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw ApiError.validation('apns.privateKey', 'must be an EC P-256 key (.p8 from Apple)');
+    return { teamId: dto.teamId, keyId: dto.keyId, bundleId: dto.bundleId, production: dto.production, privateKey: this.seal(dto.privateKey, 'apns.privateKey', appId) };
+  }
+
+  private seal(value: unknown, kind: CredentialKind, appId: string) {
+    try {
+      return sealCredential(value, kind, appId, this.config.secretKey);
     } catch (err) {
       if (err instanceof CredentialSealError) throw new ApiError(503, 'credentials_unsealable', err.message);
       throw err;

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
 
 export class AppFcmDto {
@@ -10,6 +10,30 @@ export class AppFcmDto {
   @IsOptional()
   @IsObject()
   serviceAccount?: Record<string, unknown> | null;
+}
+
+/** Token-based APNs auth: the .p8 key (ES256) from Apple's developer account, its key id, the team and the app's bundle id. */
+export class AppApnsDto {
+  @IsString()
+  @Matches(/^[A-Z0-9]{10}$/, { message: 'teamId must be the 10-character Apple team id' })
+  teamId!: string;
+
+  @IsString()
+  @Matches(/^[A-Z0-9]{10}$/, { message: 'keyId must be the 10-character key id of the .p8 key' })
+  keyId!: string;
+
+  @IsString()
+  @MaxLength(155)
+  @Matches(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, { message: 'bundleId must be a bundle id such as com.example.app' })
+  bundleId!: string;
+
+  @IsString()
+  @MaxLength(4096)
+  @Matches(/-----BEGIN PRIVATE KEY-----/, { message: 'privateKey must be the .p8 file (PEM, BEGIN PRIVATE KEY)' })
+  privateKey!: string;
+
+  @IsBoolean()
+  production!: boolean;
 }
 
 export class AppSettingsDto {
@@ -61,16 +85,30 @@ export class CreateAppDto {
   @IsOptional()
   @IsObject()
   @ValidateNested()
+  @Type(() => AppApnsDto)
+  apns?: AppApnsDto | null;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
   @Type(() => AppSettingsDto)
   settings?: AppSettingsDto;
 }
 
+/** At least one of `settings` and `apns` (null removes the APNs credentials). */
 export class UpdateAppDto {
+  @ValidateIf((o: UpdateAppDto) => o.apns === undefined || o.settings !== undefined)
   @IsDefined()
   @IsObject()
   @ValidateNested()
   @Type(() => AppSettingsDto)
-  settings!: AppSettingsDto;
+  settings?: AppSettingsDto;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AppApnsDto)
+  apns?: AppApnsDto | null;
 }
 
 /** Grace: the replaced keys keep working this long (at most 30 days). */

@@ -8,6 +8,7 @@ import {
   DeviceView,
   invalidationFollowUps,
   isUnregistered,
+  registeredSince,
   membershipFollowUp,
   releaseFollowUp,
   tokenOwnershipDecider,
@@ -140,8 +141,13 @@ export class DeviceFlows {
     const followUps: DeviceCommand[] = [];
     const reported = await this.exec.transact({ ...ctx, step: 'retire' }, async (tx) => {
       followUps.length = 0;
+      if (cmd.invalidSince !== undefined && cmd.deviceId !== null) {
+        // Registered again since the provider knew it dead: the token lives on, so it is not retired either.
+        const device = await tx.load(deviceDecider, deviceStream(cmd.appId, cmd.deviceId));
+        if (device && registeredSince(device, cmd.token, cmd.invalidSince)) return cmd.deviceId;
+      }
       const retired = (await tx.decide(tokenOwnershipDecider, tokenStream(cmd.appId, hash), { type: 'RetireToken', appId: cmd.appId, tokenHash: hash, deviceId: cmd.deviceId, reason: cmd.reason })).state!;
-      for (const follow of invalidationFollowUps(cmd.token, retired, { deviceId: cmd.deviceId, reason: cmd.reason, messageId: cmd.messageId })) {
+      for (const follow of invalidationFollowUps(cmd.token, retired, { deviceId: cmd.deviceId, reason: cmd.reason, messageId: cmd.messageId, ...(cmd.invalidSince !== undefined ? { invalidSince: cmd.invalidSince } : {}) })) {
         // A device that does not exist has nothing to invalidate.
         if (await tx.peek(deviceDecider, deviceStream(cmd.appId, follow.deviceId))) await this.decideDevice(tx, cmd.appId, follow.deviceId, follow, followUps);
       }

@@ -1,0 +1,2 @@
+export * from './apns-client';
+export * from './simulator/apns-simulator';

@@ -18,3 +18,8 @@ export function tokenHash(token: string): string {
 export function deviceIdFromToken(token: string): string {
   return `d_${tokenHash(token).slice(0, 26)}`;
 }
+
+/** A subscription topic's name (`PATCH /v1/users/{id}` `topics`, a push's `topic`): safe as a document field name. */
+export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Topics one user may have a setting for. */
+export const MAX_TOPICS_PER_USER = 200;

@@ -86,6 +86,7 @@ export class CampaignRunner {
         content: render(campaign.content, scope, null),
         transactional: campaign.transactional,
         devicePolicy: campaign.devicePolicy,
+        topic: campaign.topic ?? null,
         render: (d) => render(campaign.content, { ...scope, user: { id: d.userId, traits: d.userId ? this.cachedTraits.get(`${app.id}:${d.userId}`) ?? {} : {} } }, d.locale),
       },
       app,
@@ -109,7 +110,7 @@ export class CampaignRunner {
    * wave sends only to the devices whose time zone it covers.
    */
   async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now = new Date(), wave?: LocalTimeWave): Promise<SendPushResultV1> {
-    const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, now });
+    const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, topic: campaign.topic ?? null, now });
     let chunk: DeliveryRequestV1['targets'] = [];
     let targeted = 0;
     let n = 0;

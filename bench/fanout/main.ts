@@ -75,7 +75,7 @@ async function seed(layout: Layout, appId: string, from: number, to: number): Pr
     const add = (coll: { collectionName: string }, doc: DeviceDoc | UserDoc) => (byColl.get(coll.collectionName) ?? byColl.set(coll.collectionName, { coll, docs: [] }).get(coll.collectionName)!).docs.push(doc);
     for (let u = u0; u < Math.min(to / 2, u0 + 1000); u++) {
       const userId = `user_${u}`;
-      let doc = withUserState(emptyUserDoc(appId, userId), { appId, userId, devices: {}, deviceRevisions: {}, traits: {}, unsubscribed: false, erased: false, revision: 1 });
+      let doc = withUserState(emptyUserDoc(appId, userId), { appId, userId, devices: {}, deviceRevisions: {}, traits: {}, unsubscribed: false, topics: {}, erased: false, revision: 1 });
       for (const i of [2 * u, 2 * u + 1]) {
         const s = device(appId, i, userId, now);
         const d = deviceDocOf(s, positionText(BigInt(i + 1)), positionText(BigInt(i + 1)));

@@ -137,6 +137,7 @@ async function load(layout: Layout): Promise<{ ms: number; devices: number; user
         deviceRevisions: {},
         traits: syntheticTraits(),
         unsubscribed: rnd(100) < 8,
+        topics: {},
         erased: false,
         revision: 2 + rnd(5),
       });

@@ -56,7 +56,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/users/{userId}', level: 'server', cross: 'lookup' },
   { method: 'GET', path: '/v1/users/{userId}/devices', level: 'server', cross: 'lookup' },
   { method: 'GET', path: '/v1/users/{userId}/export', level: 'server', cross: 'lookup' },
-  { method: 'PATCH', path: '/v1/users/{userId}', level: 'server', cross: 'upsert', body: () => ({ traits: { intruder: true }, unsubscribed: true }) },
+  { method: 'PATCH', path: '/v1/users/{userId}', level: 'server', cross: 'upsert', body: () => ({ traits: { intruder: true }, unsubscribed: true, topics: { intruder: false } }) },
   { method: 'DELETE', path: '/v1/users/{userId}', level: 'server', cross: 'upsert' },
   // messages
   { method: 'POST', path: '/v1/push', level: 'server', cross: 'none', body: (i) => ({ to: { userId: i.userId }, notification: { title: 't', body: 'b' } }) },
@@ -93,6 +93,7 @@ const ROUTES: Route[] = [
   // Masivo
   { method: 'PATCH', path: '/v1/customers/{userId}/device-token', level: 'write', cross: 'upsert', body: (i) => ({ device_token: i.token, device_info: { platform: 'web' } }) },
   // Customer.io
+  { method: 'PUT', path: '/api/v1/customers/{userId}', level: 'write', cross: 'upsert', body: () => ({ intruder: true, unsubscribed: true, cio_subscription_preferences: { topics: { topic_1: false } } }) },
   { method: 'PUT', path: '/api/v1/customers/{userId}/devices', level: 'write', cross: 'upsert', body: (i) => ({ device: { id: i.token, platform: 'android' } }) },
   { method: 'DELETE', path: '/api/v1/customers/{userId}/devices/{token}', level: 'write', cross: 'lookup' },
 ];

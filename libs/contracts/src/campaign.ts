@@ -1,6 +1,6 @@
 import type { DevicePolicy } from './apps';
 import type { CampaignSendStatus } from './campaign-send';
-import type { PushContentV1 } from './delivery';
+import type { PushContentV1, PushExtrasV1 } from './delivery';
 
 export type PushTarget = { userId: string } | { deviceId: string } | { token: string };
 
@@ -16,6 +16,8 @@ export type SendPushCommand = {
   transactional: boolean;
   /** null: the app's default. */
   devicePolicy: DevicePolicy | null;
+  /** Users who turned this subscription topic off are skipped (`topic_unsubscribed`), transactional or not. Absent: none. */
+  topic?: string | null;
 };
 
 export interface SendPushResultV1 {
@@ -48,7 +50,7 @@ export interface ReceiptV1 {
 
 export type CampaignKind = 'broadcast' | 'triggered' | 'transactional';
 
-export interface CampaignContentV1 {
+export interface CampaignContentV1 extends PushExtrasV1 {
   title: string;
   body: string;
   imageUrl: string | null;
@@ -77,6 +79,8 @@ export interface CampaignDefinitionV1 {
   content: CampaignContentV1;
   transactional: boolean;
   devicePolicy: DevicePolicy | null;
+  /** See SendPushCommand.topic. */
+  topic?: string | null;
   /** Broadcast at a time; with localTime, `at`'s wall-clock time in each user's time zone. */
   schedule: { at: string; localTime: boolean } | null;
   createdAt: string;

@@ -1,11 +1,65 @@
 import type { Provider } from './events/common';
+export const PUSH_PRIORITIES = ['high', 'normal'] as const;
+export type PushPriority = (typeof PUSH_PRIORITIES)[number];
+
+/** How a push is delivered; each provider maps these to its own fields (FCM: services/delivery fcm-senders.ts). */
+export interface PushOptionsV1 {
+  ttlSeconds?: number;
+  priority?: PushPriority;
+  /** Absent: the message id, so a rare duplicate send collapses on the device. */
+  collapseKey?: string;
+  androidChannelId?: string;
+  contentAvailable?: boolean;
+  mutableContent?: boolean;
+}
+
+/**
+ * What a push carries besides its text, the same for every recipient. Optional throughout: requests and
+ * campaigns written before these existed read as a plain notification with the defaults.
+ */
+export interface PushExtrasV1 {
+  /** A data-only (silent) push: no notification block; title and body are empty. */
+  dataOnly?: boolean;
+  sound?: string;
+  badge?: number;
+  /** Deep link opened on tap (an absolute URL; web pushes only use https ones). */
+  link?: string;
+  options?: PushOptionsV1;
+}
 
 /** What a push says; rendered per recipient by the campaign service before delivery. */
-export interface PushContentV1 {
+export interface PushContentV1 extends PushExtrasV1 {
   title: string;
   body: string;
   imageUrl: string | null;
   data: Record<string, string>;
+}
+
+/** The extras of a content, and only those (so a rendered copy keeps them). */
+export function pushExtrasOf(c: PushExtrasV1): PushExtrasV1 {
+  const out: PushExtrasV1 = {};
+  if (c.dataOnly) out.dataOnly = true;
+  if (c.sound !== undefined) out.sound = c.sound;
+  if (c.badge !== undefined) out.badge = c.badge;
+  if (c.link !== undefined) out.link = c.link;
+  if (c.options && Object.keys(c.options).length) out.options = c.options;
+  return out;
+}
+
+/** FCM's limit on a message's payload (notification and data), in bytes. */
+export const FCM_PAYLOAD_LIMIT_BYTES = 4096;
+/** The data keys Pushledger adds to every message (see services/delivery fcmMessage). */
+export const PUSHLEDGER_DATA_KEYS = { messageId: 'pushledgerMessageId', link: 'pushledgerLink' } as const;
+
+/**
+ * The payload size FCM counts for this content: the notification's texts and the data map, as sent,
+ * including the keys Pushledger adds (a message id is 36 characters).
+ */
+export function pushPayloadBytes(c: PushContentV1): number {
+  const data: Record<string, string> = { ...c.data, [PUSHLEDGER_DATA_KEYS.messageId]: '0'.repeat(36) };
+  if (c.link !== undefined) data[PUSHLEDGER_DATA_KEYS.link] = c.link;
+  const notification = c.dataOnly ? undefined : { title: c.title, body: c.body, ...(c.imageUrl ? { image: c.imageUrl } : {}), ...(c.sound !== undefined ? { sound: c.sound } : {}) };
+  return Buffer.byteLength(JSON.stringify({ notification, data }), 'utf8');
 }
 
 export interface DeliveryTargetV1 {

@@ -26,3 +26,7 @@ export function deviceIdFromToken(token: string): string {
 export function userMessageKey(appId: string, userId: string, secret: Buffer | undefined): string {
   return `u_${createHmac('sha256', secret ?? Buffer.from('pushledger-user-key')).update(`${appId}\u0000${userId}`).digest('base64url').slice(0, 27)}`;
 }
+/** A subscription topic's name (`PATCH /v1/users/{id}` `topics`, a push's `topic`): safe as a document field name. */
+export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Topics one user may have a setting for. */
+export const MAX_TOPICS_PER_USER = 200;

@@ -57,6 +57,7 @@ export type IdentityCommand =
   | RegistryCommandOf<'UpdateTraits'>
   | RegistryCommandOf<'Unsubscribe'>
   | RegistryCommandOf<'Resubscribe'>
+  | RegistryCommandOf<'ChangeTopics'>
   | RegistryCommandOf<'EraseUser'>
   | RegistryCommandOf<'LiftErasure'>;
 
@@ -76,7 +77,7 @@ export const REGISTRATION_COMMAND_TYPES = [
   'AnonymiseDevice',
 ] as const satisfies readonly RegistrationCommand['type'][];
 export const APP_ADMIN_COMMAND_TYPES = ['CreateApp', 'ChangeAppSettings', 'RotateAppKeys'] as const satisfies readonly AppAdminCommand['type'][];
-export const IDENTITY_COMMAND_TYPES = ['UpdateTraits', 'Unsubscribe', 'Resubscribe', 'EraseUser', 'LiftErasure'] as const satisfies readonly IdentityCommand['type'][];
+export const IDENTITY_COMMAND_TYPES = ['UpdateTraits', 'Unsubscribe', 'Resubscribe', 'ChangeTopics', 'EraseUser', 'LiftErasure'] as const satisfies readonly IdentityCommand['type'][];
 
 /*
  * Queries: reads the gateway asks of a stream's owner on the owner's command topic (request/reply, the same

@@ -36,6 +36,8 @@ export interface UserView {
   appId: string;
   traits: Record<string, unknown>;
   unsubscribed: boolean;
+  /** Subscription topics the user set: `false` turned off; a topic not listed is on. */
+  topics: Record<string, boolean>;
   erased: boolean;
   deviceIds: string[];
   revision: number;

@@ -60,6 +60,15 @@ describe('eligibility of one device for one message', () => {
   });
 
   describe('rule 8: consent, permission and validity are separate', () => {
+    it('a topic the user turned off blocks pushes on that topic, transactional ones too; other topics and untopiced pushes pass', () => {
+      const off = user({ topics: { news: false, promos: true } });
+      expect(eligibility(device(), off, toUser({ topic: 'news' }), ctx)).toEqual(no('topic_unsubscribed'));
+      expect(eligibility(device(), off, toUser({ topic: 'news', transactional: true }), ctx)).toEqual(no('topic_unsubscribed'));
+      expect(eligibility(device(), off, toUser({ topic: 'promos' }), ctx)).toEqual(ok);
+      expect(eligibility(device(), off, toUser({ topic: 'never-set' }), ctx)).toEqual(ok);
+      expect(eligibility(device(), off, toUser(), ctx)).toEqual(ok);
+    });
+
     it('unsubscribed blocks non-transactional pushes only', () => {
       expect(eligibility(device(), user({ unsubscribed: true }), toUser(), ctx)).toEqual(no('unsubscribed'));
       expect(eligibility(device(), user({ unsubscribed: true }), toUser({ transactional: true }), ctx)).toEqual(ok);

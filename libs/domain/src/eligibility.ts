@@ -10,6 +10,8 @@ export interface Message {
   transactional: boolean;
   /** Overrides the app's device policy for a user-targeted send; null: use the app's. */
   devicePolicy: DevicePolicy | null;
+  /** A subscription topic: users who turned it off are skipped, transactional or not. Absent or null: none. */
+  topic?: string | null;
 }
 
 /** Why one device does not get one message. When several apply, the first in this list is reported. */
@@ -20,6 +22,7 @@ export const IneligibleReasons = [
   'not_targeted',
   'erased',
   'unsubscribed',
+  'topic_unsubscribed',
   'suppressed',
   'stale',
   'push_disabled',
@@ -34,6 +37,8 @@ export type EligibilityDevice = Pick<DeviceView, 'id' | 'userId' | 'token' | 'st
 export interface EligibilityUser {
   userId: string;
   unsubscribed: boolean;
+  /** Topics the user set (false: turned off); absent means none set. */
+  topics?: Record<string, boolean>;
   erased: boolean;
 }
 
@@ -64,6 +69,7 @@ export function eligibility(device: EligibilityDevice, user: EligibilityUser | n
   if (user && user.userId === device.userId) {
     if (user.erased) return no('erased');
     if (user.unsubscribed && !message.transactional) return no('unsubscribed');
+    if (message.topic && user.topics?.[message.topic] === false) return no('topic_unsubscribed');
   }
   if (device.lastStatus === 'suppressed') return no('suppressed');
   // Computed here too: a device past the window is stale before the expiry job has written TokenExpired.

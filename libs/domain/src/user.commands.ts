@@ -21,6 +21,7 @@ export type UserCommand = UserTarget &
     | { type: 'UpdateTraits'; traits: JsonObject }
     | { type: 'Unsubscribe' }
     | { type: 'Resubscribe' }
+    | { type: 'ChangeTopics'; topics: Record<string, boolean> }
     | { type: 'EraseUser' }
     | { type: 'LiftErasure' }
   );

@@ -82,6 +82,37 @@ describe('user decider', () => {
     });
   });
 
+  describe('subscription topics: per-topic consent beside the global switch', () => {
+    it('records only the topics whose setting changes, and folds them into the state', () => {
+      const state = given([uev('UserTopicsChanged', T0, { topics: { news: false, promos: true } })])
+        .when(ucmd('ChangeTopics', { topics: { news: false, promos: false, offers: true } }), T1)
+        .then([uev('UserTopicsChanged', T1, { topics: { promos: false, offers: true } })]);
+      expect(state?.topics).toEqual({ news: false, promos: false, offers: true });
+    });
+
+    it('records nothing when every topic already has that setting', () => {
+      given([uev('UserTopicsChanged', T0, { topics: { news: false } })]).when(ucmd('ChangeTopics', { topics: { news: false } }), T1).then([]);
+    });
+
+    it('leaves the global unsubscribe alone, and the global unsubscribe leaves topics alone', () => {
+      const state = given([uev('UserUnsubscribed', T0)]).when(ucmd('ChangeTopics', { topics: { news: true } }), T1).then([uev('UserTopicsChanged', T1, { topics: { news: true } })]);
+      expect(state?.unsubscribed).toBe(true);
+      const after = given([uev('UserTopicsChanged', T0, { topics: { news: false } })]).when(ucmd('Resubscribe', {}), T1).then([]);
+      expect(after?.topics).toEqual({ news: false });
+    });
+
+    it('rejects a topic name that is not a safe name, and a setting that is not a boolean', () => {
+      given([]).when(ucmd('ChangeTopics', { topics: { 'a.b': false } }), T1).thenThrows(InvalidCommandError);
+      given([]).when(ucmd('ChangeTopics', { topics: { news: 'no' as never } }), T1).thenThrows(InvalidCommandError);
+    });
+
+    it('refuses an erased user, and erasure forgets their topics', () => {
+      given([uev('UserErased', T0, { deviceIds: [] })]).when(ucmd('ChangeTopics', { topics: { news: false } }), T1).thenThrows(UserErasedError);
+      const state = given([uev('UserTopicsChanged', T0, { topics: { news: false } })]).when(ucmd('EraseUser', {}), T1).then([uev('UserErased', T1, { deviceIds: [] })]);
+      expect(state?.topics).toEqual({});
+    });
+  });
+
   describe('rule 10: traits merge idempotently', () => {
     it('records only the traits that change', () => {
       const state = given([uev('UserTraitsUpdated', T0, { traits: { plan: 'pro', tags: ['a'] } })])

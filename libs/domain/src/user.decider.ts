@@ -1,4 +1,4 @@
-import type { JsonObject, UserEvent } from '@pushledger/contracts';
+import { MAX_TOPICS_PER_USER, TOPIC_NAME, type JsonObject, type UserEvent } from '@pushledger/contracts';
 import type { Decider } from './decider';
 import { InvalidCommandError, UserErasedError } from './domain-errors';
 import { jsonEqual } from './json';
@@ -13,6 +13,8 @@ export interface UserState {
   deviceRevisions: Record<string, number>;
   traits: JsonObject;
   unsubscribed: boolean;
+  /** Subscription topics set by the user; a topic not listed is on. */
+  topics: Record<string, boolean>;
   /** Erased and suppressed: the id cannot be used again until the erasure is lifted. */
   erased: boolean;
   revision: number;
@@ -49,6 +51,17 @@ export function decideUser(command: UserCommand, state: UserState | null, now: D
     case 'Resubscribe':
       if (erased) throw new UserErasedError(command.appId);
       return state?.unsubscribed ? [{ type: 'UserResubscribed', data: { ...fact, pii } }] : [];
+    case 'ChangeTopics': {
+      if (erased) throw new UserErasedError(command.appId);
+      const current = state?.topics ?? {};
+      for (const [name, on] of Object.entries(command.topics)) {
+        if (!TOPIC_NAME.test(name)) throw new InvalidCommandError(`topic "${name}" must be 1 to 64 letters, digits, _ or -`);
+        if (typeof on !== 'boolean') throw new InvalidCommandError(`topic "${name}" must be true or false`);
+      }
+      const changed = Object.entries(command.topics).filter(([name, on]) => current[name] !== on);
+      if (Object.keys({ ...current, ...Object.fromEntries(changed) }).length > MAX_TOPICS_PER_USER) throw new InvalidCommandError(`at most ${MAX_TOPICS_PER_USER} topics per user`);
+      return changed.length ? [{ type: 'UserTopicsChanged', data: { ...fact, topics: Object.fromEntries(changed), pii } }] : [];
+    }
     case 'EraseUser':
       // Also for an id never seen: the erasure suppresses it from being (re)created by late or replayed input.
       return erased ? [] : [{ type: 'UserErased', data: { ...fact, deviceIds: Object.keys(state?.devices ?? {}).sort(), pii } }];
@@ -93,6 +106,7 @@ export function evolveUser(state: UserState | null, event: UserEvent): UserState
     deviceRevisions: {},
     traits: {},
     unsubscribed: false,
+    topics: {},
     erased: false,
     revision: 0,
   };
@@ -119,8 +133,10 @@ export function evolveUser(state: UserState | null, event: UserEvent): UserState
       return next({ unsubscribed: true });
     case 'UserResubscribed':
       return next({ unsubscribed: false });
+    case 'UserTopicsChanged':
+      return next({ topics: { ...(s.topics ?? {}), ...event.data.topics } });
     case 'UserErased':
-      return next({ devices: {}, traits: {}, unsubscribed: false, erased: true });
+      return next({ devices: {}, traits: {}, unsubscribed: false, topics: {}, erased: true });
     case 'UserErasureLifted':
       return next({ erased: false });
     default: {

@@ -78,5 +78,5 @@ export async function exportUser(exec: StreamExecutor, appId: string, userId: st
 
 /** The user as the API shows it. */
 export function toUserView(s: UserState): UserView {
-  return { id: s.userId, appId: s.appId, traits: s.traits, unsubscribed: s.unsubscribed, erased: s.erased, deviceIds: Object.keys(s.devices).sort(), revision: s.revision };
+  return { id: s.userId, appId: s.appId, traits: s.traits, unsubscribed: s.unsubscribed, topics: s.topics ?? {}, erased: s.erased, deviceIds: Object.keys(s.devices).sort(), revision: s.revision };
 }

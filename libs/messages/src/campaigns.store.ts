@@ -41,6 +41,7 @@ const schema = new Schema<CampaignDoc>(
     content: Schema.Types.Mixed,
     transactional: Boolean,
     devicePolicy: { type: String, default: null },
+    topic: { type: String, default: null },
     schedule: Schema.Types.Mixed,
     createdAt: String,
     active: Boolean,
@@ -61,7 +62,7 @@ const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).cod
 const sendId = (appId: string, messageId: string, wave: string | null) => (wave === null ? `${appId}:${messageId}` : `${appId}:${messageId}@${wave}`);
 /** FerretDB 1.x drops null fields of an upsert's $setOnInsert, and lean reads apply no defaults: absent means null. */
 function withNulls(doc: CampaignDoc): CampaignDoc {
-  return { ...doc, audience: doc.audience ?? null, trigger: doc.trigger ?? null, devicePolicy: doc.devicePolicy ?? null, schedule: doc.schedule ?? null };
+  return { ...doc, audience: doc.audience ?? null, trigger: doc.trigger ?? null, devicePolicy: doc.devicePolicy ?? null, topic: doc.topic ?? null, schedule: doc.schedule ?? null };
 }
 
 /** Campaign definitions and their sends; written by the campaign service, read by the gateway. */

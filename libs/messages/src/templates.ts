@@ -1,6 +1,6 @@
-import type { PushContentV1 } from '@pushledger/contracts';
+import { pushExtrasOf, type PushContentV1, type PushExtrasV1 } from '@pushledger/contracts';
 
-export interface LocalizedContent {
+export interface LocalizedContent extends PushExtrasV1 {
   title: string;
   body: string;
   imageUrl?: string | null;
@@ -57,7 +57,7 @@ export function pickLocale(content: LocalizedContent, locale: string | null): { 
 
 export function render(content: LocalizedContent, scope: TemplateScope, locale: string | null): PushContentV1 {
   const text = pickLocale(content, locale);
-  return { title: renderText(text.title, scope), body: renderText(text.body, scope), imageUrl: content.imageUrl ?? null, data: content.data ?? {} };
+  return { title: renderText(text.title, scope), body: renderText(text.body, scope), imageUrl: content.imageUrl ?? null, data: content.data ?? {}, ...pushExtrasOf(content) };
 }
 
 export function usesPlaceholders(content: LocalizedContent): boolean {

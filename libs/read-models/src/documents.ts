@@ -70,6 +70,8 @@ export interface UserDoc {
   /** Keys encoded (see keys.ts). */
   traits: JsonObject;
   unsubscribed: boolean;
+  /** UserState.topics (names are TOPIC_NAME, safe as field names); may be missing on documents written before topics. */
+  topics?: Record<string, boolean>;
   erased: boolean;
   /** The user stream's linked devices (UserState.devices), as a list: device ids may not be field names. */
   linkedDevices: { id: string; lastSeenAt: string }[];
@@ -212,6 +214,7 @@ export function emptyUserDoc(appId: string, userId: string | null, key: string =
     revision: 0,
     traits: {},
     unsubscribed: false,
+    topics: {},
     erased: false,
     linkedDevices: [],
     deviceRevisions: [],
@@ -232,6 +235,7 @@ export function userStateOf(d: UserDoc): UserState | null {
     deviceRevisions: Object.fromEntries(d.deviceRevisions.map((r) => [r.id, r.rev])),
     traits: decodeTraits(d.traits),
     unsubscribed: d.unsubscribed,
+    topics: d.topics ?? {},
     erased: d.erased,
     revision: d.revision,
   };
@@ -243,6 +247,7 @@ export function withUserState(d: UserDoc, s: UserState): UserDoc {
     revision: s.revision,
     traits: encodeTraits(s.traits),
     unsubscribed: s.unsubscribed,
+    topics: s.topics ?? {},
     erased: s.erased,
     linkedDevices: Object.entries(s.devices)
       .map(([id, l]) => ({ id, lastSeenAt: l.lastSeenAt }))

@@ -73,10 +73,11 @@ describe('read-model projection on FerretDB', () => {
     const u1 = (await reader.user(APP, 'u1'))!;
     expect(u1).toMatchObject({ id: 'u1', unsubscribed: false, erased: false, deviceIds: ['d2'] });
     expect(u1.traits).toEqual({ plan: 'pro', 'name.first': 'Ann', $weird: 1, nested: { 'a.b': [1, { $c: true }] } });
+    expect(u1.topics).toEqual({ news: false, offers: false, weekly: true }); // UserTopicsChanged, only changes, merged
     expect((await reader.userDevices(APP, 'u1')).map((d) => d.id)).toEqual(['d2']);
     expect((await reader.userDevices(APP, 'u4')).map((d) => [d.id, d.status])).toEqual([['d1', 'invalid']]);
     expect(await reader.userDevices(APP, 'u3')).toEqual([]); // DeviceDetached
-    expect(await reader.user(APP, 'u2')).toMatchObject({ erased: false, traits: {}, deviceIds: [] }); // erased (forgets traits and links), lifted
+    expect(await reader.user(APP, 'u2')).toMatchObject({ erased: false, traits: {}, topics: {}, deviceIds: [] }); // erased (forgets traits, topics and links), lifted
     expect(await reader.user(APP, 'u5')).toMatchObject({ unsubscribed: true, traits: { plan: 'team', age: 41 } });
     expect((await reader.userDoc(APP, 'u5'))!.devices.map((d) => [d.id, d.platform])).toEqual([['d3', 'web']]);
     expect(await reader.user(OTHER, 'u1')).toBeNull(); // no user fact in that app: only its device names u1

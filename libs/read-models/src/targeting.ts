@@ -18,6 +18,8 @@ export type AudienceTarget =
 export interface TargetOptions {
   /** Transactional pushes still reach unsubscribed users. */
   transactional: boolean;
+  /** Users who turned this topic off are skipped (`topic_unsubscribed`). */
+  topic?: string | null;
   /** The send's own policy for user targets; null: the app's. */
   devicePolicy: DevicePolicy | null;
   appPolicy: DevicePolicy;
@@ -86,7 +88,7 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
   const skip = (reason: SkipReason, n = 1) => {
     if (n > 0) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
   };
-  const owner = (u: UserDoc, userId: string): EligibilityUser => ({ userId, unsubscribed: u.unsubscribed, erased: u.erased });
+  const owner = (u: UserDoc, userId: string): EligibilityUser => ({ userId, unsubscribed: u.unsubscribed, topics: u.topics ?? {}, erased: u.erased });
 
   /** `asked`: the id the target named; else the document's (unknown for an erased user until a readable fact names them again). */
   function* planUser(u: UserDoc, asked?: string): Generator<TargetPair> {
@@ -97,7 +99,7 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
       return;
     }
     const candidates = u.devices.map((d) => summaryView(u.appId, userId, d));
-    const message: Message = { to: { userId }, transactional: options.transactional, devicePolicy: options.devicePolicy };
+    const message: Message = { to: { userId }, transactional: options.transactional, devicePolicy: options.devicePolicy, topic: options.topic ?? null };
     const plan = planSend(candidates, new Map([[userId, owner(u, userId)]]), message, options.appPolicy, ctx);
     for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
     const user = { id: userId, traits: decodeTraits(u.traits) };
@@ -115,7 +117,7 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
       if (u) owners.set(d.userId, u);
     }
     const users = new Map([...owners].map(([id, u]) => [id, owner(u, id)]));
-    const plan = planSend(devices.map(deviceViewOf), users, { to, transactional: options.transactional, devicePolicy: null }, options.appPolicy, ctx);
+    const plan = planSend(devices.map(deviceViewOf), users, { to, transactional: options.transactional, devicePolicy: null, topic: options.topic ?? null }, options.appPolicy, ctx);
     for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
     for (const device of plan.targeted) {
       stats.targeted++;

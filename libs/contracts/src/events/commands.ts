@@ -73,6 +73,8 @@ export type UnregisterDeviceCommand = CommandMeta & { type: 'UnregisterDevice'; 
 export type UpdateTraitsCommand = CommandMeta & { type: 'UpdateTraits'; userId: string; traits: JsonObject };
 export type UnsubscribeCommand = CommandMeta & { type: 'Unsubscribe'; userId: string };
 export type ResubscribeCommand = CommandMeta & { type: 'Resubscribe'; userId: string };
+/** Turn subscription topics on (`true`) or off (`false`); topics not named keep their setting. */
+export type ChangeTopicsCommand = CommandMeta & { type: 'ChangeTopics'; userId: string; topics: Record<string, boolean> };
 export type EraseUserCommand = CommandMeta & { type: 'EraseUser'; userId: string };
 /** Allow an erased user id to be identified again. */
 export type LiftErasureCommand = CommandMeta & { type: 'LiftErasure'; userId: string };
@@ -92,6 +94,7 @@ export type RegistryCommand =
   | UpdateTraitsCommand
   | UnsubscribeCommand
   | ResubscribeCommand
+  | ChangeTopicsCommand
   | EraseUserCommand
   | LiftErasureCommand;
 
@@ -110,6 +113,7 @@ export const RegistryCommandTypes = [
   'UpdateTraits',
   'Unsubscribe',
   'Resubscribe',
+  'ChangeTopics',
   'EraseUser',
   'LiftErasure',
 ] as const satisfies readonly RegistryCommand['type'][];

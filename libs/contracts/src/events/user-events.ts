@@ -35,6 +35,12 @@ export type UserUnsubscribed = { type: 'UserUnsubscribed'; data: UserFact & { pi
 export type UserResubscribed = { type: 'UserResubscribed'; data: UserFact & { pii: UserPii } };
 
 /**
+ * Subscription topics the user turned on (`true`) or off (`false`); only the ones that changed. A topic never
+ * set counts as on. Like `unsubscribed`, consent state lives outside `pii`: it must stay readable to honour it.
+ */
+export type UserTopicsChanged = { type: 'UserTopicsChanged'; data: UserFact & { topics: Record<string, boolean>; pii: UserPii } };
+
+/**
  * The user's personal data is to be forgotten: their devices (`deviceIds`, not personal) are
  * anonymised and the user id stays suppressed (cannot be identified again) until lifted.
  */
@@ -47,6 +53,7 @@ export type UserEvent =
   | UserTraitsUpdated
   | UserUnsubscribed
   | UserResubscribed
+  | UserTopicsChanged
   | UserErased
   | UserErasureLifted;
 
@@ -56,6 +63,7 @@ export const UserEventTypes = [
   'UserTraitsUpdated',
   'UserUnsubscribed',
   'UserResubscribed',
+  'UserTopicsChanged',
   'UserErased',
   'UserErasureLifted',
 ] as const satisfies readonly UserEvent['type'][];
@@ -68,6 +76,7 @@ export const UserEventSchemaVersions = {
   UserTraitsUpdated: 1,
   UserUnsubscribed: 1,
   UserResubscribed: 1,
+  UserTopicsChanged: 1,
   UserErased: 1,
   UserErasureLifted: 1,
 } as const satisfies Record<UserEvent['type'], number>;

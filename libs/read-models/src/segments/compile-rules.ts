@@ -36,6 +36,7 @@ export function compileRules(rule: SegmentRule, ctx: CompileContext): MongoFilte
     return { unsubscribed: false, 'devices.reachableSeenAt': { $gt: daysAgo(ctx, ctx.staleAfterDays) } };
   }
   if ('trait' in rule) return traitCondition(`traits.${encodeKey(rule.trait)}`, rule.op, rule.value, ctx);
+  if ('topic' in rule) return topicCondition(`topics.${rule.topic}`, rule.op, rule.value);
   return deviceCondition(rule.device, rule.op, rule.value, ctx);
 }
 
@@ -65,6 +66,13 @@ function traitCondition(path: string, op: Operator, value: unknown, ctx: Compile
     case 'semver_gte':
       throw new Error(`${op} does not apply to traits`);
   }
+}
+
+/** Topic names are TOPIC_NAME (safe as field names). A topic never set is on, so "on" is "not set to false". */
+function topicCondition(path: string, op: Operator, value: unknown): MongoFilter {
+  if (op === 'exists') return { [path]: { $exists: value !== false } };
+  const on = op === 'eq' ? value === true : value !== true;
+  return on ? { [path]: { $ne: false } } : { [path]: false };
 }
 
 function deviceCondition(attr: DeviceAttribute, op: Operator, value: unknown, ctx: CompileContext): MongoFilter {

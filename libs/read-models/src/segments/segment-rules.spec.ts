@@ -54,6 +54,9 @@ describe('segment rules: validation names the bad part', () => {
     [{ not: { all: {} } }, 'rules.not.all', /array of nodes/],
     [{ all: [{ trait: 'plan', op: 'eq', value: 'x', all: [] }] }, 'rules.all[0]', /has both "all" and "trait"/],
     [{ eligibleDevice: 'yes' }, 'rules.eligibleDevice', /must be true/],
+    [{ topic: 'a.b', op: 'eq', value: false }, 'rules.topic', /topic name/],
+    [{ topic: 'news', op: 'gt', value: 1 }, 'rules.op', /"gt" does not apply to a topic; use one of eq, ne, exists/],
+    [{ topic: 'news', op: 'eq', value: 'off' }, 'rules.value', /true or false/],
     [{}, 'rules', /must have one of/],
     ['plan = pro', 'rules', /must be an object/],
     [{ all: [null] }, 'rules.all[0]', /must be an object/],
@@ -113,6 +116,15 @@ describe('segment rules: compiled to one-field conditions on user documents', ()
     expect(compile({ device: 'lastSeenAt', op: 'within_days', value: 7 })).toEqual({ 'devices.lastSeenAt': { $gte: '2025-05-25T00:00:00.000Z' } });
     expect(compile({ device: 'registeredAt', op: 'older_than_days', value: 30 })).toEqual({ 'devices.registeredAt': { $lt: '2025-05-02T00:00:00.000Z' } });
     expect(compile({ device: 'registeredAt', op: 'gte', value: '2025-01-01' })).toEqual({ 'devices.registeredAt': { $gte: '2025-01-01T00:00:00.000Z' } });
+  });
+
+  it('topics: a topic never set counts as on', () => {
+    expect(compile({ topic: 'news', op: 'eq', value: true })).toEqual({ 'topics.news': { $ne: false } });
+    expect(compile({ topic: 'news', op: 'ne', value: false })).toEqual({ 'topics.news': { $ne: false } });
+    expect(compile({ topic: 'news', op: 'eq', value: false })).toEqual({ 'topics.news': false });
+    expect(compile({ topic: 'news', op: 'ne', value: true })).toEqual({ 'topics.news': false });
+    expect(compile({ topic: 'news', op: 'exists' })).toEqual({ 'topics.news': { $exists: true } });
+    expect(compile({ topic: 'news', op: 'exists', value: false })).toEqual({ 'topics.news': { $exists: false } });
   });
 
   it('versions compare as versions (semver ops and gt/lt alike)', () => {

@@ -2,9 +2,11 @@
  * The segment rule language (api.md): a node is `{ all: [nodes] }`, `{ any: [nodes] }`, `{ not: node }`,
  * a user-trait condition `{ trait, op, value? }`, a device condition `{ device, op, value? }` (true when
  * one of the user's devices matches), or `{ eligibleDevice: true }` (the user could get a marketing push
- * on at least one device now). `{ all: [] }` is everyone, `{ any: [] }` nobody.
+ * on at least one device now). `{ all: [] }` is everyone, `{ any: [] }` nobody. A topic condition
+ * `{ topic, op: eq|ne|exists, value? }` is on the user's subscription topics: `eq true` is subscribed (a
+ * topic never set counts as on), `eq false` turned off, `exists` set either way.
  */
-import type { JsonValue } from '@pushledger/contracts';
+import { TOPIC_NAME, type JsonValue } from '@pushledger/contracts';
 import { versionSortKey } from '../keys';
 
 export const Operators = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'contains', 'semver_lt', 'semver_gte', 'within_days', 'older_than_days'] as const;
@@ -18,6 +20,7 @@ export type SegmentRule =
   | { not: SegmentRule }
   | { trait: string; op: Operator; value?: JsonValue }
   | { device: DeviceAttribute; op: Operator; value?: JsonValue }
+  | { topic: string; op: Operator; value?: JsonValue }
   | { eligibleDevice: true };
 
 type Kind = 'enum' | 'text' | 'version' | 'boolean' | 'date';
@@ -39,7 +42,8 @@ export const DeviceAttributes = {
 export type DeviceAttribute = keyof typeof DeviceAttributes;
 
 /** What each kind of field accepts. Versions compare as versions (gt/lt too); dates as instants. */
-const OPS_BY_KIND: Record<Kind | 'trait', readonly Operator[]> = {
+const OPS_BY_KIND: Record<Kind | 'trait' | 'topic', readonly Operator[]> = {
+  topic: ['eq', 'ne', 'exists'],
   trait: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'contains', 'within_days', 'older_than_days'],
   enum: ['eq', 'ne', 'in'],
   text: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'contains'],
@@ -62,7 +66,7 @@ export class SegmentRulesError extends Error {
   }
 }
 
-const NODE_KEYS = ['all', 'any', 'not', 'trait', 'device', 'eligibleDevice'] as const;
+const NODE_KEYS = ['all', 'any', 'not', 'trait', 'device', 'topic', 'eligibleDevice'] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isScalar = (v: unknown): v is Scalar => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const show = (v: unknown): string => {
@@ -94,7 +98,7 @@ export function validateRules(input: unknown, root = 'rules'): SegmentRule {
       return bad(path, kinds.length === 0 ? `must have one of ${NODE_KEYS.join(', ')}` : `has both "${kinds[0]}" and "${kinds[1]}"; use one per node`);
     }
     const kind = kinds[0];
-    const allowed: string[] = kind === 'trait' || kind === 'device' ? [kind, 'op', 'value'] : [kind];
+    const allowed: string[] = kind === 'trait' || kind === 'device' || kind === 'topic' ? [kind, 'op', 'value'] : [kind];
     for (const key of Object.keys(node)) if (!allowed.includes(key)) bad(`${path}.${key}`, `unknown key "${key}" in a "${kind}" node`);
 
     switch (kind) {
@@ -117,6 +121,9 @@ export function validateRules(input: unknown, root = 'rules'): SegmentRule {
         }
         return condition(node, path, 'trait', OPS_BY_KIND.trait);
       }
+      case 'topic':
+        if (typeof node.topic !== 'string' || !TOPIC_NAME.test(node.topic)) bad(`${path}.topic`, 'must be a topic name (1 to 64 letters, digits, _ or -)');
+        return condition(node, path, 'topic', OPS_BY_KIND.topic);
       case 'device': {
         const attr = node.device;
         if (typeof attr !== 'string' || !(attr in DeviceAttributes)) {
@@ -128,9 +135,9 @@ export function validateRules(input: unknown, root = 'rules'): SegmentRule {
     }
   };
 
-  const condition = (node: Record<string, unknown>, path: string, kind: Kind | 'trait', ops: readonly Operator[], enumValues?: readonly string[]): void => {
+  const condition = (node: Record<string, unknown>, path: string, kind: Kind | 'trait' | 'topic', ops: readonly Operator[], enumValues?: readonly string[]): void => {
     const op = node.op;
-    const subject = kind === 'trait' ? 'a trait' : `device attribute "${String(node.device)}"`;
+    const subject = kind === 'trait' ? 'a trait' : kind === 'topic' ? 'a topic' : `device attribute "${String(node.device)}"`;
     if (typeof op !== 'string' || !(Operators as readonly string[]).includes(op)) {
       return bad(`${path}.op`, `unknown operator ${show(op)}; expected one of ${Operators.join(', ')}`);
     }
@@ -141,7 +148,7 @@ export function validateRules(input: unknown, root = 'rules'): SegmentRule {
     const checkOne = (v: unknown, where: string): void => {
       if (enumValues) {
         if (typeof v !== 'string' || !enumValues.includes(v)) bad(where, `must be one of ${enumValues.join(', ')}; got ${show(v)}`);
-      } else if (kind === 'boolean') {
+      } else if (kind === 'boolean' || kind === 'topic') {
         if (typeof v !== 'boolean') bad(where, `must be true or false; got ${show(v)}`);
       } else if (kind === 'text' || kind === 'version') {
         if (typeof v !== 'string') bad(where, `must be a string; got ${show(v)}`);

@@ -92,9 +92,12 @@ export async function writeEveryFactType(d: Driver): Promise<void> {
   await d.user('u1', { type: 'UpdateTraits', traits: { plan: 'pro', 'name.first': 'Ann', $weird: 1, nested: { 'a.b': [1, { $c: true }] } } });
   await d.user('u1', { type: 'Unsubscribe' });
   await d.tick().user('u1', { type: 'Resubscribe' });
+  await d.user('u1', { type: 'ChangeTopics', topics: { news: false, offers: true } });
+  await d.tick().user('u1', { type: 'ChangeTopics', topics: { offers: false, weekly: true } });
   await d.user('u2', link('d1', 7));
   await d.user('u2', link('dX', 3, 1)); // evicts d1: UserDeviceUnlinked(max_devices)
   await d.user('u2', { type: 'UpdateTraits', traits: { plan: 'free' } });
+  await d.user('u2', { type: 'ChangeTopics', topics: { news: false } });
   await d.user('u2', { type: 'EraseUser' });
   await d.user('u2', { type: 'LiftErasure' });
   await d.user('u5', { type: 'UpdateTraits', traits: { plan: 'team', age: 41 } });

@@ -15,7 +15,7 @@ export interface AudiencePlan {
 
 /** Who a broadcast reaches: the read models' targeting query behind a seam the campaign runner owns. */
 export interface AudienceSource {
-  plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; now: Date }): Promise<AudiencePlan>;
+  plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; topic?: string | null; now: Date }): Promise<AudiencePlan>;
 }
 
 export const AUDIENCE_SOURCE = Symbol('AUDIENCE_SOURCE');

@@ -92,6 +92,7 @@ export class CampaignRunner {
         content: render(campaign.content, scope, null),
         transactional: campaign.transactional,
         devicePolicy: campaign.devicePolicy,
+        topic: campaign.topic ?? null,
         render: (d) => render(campaign.content, { ...scope, user: { id: d.userId, traits: d.userId ? (traits.get(d.userId) ?? {}) : {} } }, d.locale),
       },
       app,
@@ -106,7 +107,7 @@ export class CampaignRunner {
    * lost its wave stops (the run holding it now sends, and the ledger drops pairs already sent).
    */
   async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now: Date, wave: LocalTimeWave | undefined, check: () => Promise<WaveCheck>): Promise<SendPushResultV1> {
-    const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, now });
+    const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, topic: campaign.topic ?? null, now });
     let chunk: DeliveryRequestV1['targets'] = [];
     let targeted = 0;
     let cancelled = 0;

@@ -27,6 +27,7 @@ export interface PushPlanInput {
   content: PushContentV1;
   transactional: boolean;
   devicePolicy: AppRecord['settings']['devicePolicy'] | null;
+  topic?: string | null;
   /** Per-recipient content (templates, locale). */
   render?: (device: DeviceView) => PushContentV1 | null;
 }
@@ -47,7 +48,7 @@ export class PushSender {
 
   async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
     const { candidates, users } = await this.candidates(app.id, input.to);
-    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays, providers: sendableProviders(app, this.standIns) });
+    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy, topic: input.topic ?? null }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays, providers: sendableProviders(app, this.standIns) });
     await this.messageRecords.recordMessage({ appId: app.id, messageId: input.messageId, campaignId: input.campaignId, transactional: input.transactional, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> });
     await this.publish(app.id, input, plan.targeted, plan.skippedDevices, now);
     return { messageId: input.messageId, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> };
@@ -88,7 +89,7 @@ export class PushSender {
       candidates.push(toDeviceView(d));
       if (d.userId && !users.has(d.userId)) {
         const u = (await this.exec.load(userDecider, userStream(appId, d.userId))).state;
-        users.set(d.userId, { userId: d.userId, unsubscribed: u?.unsubscribed ?? false, erased: u?.erased ?? false });
+        users.set(d.userId, { userId: d.userId, unsubscribed: u?.unsubscribed ?? false, topics: u?.topics ?? {}, erased: u?.erased ?? false });
       }
     }
     return { candidates, users };

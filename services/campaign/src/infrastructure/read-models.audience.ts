@@ -11,10 +11,11 @@ export class ReadModelsAudience implements AudienceSource {
     private readonly standIns: { fcm: boolean; apns: boolean },
   ) {}
 
-  async plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; now: Date }): Promise<AudiencePlan> {
+  async plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; topic?: string | null; now: Date }): Promise<AudiencePlan> {
     const stream = await this.readModels.targets(app.id, await this.target(app.id, audience), {
       transactional: options.transactional,
       devicePolicy: options.devicePolicy,
+      topic: options.topic ?? null,
       appPolicy: app.settings.devicePolicy,
       staleAfterDays: app.settings.staleAfterDays,
       now: options.now,

@@ -1,7 +1,7 @@
 import { deleteApp } from 'firebase-admin/app';
 import type { Messaging, TokenMessage } from 'firebase-admin/messaging';
 import type { PushledgerConfig } from '@pushledger/config';
-import { isSealedCredential, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
+import { isSealedCredential, PUSHLEDGER_DATA_KEYS, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
 import { classifyFcmError, createMessaging } from '@pushledger/fcm';
 import { openCredential } from '@pushledger/platform';
 import type { ProviderSender, SendAnswer } from './push-senders';
@@ -59,15 +59,58 @@ export class FcmSenders {
   }
 }
 
-/** The FCM message for one target; the message id tags it so a rare duplicate collapses on the phone. */
-export function fcmMessage(messageId: string, target: DeliveryTargetV1, fallback: PushContentV1): TokenMessage {
+/**
+ * The FCM message for one target. The collapse key defaults to the message id, so a rare duplicate collapses on
+ * the device. Options map to each platform's block: Android (ttl, priority, collapse key, channel, sound,
+ * badge count), APNs (expiration, priority, collapse id, push type, aps sound/badge/content-available/
+ * mutable-content) and Web Push (TTL, Urgency, link). The link travels in the data map for apps to open.
+ */
+export function fcmMessage(messageId: string, target: DeliveryTargetV1, fallback: PushContentV1, now = new Date()): TokenMessage {
   const c = target.content ?? fallback;
-  const tag = messageId.slice(0, 64);
+  const o = c.options ?? {};
+  const collapse = (o.collapseKey ?? messageId).slice(0, 64);
+  const dataOnly = c.dataOnly === true;
+  // A data-only push reaches iOS as a background push, which Apple takes at priority 5 only.
+  const background = dataOnly;
+  const apnsPriority = background || o.priority === 'normal' ? '5' : o.priority === 'high' ? '10' : undefined;
+  const ttl = o.ttlSeconds;
+  const apnsHeaders: Record<string, string> = {
+    'apns-collapse-id': collapse,
+    'apns-push-type': background ? 'background' : 'alert',
+    ...(apnsPriority ? { 'apns-priority': apnsPriority } : {}),
+    // 0: one delivery attempt, not stored (as Apple defines it).
+    ...(ttl !== undefined ? { 'apns-expiration': String(ttl === 0 ? 0 : Math.floor(now.getTime() / 1000) + ttl) } : {}),
+  };
+  const aps = {
+    ...(!dataOnly && c.sound !== undefined ? { sound: c.sound } : {}),
+    ...(!dataOnly && c.badge !== undefined ? { badge: c.badge } : {}),
+    ...(background || o.contentAvailable ? { contentAvailable: true } : {}),
+    ...(!dataOnly && o.mutableContent ? { mutableContent: true } : {}),
+  };
+  const webHeaders: Record<string, string> = {
+    ...(ttl !== undefined ? { TTL: String(ttl) } : {}),
+    ...(o.priority ? { Urgency: o.priority } : {}),
+  };
   return {
     token: target.token,
-    notification: { title: c.title, body: c.body, ...(c.imageUrl ? { imageUrl: c.imageUrl } : {}) },
-    data: { ...c.data, pushledgerMessageId: messageId },
-    android: { collapseKey: tag, notification: { tag } },
-    apns: { headers: { 'apns-collapse-id': tag } },
+    ...(dataOnly ? {} : { notification: { title: c.title, body: c.body, ...(c.imageUrl ? { imageUrl: c.imageUrl } : {}) } }),
+    data: { ...c.data, [PUSHLEDGER_DATA_KEYS.messageId]: messageId, ...(c.link !== undefined ? { [PUSHLEDGER_DATA_KEYS.link]: c.link } : {}) },
+    android: {
+      collapseKey: collapse,
+      ...(o.priority ? { priority: o.priority } : {}),
+      ...(ttl !== undefined ? { ttl: ttl * 1000 } : {}),
+      ...(dataOnly
+        ? {}
+        : {
+            notification: {
+              tag: collapse,
+              ...(o.androidChannelId !== undefined ? { channelId: o.androidChannelId } : {}),
+              ...(c.sound !== undefined ? { sound: c.sound } : {}),
+              ...(c.badge !== undefined ? { notificationCount: c.badge } : {}),
+            },
+          }),
+    },
+    apns: { headers: apnsHeaders, payload: { aps } },
+    ...(Object.keys(webHeaders).length || c.link?.startsWith('https://') ? { webpush: { ...(Object.keys(webHeaders).length ? { headers: webHeaders } : {}), ...(c.link?.startsWith('https://') ? { fcmOptions: { link: c.link } } : {}) } } : {}),
   };
 }

@@ -1,14 +1,18 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDefined, IsIn, IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
+import { NotificationExtrasDto, PushOptionsDto, topicProperty } from './push-content';
 import { PushToDto } from './push.dto';
 
-export class CampaignContentDto {
-  @IsString() @IsNotEmpty() @MaxLength(1000) title!: string;
-  @IsString() @MaxLength(4000) body!: string;
+export class CampaignContentDto extends NotificationExtrasDto {
+  /** true: a data-only (silent) campaign: no title, body, image, sound or badge. */
+  @IsOptional() @IsBoolean() dataOnly?: boolean;
+  @IsOptional() @IsString() @MaxLength(1000) title?: string;
+  @IsOptional() @IsString() @MaxLength(4000) body?: string;
   @IsOptional() @IsUrl({ protocols: ['https', 'http'], require_tld: false }) imageUrl?: string;
   @IsOptional() @IsObject() data?: Record<string, string>;
   @IsOptional() @IsObject() locales?: Record<string, { title?: string; body?: string }>;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => PushOptionsDto) options?: PushOptionsDto;
 }
 
 export class TriggerToDto {
@@ -41,6 +45,7 @@ export class CreateCampaignDto {
   @IsOptional() @ValidateNested() @Type(() => ScheduleDto) schedule?: ScheduleDto;
   @IsOptional() @IsBoolean() transactional?: boolean;
   @IsOptional() @IsIn(DEVICE_POLICIES as DevicePolicy[]) devicePolicy?: DevicePolicy;
+  @IsOptional() @IsString() @topicProperty() topic?: string;
 }
 
 export class SendCampaignDto {

@@ -8,6 +8,7 @@ import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
 import { invalidPlaceholders } from '@pushledger/messages';
 import { CreateCampaignDto, SendCampaignDto } from './campaign.dto';
+import { pushContentOf, stringData } from './push-content';
 
 @Controller('v1/campaigns')
 @Access('server')
@@ -25,13 +26,24 @@ export class CampaignsController {
     if (dto.trigger?.to && dto.trigger.to.kind !== 'user' && !dto.trigger.to.property) throw ApiError.validation('trigger.to.property', 'names the event property holding the token or device id');
     if (dto.schedule && dto.kind !== 'broadcast') throw ApiError.validation('schedule', 'only a broadcast is scheduled');
     if (dto.audience?.segmentId && dto.audience.rules) throw ApiError.validation('audience', 'give segmentId or rules, not both');
-    const texts = { 'content.title': dto.content.title, 'content.body': dto.content.body, ...Object.fromEntries(Object.entries(dto.content.locales ?? {}).flatMap(([l, c]) => [[`content.locales.${l}.title`, c?.title ?? ''], [`content.locales.${l}.body`, c?.body ?? '']])) };
+    const c = dto.content;
+    if (c.dataOnly) {
+      const shown = (['title', 'body', 'imageUrl', 'sound', 'badge', 'link', 'locales'] as const).find((k) => c[k] !== undefined && c[k] !== '');
+      if (shown) throw ApiError.validation(`content.${shown}`, 'a data-only campaign shows nothing: leave it out, or dataOnly out');
+    } else if (typeof c.title !== 'string' || !c.title) {
+      throw ApiError.validation('content.title', 'is required (or set content.dataOnly for a data-only campaign)');
+    }
+    // Checked on the content before placeholders are filled in: a user's traits can still make one recipient's push larger.
+    const checked = pushContentOf(
+      { notification: c.dataOnly ? null : { title: c.title, body: c.body ?? '', imageUrl: c.imageUrl, sound: c.sound, badge: c.badge, link: c.link }, data: stringData(c.data, 'content.data'), options: c.options },
+      { notification: 'content', data: 'content.data', options: 'content.options' },
+    );
+    const texts = { 'content.title': dto.content.title ?? '', 'content.body': dto.content.body ?? '', ...Object.fromEntries(Object.entries(dto.content.locales ?? {}).flatMap(([l, c]) => [[`content.locales.${l}.title`, c?.title ?? ''], [`content.locales.${l}.body`, c?.body ?? '']])) };
     for (const [field, text] of Object.entries(texts)) {
       if (typeof text !== 'string') throw ApiError.validation(field, 'must be a string');
       const bad = invalidPlaceholders(text);
       if (bad.length) throw ApiError.validation(field, `unknown placeholder ${bad[0]}: use {{user.traits.x}}, {{user.id}}, {{event.properties.y}} or {{event.name}}`);
     }
-    for (const [k, v] of Object.entries(dto.content.data ?? {})) if (typeof v !== 'string') throw ApiError.validation(`content.data.${k}`, 'values must be strings');
     const id = key ? `cmp_${deterministicUuid(`campaign:${caller.app.id}:${key}`).replace(/-/g, '').slice(0, 20)}` : `cmp_${randomBytes(10).toString('hex')}`;
     const campaign: CampaignDefinitionV1 = {
       id,
@@ -40,9 +52,10 @@ export class CampaignsController {
       kind: dto.kind,
       audience: dto.audience?.segmentId ? { segmentId: dto.audience.segmentId } : dto.audience?.rules ? { rules: dto.audience.rules } : null,
       trigger: dto.trigger ? { event: dto.trigger.event, where: dto.trigger.where ?? {}, to: dto.trigger.to?.kind === 'token' || dto.trigger.to?.kind === 'device' ? { kind: dto.trigger.to.kind, property: dto.trigger.to.property! } : { kind: 'user' } } : null,
-      content: { title: dto.content.title, body: dto.content.body, imageUrl: dto.content.imageUrl ?? null, data: dto.content.data ?? {}, locales: dto.content.locales ?? {} },
+      content: { ...checked, locales: c.dataOnly ? {} : (c.locales ?? {}) },
       transactional: dto.kind === 'transactional' ? true : (dto.transactional ?? false),
       devicePolicy: dto.devicePolicy ?? null,
+      topic: dto.topic ?? null,
       schedule: dto.schedule ? { at: new Date(dto.schedule.at).toISOString(), localTime: dto.schedule.localTime ?? false } : null,
       createdAt: new Date().toISOString(),
     };
@@ -100,7 +113,7 @@ export class CampaignsController {
 }
 
 function present(c: CampaignDefinitionV1) {
-  return { id: c.id, name: c.name, kind: c.kind, audience: c.audience, trigger: c.trigger, content: c.content, transactional: c.transactional, devicePolicy: c.devicePolicy, schedule: c.schedule, createdAt: c.createdAt };
+  return { id: c.id, name: c.name, kind: c.kind, audience: c.audience, trigger: c.trigger, content: c.content, transactional: c.transactional, devicePolicy: c.devicePolicy, topic: c.topic ?? null, schedule: c.schedule, createdAt: c.createdAt };
 }
 
 const DEFAULT_PAGE = 100;

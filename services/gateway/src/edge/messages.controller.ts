@@ -6,6 +6,7 @@ import { deterministicUuid, type MessageOutcomeV1, type PushTarget } from '@push
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
+import { pushContentOf, stringData } from './push-content';
 import { PushDto, ReceiptDto } from './push.dto';
 
 function targetOf(dto: PushDto): PushTarget {
@@ -15,14 +16,6 @@ function targetOf(dto: PushDto): PushTarget {
   return { [k]: dto.to[k]! } as PushTarget;
 }
 
-function dataOf(dto: PushDto): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(dto.data ?? {})) {
-    if (typeof v !== 'string') throw ApiError.validation(`data.${k}`, 'values must be strings (FCM data payloads are string maps)');
-    out[k] = v;
-  }
-  return out;
-}
 
 @Controller('v1')
 export class MessagesController {
@@ -33,6 +26,7 @@ export class MessagesController {
   @HttpCode(202)
   async push(@CurrentCaller() caller: Caller, @Body() dto: PushDto, @Headers('idempotency-key') header: string | undefined) {
     const to = targetOf(dto);
+    const content = pushContentOf({ notification: dto.notification ?? null, data: stringData(dto.data, 'data'), options: dto.options }, { notification: 'notification', data: 'data', options: 'options' });
     const key = dto.idempotencyKey ?? header;
     // The key fixes the message id, so a retried push is one message: delivery sends each (message, device) once.
     const messageId = key ? deterministicUuid(`push:${caller.app.id}:${key}`) : randomUUID();
@@ -43,9 +37,10 @@ export class MessagesController {
       issuedAt: new Date().toISOString(),
       messageId,
       to,
-      content: { title: dto.notification.title, body: dto.notification.body, imageUrl: dto.notification.imageUrl ?? null, data: dataOf(dto) },
+      content,
       transactional: dto.transactional ?? false,
       devicePolicy: dto.devicePolicy ?? null,
+      topic: dto.topic ?? null,
     });
   }
 

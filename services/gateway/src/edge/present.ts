@@ -25,7 +25,7 @@ export function presentDevice(v: DeviceView) {
 }
 
 export function presentUser(u: UserView) {
-  return { id: u.id, appId: u.appId, traits: u.traits, unsubscribed: u.unsubscribed, erased: u.erased, deviceIds: u.deviceIds, revision: u.revision };
+  return { id: u.id, appId: u.appId, traits: u.traits, unsubscribed: u.unsubscribed, topics: u.topics ?? {}, erased: u.erased, deviceIds: u.deviceIds, revision: u.revision };
 }
 
 /** The app as the admin API shows it: no key hashes, only whether credentials exist. */

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDefined, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
+import { NotificationExtrasDto, PushOptionsDto, topicProperty } from './push-content';
 
 const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
 
@@ -10,16 +11,19 @@ export class PushToDto {
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(4096) token?: string;
 }
 
-export class NotificationDto {
-  @IsString() @IsNotEmpty() @MaxLength(1000) title!: string;
-  @IsString() @MaxLength(4000) body!: string;
+export class NotificationDto extends NotificationExtrasDto {
+  @IsOptional() @IsString() @MaxLength(1000) title?: string;
+  @IsOptional() @IsString() @MaxLength(4000) body?: string;
   @IsOptional() @IsUrl({ protocols: ['https', 'http'], require_tld: false }) @MaxLength(2048) imageUrl?: string;
 }
 
 export class PushDto {
   @IsDefined() @IsObject() @ValidateNested() @Type(() => PushToDto) to!: PushToDto;
-  @IsDefined() @IsObject() @ValidateNested() @Type(() => NotificationDto) notification!: NotificationDto;
+  /** Absent: a data-only (silent) push. */
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => NotificationDto) notification?: NotificationDto;
   @IsOptional() @IsObject() data?: Record<string, unknown>;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => PushOptionsDto) options?: PushOptionsDto;
+  @IsOptional() @IsString() @topicProperty() topic?: string;
   @IsOptional() @IsBoolean() transactional?: boolean;
   @IsOptional() @IsIn(DEVICE_POLICIES as DevicePolicy[]) devicePolicy?: DevicePolicy;
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) idempotencyKey?: string;

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Headers, Param, Patch, Query, Res } from
 import { ApiHeader, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { IsBoolean, IsObject, IsOptional } from 'class-validator';
-import type { UserView } from '@pushledger/contracts';
+import { MAX_TOPICS_PER_USER, TOPIC_NAME, type UserView } from '@pushledger/contracts';
 import { summaryView } from '@pushledger/read-models';
 import { FreshReads, type Freshness } from '../application/fresh-reads';
 import { IdempotencyStore } from '../infrastructure/idempotency.store';
@@ -21,6 +21,22 @@ export class PatchUserDto {
   @IsOptional()
   @IsBoolean()
   unsubscribed?: boolean;
+
+  /** `{ "<topic>": true|false }`: false turns the topic off; topics not named keep their setting. */
+  @IsOptional()
+  @IsObject()
+  topics?: Record<string, unknown>;
+}
+
+/** Topic settings as the user stream takes them, or a 400 naming the bad topic. */
+export function topicsOf(topics: Record<string, unknown>, field: string): Record<string, boolean> {
+  const entries = Object.entries(topics);
+  if (entries.length > MAX_TOPICS_PER_USER) throw ApiError.validation(field, `at most ${MAX_TOPICS_PER_USER} topics`);
+  for (const [name, on] of entries) {
+    if (!TOPIC_NAME.test(name)) throw ApiError.validation(`${field}.${name}`, 'a topic name is 1 to 64 letters, digits, _ or -');
+    if (typeof on !== 'boolean') throw ApiError.validation(`${field}.${name}`, 'must be true (subscribed) or false (unsubscribed)');
+  }
+  return topics as Record<string, boolean>;
 }
 
 @Controller('v1/users')
@@ -85,12 +101,14 @@ export class UsersController {
 
   @Patch(':userId')
   async patch(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @Body() dto: PatchUserDto, @Headers('idempotency-key') key: string | undefined) {
-    if (dto.traits === undefined && dto.unsubscribed === undefined) throw ApiError.validation('traits', 'traits or unsubscribed is required');
+    if (dto.traits === undefined && dto.unsubscribed === undefined && dto.topics === undefined) throw ApiError.validation('traits', 'traits, unsubscribed or topics is required');
+    const topics = dto.topics === undefined ? undefined : topicsOf(dto.topics, 'topics');
     const answer = await this.idempotency.run(caller.app.id, key, { userId, dto }, async (commandId) => {
       const base = { appId: caller.app.id, issuedAt: new Date().toISOString(), userId };
       let view: UserView | undefined;
       if (dto.traits !== undefined) view = await this.owners.user({ ...base, commandId: `${commandId}-traits`, type: 'UpdateTraits', traits: dto.traits as never });
       if (dto.unsubscribed !== undefined) view = await this.owners.user({ ...base, commandId: `${commandId}-subscription`, type: dto.unsubscribed ? 'Unsubscribe' : 'Resubscribe' });
+      if (topics !== undefined) view = await this.owners.user({ ...base, commandId: `${commandId}-topics`, type: 'ChangeTopics', topics });
       return { status: 200, body: presentUser(view!) };
     });
     return answer.body;

@@ -21,6 +21,9 @@ export class UserFlows {
       case 'UpdateTraits':
         userCommand = { ...base, type: 'UpdateTraits', traits: command.traits };
         break;
+      case 'ChangeTopics':
+        userCommand = { ...base, type: 'ChangeTopics', topics: command.topics };
+        break;
       case 'EraseUser': {
         // Devices first: storing UserErased destroys the user's pii key (libs/privacy), after which a device
         // can no longer tell that this user owned it. Each step is idempotent, so a retry completes it.

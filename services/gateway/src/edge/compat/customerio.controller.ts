@@ -6,6 +6,7 @@ import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
 import { requireUserHash, USER_HASH_HEADER } from '../auth/user-hash';
 import { ApiError } from '../http/api-error';
+import { topicsOf } from '../users.controller';
 import { MAX_TOKEN, pathId, viewOr404 } from './compat-common';
 import { CioDeviceAttributesDto, CioPutDeviceDto } from './customerio.dto';
 
@@ -32,6 +33,33 @@ export class CustomerIoController {
     private readonly owners: OwnerClient,
     private readonly idempotency: IdempotencyStore,
   ) {}
+
+  @Put(':id')
+  @Access('write')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Customer.io: add or update a person',
+    description:
+      'Attributes become the user\'s traits, except: `unsubscribed` (true/false) is the global unsubscribe; `cio_subscription_preferences` ' +
+      '`{ "topics": { "topic_1": true|false } }` (or the flattened `"cio_subscription_preferences.topics.topic_1": false`) sets subscription topics, ' +
+      'named as Customer.io names them (`topic_<n>`), the same topics a push\'s `topic` names. `id`, `email` stay traits.',
+  })
+  @ApiOkResponse(EMPTY)
+  @ApiHeader({ name: 'X-User-Hash', required: false, description: 'with identityVerification on, a write key proves the user of the path' })
+  async identify(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body() body: Record<string, unknown>, @Headers('idempotency-key') key: string | undefined, @Headers(USER_HASH_HEADER) userHash: string | undefined) {
+    const userId = pathId(id, 'id');
+    requireUserHash(caller, userId, userHash);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ApiError.validation('body', 'must be an object of attributes');
+    const { traits, unsubscribed, topics } = cioAttributes(body);
+    const answer = await this.idempotency.run(caller.app.id, key, { customerioIdentify: userId, body }, async (commandId) => {
+      const base = { appId: caller.app.id, issuedAt: new Date().toISOString(), userId };
+      if (Object.keys(traits).length) await this.owners.user({ ...base, commandId: `${commandId}-traits`, type: 'UpdateTraits', traits: traits as never });
+      if (unsubscribed !== undefined) await this.owners.user({ ...base, commandId: `${commandId}-subscription`, type: unsubscribed ? 'Unsubscribe' : 'Resubscribe' });
+      if (Object.keys(topics).length) await this.owners.user({ ...base, commandId: `${commandId}-topics`, type: 'ChangeTopics', topics });
+      return { status: 200, body: {} };
+    });
+    return answer.body;
+  }
 
   @Put(':id/devices')
   @Access('write')
@@ -86,4 +114,30 @@ export class CustomerIoController {
     });
     return answer.body;
   }
+}
+
+const PREFS = 'cio_subscription_preferences';
+
+/** Splits a Customer.io person's attributes into traits, the global unsubscribe and topic settings (400 naming a bad one). */
+function cioAttributes(body: Record<string, unknown>): { traits: Record<string, unknown>; unsubscribed: boolean | undefined; topics: Record<string, boolean> } {
+  const traits: Record<string, unknown> = {};
+  const topics: Record<string, unknown> = {};
+  let unsubscribed: boolean | undefined;
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'unsubscribed') {
+      if (typeof v !== 'boolean' && v !== 'true' && v !== 'false') throw ApiError.validation('unsubscribed', 'must be true or false');
+      unsubscribed = v === true || v === 'true';
+    } else if (k === PREFS) {
+      const prefs = v as { topics?: unknown } | null;
+      if (typeof prefs !== 'object' || prefs === null || (prefs.topics !== undefined && (typeof prefs.topics !== 'object' || prefs.topics === null))) {
+        throw ApiError.validation(PREFS, 'must be { "topics": { "<topic>": true|false } }');
+      }
+      Object.assign(topics, prefs.topics ?? {});
+    } else if (k.startsWith(`${PREFS}.topics.`)) {
+      topics[k.slice(`${PREFS}.topics.`.length)] = v;
+    } else {
+      traits[k] = v;
+    }
+  }
+  return { traits, unsubscribed, topics: topicsOf(topics, `${PREFS}.topics`) };
 }

@@ -9,6 +9,7 @@ import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
 import { requireUserHash } from '../auth/user-hash';
 import { ApiError } from '../http/api-error';
+import { pushContentOf, stringData } from '../push-content';
 import { ID_PATTERN, viewOr404 } from './compat-common';
 import { TwilioRegistrationDto, TwilioSendDto } from './twilio.dto';
 
@@ -150,6 +151,8 @@ export class TwilioController {
   })
   async send(@CurrentCaller() caller: Caller, @Body() dto: TwilioSendDto, @Headers('idempotency-key') key: string | undefined) {
     const operationKey = key ?? randomUUID();
+    const { data, ...notification } = dto.content;
+    const content = pushContentOf({ notification, data: stringData(data, 'content.data'), options: dto.options }, { notification: 'content', data: 'content.data', options: 'options' });
     const recipients = [...new Set(dto.to.map((t) => t.userId))];
     const messages = [];
     for (const userId of recipients) {
@@ -162,9 +165,10 @@ export class TwilioController {
         issuedAt: new Date().toISOString(),
         messageId,
         to: { userId },
-        content: { title: dto.content.title, body: dto.content.body, imageUrl: null, data: {} },
+        content,
         transactional: true,
         devicePolicy: null,
+        topic: dto.topic ?? null,
       });
       messages.push({ userId, messageId: result.messageId, targeted: result.targeted, skipped: result.skipped });
     }

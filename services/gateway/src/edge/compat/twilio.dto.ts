@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { NotificationExtrasDto, PushOptionsDto, topicProperty } from '../push-content';
 import { ID_MESSAGE, ID_PATTERN, MAX_TOKEN } from './compat-common';
 
 export class TwilioRegistrationDto {
@@ -40,7 +41,8 @@ export class TwilioRecipientDto {
   userId!: string;
 }
 
-export class TwilioContentDto {
+/** Twilio's title and body, plus Pushledger's `sound`, `badge`, `link` and `data` (see POST /v1/push). */
+export class TwilioContentDto extends NotificationExtrasDto {
   @ApiProperty({ maxLength: 256 })
   @IsString()
   @MaxLength(256)
@@ -50,6 +52,11 @@ export class TwilioContentDto {
   @IsString()
   @MaxLength(4096)
   body!: string;
+
+  @ApiPropertyOptional({ description: 'string values only', type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsObject()
+  data?: Record<string, unknown>;
 }
 
 export class TwilioSendDto {
@@ -66,4 +73,17 @@ export class TwilioSendDto {
   @ValidateNested()
   @Type(() => TwilioContentDto)
   content!: TwilioContentDto;
+
+  @ApiPropertyOptional({ description: 'as `options` of POST /v1/push' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PushOptionsDto)
+  options?: PushOptionsDto;
+
+  @ApiPropertyOptional({ description: 'a subscription topic: recipients who turned it off are skipped (`topic_unsubscribed`)' })
+  @IsOptional()
+  @IsString()
+  @topicProperty()
+  topic?: string;
 }

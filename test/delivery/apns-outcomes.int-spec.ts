@@ -143,6 +143,38 @@ describe('APNs delivery through @parse/node-apn and the APNs simulator: routing 
       app = await createApp('apns_app', apnsBody('KEYAAAAAA1', keys.a));
     });
 
+    it('message options reach APNs in their fields; a data-only push is a background push without an alert', async () => {
+      const ios = await device(app, 'apns', `u-opts-${Date.now()}`);
+      const server = api(stack.url, app.serverKey);
+      const before = Math.floor(Date.now() / 1000);
+      const withOptions = await server.post('/v1/push', {
+        to: { deviceId: ios.id },
+        notification: { title: 'Sale', body: 'Today', sound: 'chime.caf', badge: 3, link: 'https://example.com/sale' },
+        data: { k: 'v' },
+        options: { ttlSeconds: 600, priority: 'normal', collapseKey: 'sale-1', contentAvailable: true, mutableContent: true },
+      });
+      expect(withOptions.status).toBe(202);
+      await outcomes(app, withOptions.body.messageId, 1);
+      const [req] = apnsSim.requestsFor(ios.token);
+      expect(req.headers).toMatchObject({ 'apns-collapse-id': 'sale-1', 'apns-priority': '5', 'apns-push-type': 'alert' });
+      expect(Number(req.headers['apns-expiration'])).toBeGreaterThanOrEqual(before + 600);
+      expect(Number(req.headers['apns-expiration'])).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
+      expect(req.body).toEqual({
+        aps: { alert: { title: 'Sale', body: 'Today' }, sound: 'chime.caf', badge: 3, 'content-available': 1, 'mutable-content': 1 },
+        k: 'v',
+        pushledgerMessageId: withOptions.body.messageId,
+        pushledgerLink: 'https://example.com/sale',
+      });
+
+      const silent = await server.post('/v1/push', { to: { deviceId: ios.id }, data: { sync: '1' }, options: { priority: 'high' } });
+      expect(silent.status).toBe(202);
+      await outcomes(app, silent.body.messageId, 1);
+      const quiet = apnsSim.requestsFor(ios.token)[1];
+      expect(quiet.headers).toMatchObject({ 'apns-push-type': 'background', 'apns-priority': '5', 'apns-collapse-id': silent.body.messageId });
+      expect(quiet.headers['apns-expiration']).toBeUndefined();
+      expect(quiet.body).toEqual({ aps: { 'content-available': 1 }, sync: '1', pushledgerMessageId: silent.body.messageId });
+    });
+
     it('POST /v1/devices: a user with an APNs and an FCM device gets each through its own provider; the FCM simulator never sees the APNs token', async () => {
       const user = `u-route-${Date.now()}`;
       const ios = await device(app, 'apns', user);

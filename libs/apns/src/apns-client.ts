@@ -21,6 +21,8 @@ export interface ApnsMessage {
   collapseId?: string;
   pushType?: 'alert' | 'background';
   priority?: 5 | 10;
+  /** `apns-expiration`: unix seconds after which Apple drops it; 0: one attempt, not stored. */
+  expiration?: number;
   aps: Record<string, unknown>;
   /** Custom keys beside `aps`. */
   custom: Record<string, unknown>;
@@ -56,6 +58,7 @@ export class ApnsClient {
     if (message.collapseId) note.collapseId = message.collapseId;
     note.pushType = message.pushType ?? 'alert';
     note.priority = message.priority ?? 10;
+    if (message.expiration !== undefined) note.expiry = message.expiration;
     note.rawPayload = { ...message.custom, aps: message.aps };
     const { sent, failed } = await this.provider.send(note, tokens);
     const byToken = new Map<string, ApnsSendResult>();

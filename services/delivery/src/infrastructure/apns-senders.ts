@@ -1,5 +1,5 @@
 import type { PushledgerConfig } from '@pushledger/config';
-import { isSealedCredential, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
+import { isSealedCredential, PUSHLEDGER_DATA_KEYS, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
 import { ApnsClient, classifyApnsError, STAND_IN_KEY_ID, STAND_IN_TEAM_ID, type ApnsMessage } from '@pushledger/apns';
 import { openCredential } from '@pushledger/platform';
 import type { ProviderSender, SendAnswer } from './push-senders';
@@ -65,14 +65,27 @@ export class ApnsSenders {
   }
 }
 
-/** The APNs request for one content: alert with title and body, the data as custom keys, the message id as collapse id. */
-export function apnsMessage(messageId: string, topic: string, c: PushContentV1): ApnsMessage {
+/**
+ * The APNs request for one content, with the message options in Apple's fields (the same mapping as FCM's
+ * `apns` block): a data-only push is a background push at priority 5 with content-available and no alert.
+ */
+export function apnsMessage(messageId: string, topic: string, c: PushContentV1, now = new Date()): ApnsMessage {
+  const o = c.options ?? {};
+  const background = c.dataOnly === true;
+  const ttl = o.ttlSeconds;
   return {
     topic,
-    collapseId: messageId.slice(0, 64),
-    pushType: 'alert',
-    priority: 10,
-    aps: { alert: { title: c.title, body: c.body }, ...(c.imageUrl ? { 'mutable-content': 1 } : {}) },
-    custom: { ...c.data, ...(c.imageUrl ? { imageUrl: c.imageUrl } : {}), pushledgerMessageId: messageId },
+    collapseId: (o.collapseKey ?? messageId).slice(0, 64),
+    pushType: background ? 'background' : 'alert',
+    priority: background || o.priority === 'normal' ? 5 : 10,
+    ...(ttl !== undefined ? { expiration: ttl === 0 ? 0 : Math.floor(now.getTime() / 1000) + ttl } : {}),
+    aps: {
+      ...(background ? {} : { alert: { title: c.title, body: c.body } }),
+      ...(!background && c.sound !== undefined ? { sound: c.sound } : {}),
+      ...(!background && c.badge !== undefined ? { badge: c.badge } : {}),
+      ...(background || o.contentAvailable ? { 'content-available': 1 } : {}),
+      ...(!background && (o.mutableContent || c.imageUrl) ? { 'mutable-content': 1 } : {}),
+    },
+    custom: { ...c.data, ...(c.imageUrl ? { imageUrl: c.imageUrl } : {}), [PUSHLEDGER_DATA_KEYS.messageId]: messageId, ...(c.link !== undefined ? { [PUSHLEDGER_DATA_KEYS.link]: c.link } : {}) },
   };
 }

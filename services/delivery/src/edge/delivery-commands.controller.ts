@@ -2,6 +2,7 @@ import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { DELIVERY_COMMAND_TYPES, DELIVERY_QUERY_TYPES, DeliveryCommand, DeliveryQuery, ReceiptV1, ResumeSendsResult } from '@pushledger/contracts';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
+import { answerQuery } from '@pushledger/platform';
 import { DeliveryReads } from '../application/delivery-reads';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 
@@ -29,7 +30,7 @@ export class DeliveryCommandsController {
       if (resumed) this.logger.log('app sends resumed', { appId: request.appId });
       return { commandId: request.commandId, ok: true, result: { resumed } satisfies ResumeSendsResult };
     }
-    if (QUERIES.includes(request.type)) return { commandId: request.commandId, ok: true, result: await this.reads.handle(request as DeliveryQuery) };
+    if (QUERIES.includes(request.type)) return answerQuery(request.commandId, () => this.reads.handle(request as DeliveryQuery));
     throw new PoisonMessageError('unknown_command', `unknown command type ${request.type}`);
   }
 

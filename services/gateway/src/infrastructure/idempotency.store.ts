@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'crypto';
 import mongoose, { Schema } from 'mongoose';
 import { deterministicUuid } from '@pushledger/contracts';
-import { MONGO } from '@pushledger/platform';
+import { isUnavailable, MONGO } from '@pushledger/platform';
 import { WritePositions } from '../application/write-positions';
 
 /** The Idempotency-Key header is empty or longer than 255 characters. */
@@ -54,7 +54,8 @@ export class IdempotencyStore {
     const result = await execute(deterministicUuid(`idempotency:${id}`));
     const position = this.positions.ofRequest();
     await model.create({ _id: id, requestHash, status: result.status, body: result.body, ...(position === null ? {} : { position: position.toString() }), createdAt: new Date() }).catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err;
+      // The write is done: a read-model database gone meanwhile costs the record, not the answer (a retry runs the same command id again).
+      if (err.code !== 11000 && !isUnavailable(err)) throw err;
     });
     return result;
   }

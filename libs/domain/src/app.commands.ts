@@ -1,8 +1,8 @@
-import type { AppFcmV1, AppSettingsPatch } from '@pushledger/contracts';
+import type { AppFcmV1, AppSettingsPatch, StoredIdentitySecretHash } from '@pushledger/contracts';
 
 /** What the app decider accepts: the wire commands (contracts) without their envelope. */
 export type AppCommand = { appId: string } & (
-  | { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; settings: AppSettingsPatch }
+  | { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; settings: AppSettingsPatch }
   /** Only the named settings change; a change that changes nothing is no fact. */
   | { type: 'ChangeAppSettings'; settings: AppSettingsPatch }
   /** New key hashes; the replaced keys keep opening the app for `graceSeconds` (0: not at all). */

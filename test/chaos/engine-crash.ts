@@ -62,6 +62,8 @@ export function describeEngineCrash(title: string, engine: EngineName, downMs = 
         const report = await h.verify();
         expectSound(report);
         expect(report.supervisorRestarts).toBe(0);
+        // While the engine was away every refusal was a 503 with Retry-After, never a 500.
+        expect(report.serverErrors).toBe(0);
         // Once the engine is back, every operation gets through: none given up after its deadline.
         expect(report.abandoned).toBe(0);
       } finally {

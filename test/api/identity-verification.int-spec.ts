@@ -1,11 +1,40 @@
-import { createHmac } from 'crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'crypto';
 import type { Consumer, Producer } from 'kafkajs';
-import { topicsFor, type TopicMap } from '@pushledger/contracts';
+import { appStream, DEFAULT_APP_SETTINGS, hashKey, topicsFor, type TopicMap } from '@pushledger/contracts';
 import { createProducer } from '@pushledger/kafka';
-import { api, startStack, Stack, TestApp, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { createPrivateEventStore } from '@pushledger/privacy';
+import { api, startStack, Stack, TestApp, testConfig, testKafka, uniqueName, waitFor } from '@pushledger/testing';
 
 /** What an app's backend computes for its client: hex HMAC-SHA256 of the user id under the identity secret. */
 const hmac = (secret: string, userId: string) => createHmac('sha256', secret).update(userId, 'utf8').digest('hex');
+/** What the services verify with, and must never store or publish readable: the secret's SHA-256. */
+const secretHash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+
+/** Every message of a topic, from its start to its end now. */
+async function readTopic(topic: string): Promise<string[]> {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+  await admin.disconnect();
+  const seen = new Map<number, number>();
+  const values: string[] = [];
+  const reader = kafka.consumer({ groupId: uniqueName('topic-reader'), maxWaitTimeInMs: 200 });
+  await reader.connect();
+  await reader.subscribe({ topic, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ partition, message }) => {
+      values.push(message.value?.toString('utf8') ?? '');
+      seen.set(partition, Number(message.offset) + 1);
+    },
+  });
+  try {
+    await waitFor(async () => [...ends].every(([p, high]) => high === 0 || (seen.get(p) ?? 0) >= high), { what: `the whole of ${topic}`, timeoutMs: 30000 });
+  } finally {
+    await reader.disconnect();
+  }
+  return values;
+}
 
 type Res = { status: number; body: any };
 /** One route that can bind a user: `hash` undefined sends none; `key` is the key the call goes with. */
@@ -223,5 +252,78 @@ describe('Identity verification per app (userHash)', () => {
     }
     expect(values.some((v) => v.includes('"userId"'))).toBe(true);
     expect(values.filter((v) => v.includes('userHash'))).toEqual([]);
+  });
+
+  it("stores and publishes the identity secret's hash sealed only: the app stream and pushledger.apps.v1 hold no readable hash", async () => {
+    const plain = secretHash(verifying.identitySecret);
+    const store = await createPrivateEventStore(testConfig({ POSTGRES_URL: stack.env.POSTGRES_URL }), { poolSize: 1 });
+    try {
+      const events = await store.readStream(appStream(verifying.id));
+      const created = events.find((e) => e.type === 'AppCreated')!;
+      expect((created.data as { identitySecretHash?: unknown }).identitySecretHash).toEqual({ $sealed: expect.stringMatching(/^v1\./) });
+      expect(JSON.stringify(events, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(plain);
+    } finally {
+      await store.close();
+    }
+    const entries = (await readTopic(topics.apps)).filter((v) => v.includes(verifying.id));
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      expect(entry).not.toContain(plain);
+      expect(JSON.parse(entry).identitySecretHash).toEqual({ $sealed: expect.any(String) });
+    }
+    expect(stack.logs()).not.toContain(plain);
+  });
+
+  it('an app stream written before sealing (the plain hash) still verifies, at the gateway and in Kafka ingest', async () => {
+    const appId = `app_${randomBytes(10).toString('hex')}`;
+    const identitySecret = randomBytes(96).toString('base64url');
+    const writeKey = `plw_${randomBytes(24).toString('base64url')}`;
+    const serverKey = `pls_${randomBytes(32).toString('base64url')}`;
+    const store = await createPrivateEventStore(testConfig({ POSTGRES_URL: stack.env.POSTGRES_URL }), { poolSize: 1 });
+    try {
+      await store.appendToStream(
+        appStream(appId),
+        [
+          {
+            eventId: randomUUID(),
+            type: 'AppCreated',
+            data: { appId, name: 'legacy', writeKeyHash: hashKey(writeKey), serverKeyHash: hashKey(serverKey), identitySecretHash: secretHash(identitySecret), fcm: { projectId: 'legacy', serviceAccount: null }, settings: { ...DEFAULT_APP_SETTINGS, identityVerification: true }, createdAt: new Date().toISOString() },
+            metadata: { appId, correlationId: randomUUID(), causationId: randomUUID(), occurredAt: new Date().toISOString(), schemaVersion: 1 },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+    } finally {
+      await store.close();
+    }
+    // A change through the API makes the owner announce the app to the gateways, as it does for any old app.
+    const admin = api(stack.url, stack.adminToken);
+    const changed = await waitFor(async () => {
+      const res = await admin.patch(`/v1/apps/${appId}`, { settings: { staleAfterDays: 45 } });
+      return res.status === 200 && res;
+    }, { what: 'the legacy app to be known to its owner' });
+    expect(changed.body.settings.identityVerification).toBe(true);
+
+    const writer = api(stack.url, writeKey);
+    const device = (n: string, userHash?: string) => ({ deviceId: `dev-legacy-${n}`, token: `tok-legacy-${n}-APA91bXyZ`, provider: 'fcm', platform: 'android', userId: 'erin', ...(userHash === undefined ? {} : { userHash }) });
+    expect((await writer.post('/v1/devices', device('none'))).body).toEqual({ error: { code: 'user_hash_invalid', message: expect.any(String) } });
+    expect((await writer.post('/v1/devices', device('wrong', hmac(identitySecret, 'frank')))).status).toBe(401);
+    expect((await writer.post('/v1/devices', device('right', hmac(identitySecret, 'erin')))).status).toBe(201);
+
+    // The registration service verifies Kafka ingest with the same stored hash.
+    const register = (deviceId: string, extra: Record<string, unknown>) => ({ type: 'track', event: 'register push', userId: 'erin', messageId: `${deviceId}-legacy`, properties: { deviceId, fcmToken: `tok-${deviceId}-APA91bXyZ`, deviceType: 'Android' }, writeKey, ...extra });
+    await producer.send({
+      topic: topics.ingest,
+      acks: -1,
+      messages: [
+        { key: 'dev-legacy-k1', value: JSON.stringify(register('dev-legacy-k1', { userHash: hmac(identitySecret, 'frank') })), headers: { 'test-id': 'legacy-wrong' } },
+        { key: 'dev-legacy-k2', value: JSON.stringify(register('dev-legacy-k2', { userHash: hmac(identitySecret, 'erin') })), headers: { 'test-id': 'legacy-right' } },
+      ],
+    });
+    await waitFor(async () => dead.has('legacy-wrong'), { what: 'the wrong-hash message in the DLQ', timeoutMs: 30000 });
+    expect(dead.get('legacy-wrong')).toBe('user_hash_invalid');
+    const server = api(stack.url, serverKey);
+    await waitFor(async () => (await server.get('/v1/devices/dev-legacy-k2')).status === 200, { what: 'the right-hash message to be applied' });
+    expect(dead.has('legacy-right')).toBe(false);
   });
 });

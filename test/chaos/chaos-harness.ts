@@ -82,6 +82,8 @@ export interface ChaosReport {
   projectorCatchUpSeconds?: number;
   faults: number;
   supervisorRestarts: number;
+  /** Answers 5xx other than 503: an engine away must never be a fault of ours (500). */
+  serverErrors: number;
   problems: string[];
   seconds: number;
 }
@@ -103,6 +105,7 @@ export class ChaosHarness {
   private readonly started = Date.now();
   faults = 0;
   supervisorRestarts = 0;
+  serverErrors = 0;
 
   constructor(
     readonly scenario: string,
@@ -309,6 +312,7 @@ export class ChaosHarness {
       }
       this.record({ t: 'attempt', opId, kind, deviceId: run.deviceId, attempt, start, end: Date.now(), status, body: summarize(json), error, token: op.token ? maskToken(op.token) : undefined });
       op.status = status;
+      if (status >= 500 && status !== 503) this.serverErrors++;
       if (status >= 200 && status < 300) {
         op.acked = true;
         op.endedAt = Date.now();
@@ -450,6 +454,7 @@ export class ChaosHarness {
       projectorCatchUpSeconds,
       faults: this.faults,
       supervisorRestarts: this.supervisorRestarts,
+      serverErrors: this.serverErrors,
       problems: problems.slice(0, 50),
       seconds: Math.round((Date.now() - this.started) / 1000),
     };

@@ -42,7 +42,14 @@ export interface SealedCredentialV1 {
 }
 
 /** Which credential a sealed value is: part of its associated data, so a blob cannot be moved to another field or app. */
-export type CredentialKind = 'fcm.serviceAccount' | 'apns.privateKey' | 'webpush.privateKey' | 'webhook.secret' | 'webhook.body' | 'idempotency.answer';
+export type CredentialKind = 'fcm.serviceAccount' | 'apns.privateKey' | 'webpush.privateKey' | 'webhook.secret' | 'webhook.body' | 'idempotency.answer' | 'app.identitySecretHash';
+
+/**
+ * The identity secret's SHA-256 as stored: sealed like a credential (it proves user ids as the secret does),
+ * or the plain hex of apps created before it was sealed (or without PUSHLEDGER_SECRET_KEY). Opened only
+ * where user hashes are verified (`openIdentitySecretHash` in libs/platform).
+ */
+export type StoredIdentitySecretHash = string | SealedCredentialV1;
 
 export function isSealedCredential(value: unknown): value is SealedCredentialV1 {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as SealedCredentialV1).$sealed === 'string' && Object.keys(value).length === 1;
@@ -73,7 +80,7 @@ export interface PreviousAppKeysV1 {
 }
 
 export type AppEvent =
-  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsV1; createdAt: string } }
+  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsV1; createdAt: string } }
   | { type: 'AppSettingsChanged'; data: { appId: string; settings: AppSettingsV1; changedAt: string } }
   | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string; previous?: PreviousAppKeysV1 } }
   /** null: the app's APNs credentials were removed. */
@@ -86,8 +93,8 @@ export interface AppRecord {
   name: string;
   writeKeyHash: string;
   serverKeyHash: string;
-  /** See identitySecretHash in libs/platform user-hash.ts; absent on apps created before identity verification. */
-  identitySecretHash?: string;
+  /** See StoredIdentitySecretHash; absent on apps created before identity verification. */
+  identitySecretHash?: StoredIdentitySecretHash;
   fcm: AppFcmV1;
   /** null: no APNs credentials (APNs devices are skipped with `no_credentials` unless a simulator stands in). */
   apns: AppApnsV1 | null;
@@ -140,7 +147,7 @@ export interface AppDirectoryEntryV1 {
   name: string;
   writeKeyHash: string;
   serverKeyHash: string;
-  identitySecretHash?: string;
+  identitySecretHash?: StoredIdentitySecretHash;
   fcm: { projectId: string; hasServiceAccount: boolean };
   /** Absent: no APNs credentials. Never the key itself. */
   apns?: AppApnsSummaryV1;

@@ -1,4 +1,4 @@
-import type { AppApnsV1, AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch } from './apps';
+import type { AppApnsV1, AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch, StoredIdentitySecretHash } from './apps';
 import type { DeliveryOutcomeKind } from './delivery';
 import type { DeviceStatus, LastStatus } from './events';
 import type { DeviceRef, RegistryCommandOf } from './events/commands';
@@ -36,7 +36,7 @@ export type RegistrationCommand =
  * App commands the gateway sends to the registration service (on its command topic, keyed by app id):
  * that service owns the `app-<appId>` streams. Keys are generated at the gateway; only their hashes travel.
  */
-export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: string; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsPatch };
+export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsPatch };
 /** `apns`: new APNs credentials (null removes them); absent leaves them as they are. */
 export type ChangeAppSettingsCommand = CommandMeta & { type: 'ChangeAppSettings'; settings: AppSettingsPatch; apns?: AppApnsV1 | null };
 /** New key hashes; the previous keys keep working for `graceSeconds`. */

@@ -97,14 +97,15 @@ export class CommandClient {
     });
     // The timer may fire while the produce is still retrying (Kafka away): that rejection is handled below or by the caller, never unhandled.
     reply.catch(() => undefined);
-    try {
-      await this.enqueue(topic, { key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } });
-    } catch (err) {
+    const produced = this.enqueue(topic, { key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } }).catch((err: unknown) => {
       const waiter = this.pending.get(correlation);
       if (waiter) clearTimeout(waiter.timer);
       this.pending.delete(correlation);
       throw err;
-    }
+    });
+    produced.catch(() => undefined);
+    // The wait ends at the timeout even while the produce is still retrying (Kafka away, its retries take minutes).
+    await Promise.race([produced, reply]);
     return reply;
   }
 

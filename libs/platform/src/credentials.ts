@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
-import type { CredentialKind, SealedCredentialV1 } from '@pushledger/contracts';
+import type { CredentialKind, SealedCredentialV1, StoredIdentitySecretHash } from '@pushledger/contracts';
 
 const VERSION = 'v1';
 
@@ -42,4 +42,38 @@ export function openCredential(sealed: SealedCredentialV1, kind: CredentialKind,
 
 function aad(kind: CredentialKind, appId: string, kid: string): Buffer {
   return Buffer.from(`pushledger-credential:${VERSION}:${kind}:${appId}:${kid}`);
+}
+
+/**
+ * The identity secret's hash as it is stored: sealed under the key-encryption key; without one configured
+ * (no credentials possible either), plain, as apps created before sealing hold it.
+ */
+export function sealIdentitySecretHash(hash: string, appId: string, secret: SecretKey | undefined): StoredIdentitySecretHash {
+  return secret ? sealCredential(hash, 'app.identitySecretHash', appId, secret) : hash;
+}
+
+/** The plain hash, for verifying user hashes only; a plain stored one (written before sealing) is itself. Throws CredentialSealError. */
+export function openIdentitySecretHash(stored: StoredIdentitySecretHash, appId: string, secret: SecretKey | undefined): string {
+  if (typeof stored === 'string') return stored;
+  const hash = openCredential(stored, 'app.identitySecretHash', appId, secret);
+  if (typeof hash !== 'string') throw new CredentialSealError(`the identity secret of ${appId} is not a hash`);
+  return hash;
+}
+
+/**
+ * The app with its identity secret's hash opened, for the user-hash checks. One that does not open (another
+ * key) is left out: the app then accepts no user hash at all, as one without a secret does.
+ */
+export function withOpenIdentitySecret<A extends { id: string; identitySecretHash?: StoredIdentitySecretHash }>(
+  app: A,
+  secret: SecretKey | undefined,
+): Omit<A, 'identitySecretHash'> & { identitySecretHash?: string } {
+  const { identitySecretHash: stored, ...rest } = app;
+  if (stored === undefined) return rest;
+  try {
+    return { ...rest, identitySecretHash: openIdentitySecretHash(stored, app.id, secret) };
+  } catch (err) {
+    if (err instanceof CredentialSealError) return rest;
+    throw err;
+  }
 }

@@ -5,3 +5,4 @@ export * from './platform.module';
 export * from './bootstrap';
 export * from './secrets';
 export * from './credentials';
+export * from './unavailable';

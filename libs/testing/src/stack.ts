@@ -15,6 +15,8 @@ export interface Stack {
   restart(part: StackPart): Promise<void>;
   /** Another gateway replica on the same stack (its own port), healthy; stopped with the stack. */
   startGateway(): Promise<{ url: string; proc: RunningProcess }>;
+  /** Base URL of a service's /health (the gateway's is `url`); undefined for the relay and the projector. */
+  healthUrl(part: StackPart): string | undefined;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -138,6 +140,9 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       );
       if (exited) throw new Error(`the gateway replica exited while starting\n${proc.logs().slice(-4000)}`);
       return { url: `http://127.0.0.1:${replicaPort}`, proc };
+    },
+    healthUrl(part) {
+      return ports.has(part) ? `http://127.0.0.1:${ports.get(part)}` : undefined;
     },
     logs() {
       return [...procs.values(), ...replicas].map((p) => `--- ${p.name}\n${p.logs().slice(-4000)}`).join('\n');

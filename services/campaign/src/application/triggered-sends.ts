@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { PushledgerConfig } from '@pushledger/config';
 import { AppRegistry } from '@pushledger/apps';
-import { CampaignTriggerV1, PushTarget } from '@pushledger/contracts';
+import { AppRecord, CampaignTriggerV1, PushTarget } from '@pushledger/contracts';
+import { CONFIG, withOpenIdentitySecret } from '@pushledger/platform';
 import { deterministicUuid, segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
 import { CampaignsStore } from '@pushledger/messages';
 import { CampaignRunner } from './campaign.runner';
@@ -44,12 +46,15 @@ export class TriggeredSends {
     private readonly apps: AppRegistry,
     private readonly campaigns: CampaignsStore,
     private readonly runner: CampaignRunner,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
   /** `fallbackEventId`: the event's id when it carries no messageId; `appId`: the app named beside it, and whether that counts. */
   async onEvent(body: TrackMessage, source: SegmentTenantSource & { fallbackEventId: string }): Promise<void> {
     if (!body || body.type !== 'track' || typeof body.event !== 'string') return;
-    const tenant = await segmentTenant(body, source, { byWriteKey: async (key) => this.apps.findByKey(key)?.app, byId: (id) => this.apps.get(id) });
+    // The identity secret's hash is opened for the user-hash check only (sealed in the store and on the apps topic).
+    const open = (app: AppRecord | undefined) => app && withOpenIdentitySecret(app, this.config.secretKey);
+    const tenant = await segmentTenant(body, source, { byWriteKey: async (key) => open(this.apps.findByKey(key)?.app), byId: async (id) => open(await this.apps.get(id)) });
     if (!('app' in tenant)) return;
     const { app } = tenant;
     for (const campaign of await this.campaigns.triggered(app.id, body.event)) {

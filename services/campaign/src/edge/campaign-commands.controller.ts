@@ -2,6 +2,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { AppRegistry } from '@pushledger/apps';
 import { CAMPAIGN_QUERY_TYPES, CampaignCommand, CampaignQuery, SEGMENT_REQUEST_TYPES, SegmentRequest } from '@pushledger/contracts';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
+import { answerQuery } from '@pushledger/platform';
 import { SegmentRulesError } from '@pushledger/read-models';
 import { CampaignError, CampaignRunner } from '../application/campaign.runner';
 import { CampaignSends } from '../application/campaign-sends';
@@ -32,10 +33,7 @@ export class CampaignCommandsController {
     if (!app) return { commandId: command.commandId, ok: false, error: { code: 'not_found', message: 'app not found' } };
     try {
       if (isSegmentRequest(command)) return { commandId: command.commandId, ok: true, result: await this.segments.handle(command, app) };
-      if (isCampaignQuery(command)) {
-        const result = command.type === 'GetMessage' ? await this.runner.message(app.id, command.messageId) : await this.runner.audienceStats(app.id, command.campaignId);
-        return { commandId: command.commandId, ok: true, result };
-      }
+      if (isCampaignQuery(command)) return await answerQuery(command.commandId, () => (command.type === 'GetMessage' ? this.runner.message(app.id, command.messageId) : this.runner.audienceStats(app.id, command.campaignId)));
       switch (command.type) {
         case 'SendPush':
           return { commandId: command.commandId, ok: true, result: await this.pushes.send({ ...command, campaignId: null }, app) };

@@ -2,6 +2,7 @@ import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { DeliveryCommand, DeliveryQuery, ReceiptV1, ResumeSendsResult, WebhookListResult } from '@pushledger/contracts';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
+import { answerQuery } from '@pushledger/platform';
 import { DeliveryReads } from '../application/delivery-reads';
 import { Webhooks } from '../application/webhooks';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
@@ -37,12 +38,12 @@ export class DeliveryCommandsController {
         if (await this.webhooks.delete(request.appId, request.webhookId)) return ok({ deleted: true });
         return { commandId: request.commandId, ok: false, error: { code: 'not_found', message: 'webhook not found' } };
       case 'ListWebhooks':
-        return ok({ webhooks: await this.webhooks.list(request.appId) } satisfies WebhookListResult);
+        return answerQuery(request.commandId, async () => ({ webhooks: await this.webhooks.list(request.appId) }) satisfies WebhookListResult);
       case 'GetMessageOutcomes':
       case 'GetMessageCounters':
       case 'GetCampaignCounters':
       case 'GetOutcome':
-        return ok(await this.reads.handle(request));
+        return answerQuery(request.commandId, () => this.reads.handle(request));
       default: {
         const unknown: never = request;
         throw new PoisonMessageError('unknown_command', `unknown command type ${(unknown as { type: string }).type}`);

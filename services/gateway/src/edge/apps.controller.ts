@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
 import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type CredentialKind } from '@pushledger/contracts';
-import { CONFIG, CredentialSealError, sealCredential } from '@pushledger/platform';
+import { CONFIG, CredentialSealError, sealCredential, sealIdentitySecretHash } from '@pushledger/platform';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
@@ -41,7 +41,7 @@ export class AppsController {
       name: dto.name,
       writeKeyHash: hashKey(writeKey),
       serverKeyHash: hashKey(serverKey),
-      identitySecretHash: identitySecretHash(identitySecret),
+      identitySecretHash: sealIdentitySecretHash(identitySecretHash(identitySecret), id, this.config.secretKey),
       fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount },
       ...(apns ? { apns } : {}),
       settings: dto.settings ?? {},

@@ -4,7 +4,8 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { AppKeyIndex, type AppDirectoryEntryV1, type TopicMap } from '@pushledger/contracts';
 import { JsonLogger } from '@pushledger/observability';
 import { reviveOnFatalCrash } from '@pushledger/kafka';
-import { HEALTH_CHECKS, KAFKA, TOPICS, type HealthCheck } from '@pushledger/platform';
+import type { PushledgerConfig } from '@pushledger/config';
+import { CONFIG, HEALTH_CHECKS, KAFKA, TOPICS, withOpenIdentitySecret, type HealthCheck } from '@pushledger/platform';
 import { OwnerClient, OwnerUnavailableError } from './owner.client';
 
 const LOAD_RETRY_MS = 1000;
@@ -29,6 +30,7 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
     private readonly owners: OwnerClient,
     private readonly logger: JsonLogger,
     @Inject(HEALTH_CHECKS) checks: Record<string, HealthCheck>,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {
     checks.apps = async () => {
       if (!this.loaded) throw new Error('the app list has not come from the registration service yet');
@@ -46,7 +48,8 @@ export class AppDirectory implements OnModuleInit, OnApplicationShutdown {
   apply(entry: AppDirectoryEntryV1): void {
     const before = this.apps.get(entry.id);
     if (before && before.revision >= entry.revision) return;
-    this.apps.put(entry);
+    // Entries come with the identity secret's hash sealed; this is where user hashes are verified, so it is opened here, in memory only.
+    this.apps.put(withOpenIdentitySecret(entry, this.config.secretKey));
   }
 
   findByKey(key: string): { app: AppDirectoryEntryV1; kind: 'write' | 'server' } | undefined {

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'crypto';
 import mongoose, { Schema } from 'mongoose';
 import type { PushledgerConfig } from '@pushledger/config';
 import { deterministicUuid } from '@pushledger/contracts';
-import { CONFIG, CredentialSealError, MONGO, openCredential, sealCredential } from '@pushledger/platform';
+import { CONFIG, CredentialSealError, isUnavailable, MONGO, openCredential, sealCredential } from '@pushledger/platform';
 import { WritePositions } from '../application/write-positions';
 
 /** The Idempotency-Key header is empty or longer than 255 characters. */
@@ -84,7 +84,8 @@ export class IdempotencyStore implements OnApplicationBootstrap, OnApplicationSh
     const position = this.positions.ofRequest();
     const kept = this.config.secretKey ? { sealedBody: sealCredential(result.body ?? null, 'idempotency.answer', appId, this.config.secretKey).$sealed } : { body: result.body };
     await model.create({ _id: id, requestHash, status: result.status, ...kept, ...(position === null ? {} : { position: position.toString() }), createdAt: new Date() }).catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err;
+      // The write is done: a read-model database gone meanwhile costs the record, not the answer (a retry runs the same command id again).
+      if (err.code !== 11000 && !isUnavailable(err)) throw err;
     });
     return result;
   }

@@ -71,6 +71,8 @@ const COMMAND_TIMEOUT_MS = 15_000;
 const QUERY_TIMEOUT_MS = 5_000;
 /** Statistics and exports fold whole histories at the owner. */
 const STATS_TIMEOUT_MS = 30_000;
+/** A publish (Segment events, receipts) not acknowledged by then answers 503; the client retries (Segment messages are applied once by id). */
+const PUBLISH_TIMEOUT_MS = 15_000;
 
 type Request = DeliveryCommand | DeliveryQuery | RegistrationCommand | AppAdminCommand | RegistrationQuery | IdentityCommand | IdentityQuery | CampaignCommand | SegmentRequest | CampaignQuery;
 
@@ -221,10 +223,17 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
 
   /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. */
   async publish(topic: string, messages: { key: string | null; value: string; headers?: Record<string, string> }[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const published = (async () => (await this.started()).publish(topic, messages))();
+    // Kafka away: the producer's own retries would hold the request for minutes.
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not acknowledged within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS)));
+    published.catch(() => undefined);
     try {
-      await (await this.started()).publish(topic, messages);
+      await Promise.race([published, late]);
     } catch (err) {
       throw new OwnerUnavailableError(`could not publish to ${topic}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

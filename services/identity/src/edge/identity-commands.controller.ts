@@ -2,6 +2,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IDENTITY_COMMAND_TYPES, IDENTITY_QUERY_TYPES, IdentityCommand, IdentityQuery } from '@pushledger/contracts';
 import { DomainError } from '@pushledger/domain';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
+import { answerQuery } from '@pushledger/platform';
 import { UserFlows } from '../application/user-flows';
 import { UserQueriesHandler } from '../application/user-queries.handler';
 import { RegistrationDispatcher } from '../infrastructure/registration-dispatcher';
@@ -22,7 +23,7 @@ export class IdentityCommandsController {
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
     const request = envelope as unknown as IdentityCommand | IdentityQuery;
     if (!KNOWN_TYPES.includes(request.type) || !request.appId || !request.userId) throw new PoisonMessageError('unknown_command', `unknown command type ${request.type}`);
-    if (isQuery(request)) return { commandId: request.commandId, ok: true, result: await this.queries.handle(request) };
+    if (isQuery(request)) return answerQuery(request.commandId, () => this.queries.handle(request));
     try {
       const { view, dispatch, position } = await this.flows.handle(request, new Date());
       await this.registration.dispatch(dispatch);

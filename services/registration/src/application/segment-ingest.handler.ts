@@ -6,7 +6,7 @@ import { AppRegistry, hashKey } from '@pushledger/apps';
 import { createProducer } from '@pushledger/kafka';
 import { DeviceFlows } from './device-flows';
 import { segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
-import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
+import { CONFIG, KAFKA, TOPICS, withOpenIdentitySecret } from '@pushledger/platform';
 import type { PushledgerConfig } from '@pushledger/config';
 
 /** How long an app created elsewhere may take to reach this process's registry (its store subscription polls each second). */
@@ -60,7 +60,9 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
 
   /** Throws SegmentRejectedError for a message that can never be applied; other errors are transient. */
   async apply(body: unknown, source: SegmentSource): Promise<void> {
-    const tenant = await segmentTenant(body, source, { byWriteKey: (key) => this.appByKey(key, source.publishedAt), byId: (id) => this.apps.get(id) });
+    // The identity secret's hash is opened for the user-hash check only (sealed in the store and on the apps topic).
+    const open = (app: AppRecord | undefined) => app && withOpenIdentitySecret(app, this.config.secretKey);
+    const tenant = await segmentTenant(body, source, { byWriteKey: async (key) => open(await this.appByKey(key, source.publishedAt)), byId: async (id) => open(await this.apps.get(id)) });
     if (!('app' in tenant)) throw new SegmentRejectedError(tenant.reason, tenant.message);
     const { app } = tenant;
     let plan;

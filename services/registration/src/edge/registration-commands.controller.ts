@@ -2,6 +2,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { APP_ADMIN_COMMAND_TYPES, AppAdminCommand, AppCommandResult, REGISTRATION_COMMAND_TYPES, REGISTRATION_QUERY_TYPES, RegistrationCommand, RegistrationQuery } from '@pushledger/contracts';
 import { DomainError } from '@pushledger/domain';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
+import { answerQuery } from '@pushledger/platform';
 import { DeviceFlows } from '../application/device-flows';
 import { AppCommandsHandler } from '../application/app-commands.handler';
 import { AppQueriesHandler } from '../application/app-queries.handler';
@@ -31,7 +32,7 @@ export class RegistrationCommandsController {
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
     const request = envelope as unknown as Request;
     if (!KNOWN_TYPES.includes(request.type) || (!request.appId && request.type !== 'ListApps')) throw new PoisonMessageError('unknown_command', `unknown command type ${request.type}`);
-    if (isQuery(request)) return { commandId: request.commandId, ok: true, result: await this.query(request) };
+    if (isQuery(request)) return answerQuery(request.commandId, () => this.query(request));
     try {
       if (isAppCommand(request)) {
         const { entry, position } = await this.apps.handle(request, new Date());

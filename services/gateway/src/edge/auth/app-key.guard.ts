@@ -55,7 +55,7 @@ export class AppKeyGuard implements CanActivate {
     if (level === 'admin-or-server' && this.config.adminToken && safeEqual(key, this.config.adminToken)) return true;
     const found = this.apps.findByKey(key);
     // Before the app list has come, a key not known yet may be valid: not a 401.
-    if (!found && !this.apps.loaded) throw new ApiError(503, 'unavailable', 'the gateway is still loading its apps; retry', undefined, { 'Retry-After': '1' });
+    if (!found && !this.apps.loaded) throw ApiError.unavailable('the gateway is still loading its apps; retry');
     if (!found || (siteId && siteId !== found.app.id)) throw ApiError.unauthorized('unknown API key');
     if ((level === 'server' || level === 'admin-or-server') && found.kind !== 'server') throw ApiError.forbidden('this route needs the app\'s server key; a write key may only register devices, identify, log out and send events');
     const keyHash = found.kind === 'server' ? found.app.serverKeyHash : found.app.writeKeyHash;

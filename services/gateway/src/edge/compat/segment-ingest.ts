@@ -58,7 +58,7 @@ export async function publishSegment(owners: OwnerClient, caller: Caller, messag
   try {
     await owners.publish(owners.topics.gatewayIngest, out);
   } catch {
-    throw new ApiError(503, 'unavailable', 'the event could not be queued; retry', undefined, { 'Retry-After': '1' });
+    throw ApiError.unavailable('the event could not be queued; retry');
   }
   return SEGMENT_OK;
 }

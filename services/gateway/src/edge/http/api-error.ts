@@ -35,6 +35,10 @@ export class ApiError extends Error {
   static unprocessable(code: string, message: string, details?: unknown) {
     return new ApiError(422, code, message, details);
   }
+  /** Something the request needs is away for now: retry after `retryAfterSeconds` (writes with the same Idempotency-Key). */
+  static unavailable(message: string, retryAfterSeconds = 1) {
+    return new ApiError(503, 'unavailable', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
+  }
 
   body() {
     return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };

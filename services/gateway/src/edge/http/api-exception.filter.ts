@@ -1,5 +1,6 @@
 import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, LoggerService } from '@nestjs/common';
 import type { Response } from 'express';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS, unreachableEngine } from '@pushledger/platform';
 import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from '../../infrastructure/idempotency.store';
 import { OwnerRefusedError, OwnerUnavailableError } from '../../infrastructure/owner.client';
 import { ApiError } from './api-error';
@@ -29,7 +30,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost) {
     const res = host.switchToHttp().getResponse<Response>();
     const err = toApiError(exception);
-    if (err.status >= 500) this.logger.error('request failed', { status: err.status, error: exception instanceof Error ? exception.message : String(exception) });
+    const error = exception instanceof Error ? exception.message : String(exception);
+    // An engine or an owner away is expected now and then and says so in /health: not logged as a fault of ours.
+    if (err.status === 503) this.logger.warn('request failed: unavailable', { engine: unreachableEngine(exception) ?? undefined, error });
+    else if (err.status >= 500) this.logger.error('request failed', { status: err.status, error });
     if (err.headers) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     if (!res.headersSent) res.status(err.status).json(err.body());
   }
@@ -38,7 +42,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
   // The streams' owner did not answer: not a fault of the request, and not a 500; a retry may find it back.
-  if (exception instanceof OwnerUnavailableError) return new ApiError(503, 'unavailable', 'a service the gateway needs did not answer in time; retry (writes with the same Idempotency-Key)', undefined, { 'Retry-After': '1' });
+  if (exception instanceof OwnerUnavailableError) return ApiError.unavailable('a service the gateway needs did not answer in time; retry (writes with the same Idempotency-Key)');
+  // An engine (Kafka, the read-model database, or the event store behind an owner) cannot be reached: a retry will get through once it is back.
+  if (unreachableEngine(exception) !== null || (exception instanceof OwnerRefusedError && exception.code === 'unavailable')) {
+    return ApiError.unavailable('a database or broker the request needs is unreachable; retry (writes with the same Idempotency-Key)', UNAVAILABLE_RETRY_AFTER_SECONDS);
+  }
   // One 404 for a device that is missing, of another app, or gone, whichever service noticed.
   if (exception instanceof OwnerRefusedError && exception.code === 'device_not_found') return ApiError.notFound('device');
   if (exception instanceof OwnerRefusedError) return new ApiError(OWNER_STATUS[exception.code] ?? 422, exception.code, exception.message, exception.details);

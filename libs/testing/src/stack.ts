@@ -15,6 +15,11 @@ export interface Stack {
   restart(part: StackPart): Promise<void>;
   /** Another gateway replica on the same stack (its own port), healthy; stopped with the stack. */
   startGateway(): Promise<{ url: string; proc: RunningProcess }>;
+  /**
+   * Another instance of any part, stopped with the stack: a service on its own port, healthy (`url` is its
+   * health port's, or the API's for the gateway); a relay or projector started (it leads only if none does).
+   */
+  startReplica(part: StackPart): Promise<{ url?: string; proc: RunningProcess }>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -62,10 +67,11 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
   const ports = new Map<StackPart, number>();
   const procs = new Map<StackPart, RunningProcess>();
   const replicas: RunningProcess[] = [];
+  // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
+  const startTool = (part: 'relay' | 'projector') => startProcess(part, `tools/${part}/main.js`, env, [...(part === 'projector' ? ['--partitions', '2'] : []), ...(toolArgs[part] ?? [])]);
   const launch = async (part: StackPart) => {
     if (part === 'relay' || part === 'projector') {
-      // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
-      procs.set(part, startProcess(part, `tools/${part}/main.js`, env, [...(part === 'projector' ? ['--partitions', '2'] : []), ...(toolArgs[part] ?? [])]));
+      procs.set(part, startTool(part));
       return;
     }
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());
@@ -102,6 +108,26 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     await db.drop().catch(() => undefined);
     throw err;
   }
+  const startReplica = async (part: StackPart): Promise<{ url?: string; proc: RunningProcess }> => {
+    if (part === 'relay' || part === 'projector') {
+      const proc = startTool(part);
+      replicas.push(proc);
+      return { proc };
+    }
+    const replicaPort = await freePort();
+    const proc = startService(part, part === 'gateway' ? { ...env, PORT: String(replicaPort) } : { ...env, SERVICE_PORT: String(replicaPort) });
+    replicas.push(proc);
+    let exited = false;
+    await waitFor(
+      async () => {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) return (exited = true);
+        return (await fetch(`http://127.0.0.1:${replicaPort}/health`).catch(() => null))?.status === 200;
+      },
+      { timeoutMs: 90000, what: `the ${part} replica to be healthy` },
+    );
+    if (exited) throw new Error(`the ${part} replica exited while starting\n${proc.logs().slice(-4000)}`);
+    return { url: `http://127.0.0.1:${replicaPort}`, proc };
+  };
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
@@ -124,21 +150,11 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       await launch(part);
       await healthy(part);
     },
-    async startGateway() {
-      const replicaPort = await freePort();
-      const proc = startService('gateway', { ...env, PORT: String(replicaPort) });
-      replicas.push(proc);
-      let exited = false;
-      await waitFor(
-        async () => {
-          if (proc.child.exitCode !== null || proc.child.signalCode !== null) return (exited = true);
-          return (await fetch(`http://127.0.0.1:${replicaPort}/health`).catch(() => null))?.status === 200;
-        },
-        { timeoutMs: 90000, what: 'the gateway replica to be healthy' },
-      );
-      if (exited) throw new Error(`the gateway replica exited while starting\n${proc.logs().slice(-4000)}`);
-      return { url: `http://127.0.0.1:${replicaPort}`, proc };
+    startGateway: async () => {
+      const { url, proc } = await startReplica('gateway');
+      return { url: url!, proc };
     },
+    startReplica,
     logs() {
       return [...procs.values(), ...replicas].map((p) => `--- ${p.name}\n${p.logs().slice(-4000)}`).join('\n');
     },

@@ -25,6 +25,8 @@ describe('projector replicas: one leads, a standby takes over a killed leader', 
   let mongo: Awaited<ReturnType<typeof createTestMongo>>;
   let store: PrivacyEventStore;
   const procs: RunningProcess[] = [];
+  let writing = false;
+  let writers: Promise<unknown> = Promise.resolve();
 
   beforeAll(async () => {
     pg = await createTestDatabase('rm_replicas');
@@ -32,6 +34,8 @@ describe('projector replicas: one leads, a standby takes over a killed leader', 
     store = await createPrivateEventStore({ eventStore: { kind: 'postgres', postgresUrl: pg.url } });
   });
   afterAll(async () => {
+    writing = false; // stops the writers if the test failed half way
+    await writers.catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
     await store?.close();
     await mongo?.drop();
@@ -47,9 +51,9 @@ describe('projector replicas: one leads, a standby takes over a killed leader', 
     };
     const reader = new ReadModels(mongo.connection, { pointerTtlMs: 0, store });
     const [a, b] = [start(), start()];
-    let writing = true;
+    writing = true;
     const written = { events: 0 };
-    const writers = Promise.all([0, 1, 2].map((w) => traffic(store, w, () => writing, written)));
+    writers = Promise.all([0, 1, 2].map((w) => traffic(store, w, () => writing, written)));
 
     const holders = await waitFor(async () => {
       const h = await leaderPids(pg.url, 'projector');
@@ -65,7 +69,7 @@ describe('projector replicas: one leads, a standby takes over a killed leader', 
       const p = await reader.position();
       return p > 0n ? { p } : undefined;
     }, { timeoutMs: 60_000, what: 'a first checkpoint' });
-    await waitFor(async () => written.events > 1000 && (await reader.position()) > seen.p, { timeoutMs: 60_000, what: 'the leader to make progress' });
+    await waitFor(async () => written.events > 600 && (await reader.position()) > seen.p, { timeoutMs: 240_000, what: 'the leader to make progress' });
     expect(standby.logs()).toContain('projector waiting for the lead');
     expect(standby.logs()).not.toContain('projector leading');
     const atKill = await reader.position();
@@ -77,10 +81,10 @@ describe('projector replicas: one leads, a standby takes over a killed leader', 
       return h.length ? h : undefined;
     }, { timeoutMs: 60_000, what: 'the standby to lead' });
     expect(next).toEqual([standby.child.pid]);
-    await waitFor(async () => (await reader.position()) > atKill, { timeoutMs: 60_000, what: 'the standby to project' });
+    await waitFor(async () => (await reader.position()) > atKill, { timeoutMs: 120_000, what: 'the standby to project' });
     expect(standby.logs()).toContain('projector leading');
     const writtenAtKill = written.events;
-    await waitFor(async () => written.events > writtenAtKill + 1000, { timeoutMs: 120_000, what: 'more appends after the takeover' });
+    await waitFor(async () => written.events > writtenAtKill + 600, { timeoutMs: 240_000, what: 'more appends after the takeover' });
     writing = false;
     await writers;
 
@@ -100,5 +104,5 @@ describe('projector replicas: one leads, a standby takes over a killed leader', 
     differing.push(...[...want.users].filter(([id, doc]) => canonical(got.users.get(id)) !== canonical(doc)).map(([id]) => id));
     expect(differing).toEqual([]);
     process.stderr.write(`projector replicas: ${written.events} events, ${want.devices.size} devices, ${want.users.size} users\n`);
-  }, 300_000);
+  }, 720_000);
 });

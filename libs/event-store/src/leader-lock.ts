@@ -20,8 +20,10 @@ export interface PostgresLeaderLockOptions {
   applicationName?: string;
   /** How often a standby tries the lock. */
   retryMs?: number;
-  /** How often the leader checks its connection; a check that fails or takes this long means the lock is lost. */
+  /** How often the leader checks its connection. */
   checkMs?: number;
+  /** A check that fails or takes this long means the lock is lost (its connection is closed, freeing the lock). */
+  checkTimeoutMs?: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -73,7 +75,8 @@ export class PostgresLeaderLock implements LeaderLock {
   }
 
   private hold(client: Client, connectionLost: Promise<Error>): Leadership {
-    const checkMs = this.options.checkMs ?? 2000;
+    const checkMs = this.options.checkMs ?? 5000;
+    const checkTimeoutMs = this.options.checkTimeoutMs ?? 10_000;
     let released = false;
     let signalLost!: (err: Error) => void;
     const lost = new Promise<Error>((resolve) => (signalLost = resolve));
@@ -87,7 +90,7 @@ export class PostgresLeaderLock implements LeaderLock {
     void connectionLost.then(end);
     // A connection that silently stopped answering holds no lock we can count on.
     const check = setInterval(() => {
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`leader lock check took over ${checkMs} ms`)), checkMs).unref());
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`leader lock check took over ${checkTimeoutMs} ms`)), checkTimeoutMs).unref());
       Promise.race([client.query('SELECT 1'), timeout]).catch((err: Error) => end(err));
     }, checkMs);
     check.unref();
@@ -97,7 +100,7 @@ export class PostgresLeaderLock implements LeaderLock {
         if (released) return;
         released = true;
         clearInterval(check);
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [this.key]).catch(() => undefined);
+        // Ending the session frees the lock; no unlock query that a stuck connection could hold up.
         await client.end().catch(() => undefined);
       },
     };

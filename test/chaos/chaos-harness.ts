@@ -9,7 +9,7 @@ import { maskToken } from '@pushledger/observability';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { DeadLetters } from '@pushledger/kafka';
 import { lastProjectedPosition, ReadModels } from '@pushledger/read-models';
-import { repoRoot, startStack, testConfig, testKafka, waitFor, type Stack, type StackPart, type TestApp, type ToolArgs } from '@pushledger/testing';
+import { repoRoot, startStack, testConfig, testKafka, waitFor, type RunningProcess, type Stack, type StackPart, type TestApp, type ToolArgs } from '@pushledger/testing';
 
 /** `npm run test:chaos` sets it: long loads, several faults per scenario. Without it (`npm test`) every scenario runs shortened. */
 export const CHAOS_FULL = process.env.PUSHLEDGER_CHAOS_FULL === '1';
@@ -106,6 +106,8 @@ export class ChaosHarness {
   faults = 0;
   supervisorRestarts = 0;
   serverErrors = 0;
+  /** Where requests go, in turn (a retry goes to the next one), as behind a load balancer. */
+  gateways: string[];
 
   constructor(
     readonly scenario: string,
@@ -117,6 +119,7 @@ export class ChaosHarness {
     fs.mkdirSync(dir, { recursive: true });
     this.historyFile = path.join(dir, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
     this.out = fs.createWriteStream(this.historyFile);
+    this.gateways = [stack.url];
   }
 
   record(entry: Record<string, unknown>): void {
@@ -184,6 +187,14 @@ export class ChaosHarness {
     } finally {
       this.restarting.delete(part);
     }
+  }
+
+  /** SIGKILL a process that is not restarted (one of several replicas): the others must carry its work. */
+  async killReplica(part: StackPart, proc: RunningProcess): Promise<void> {
+    this.faults++;
+    this.record({ t: 'fault', fault: 'SIGKILL replica', part, pid: proc.child.pid, ackedSoFar: this.acked });
+    proc.kill('SIGKILL');
+    await proc.exited;
   }
 
   /** SIGSTOP, wait, SIGCONT. */
@@ -299,7 +310,8 @@ export class ChaosHarness {
       let json: any;
       let error: string | undefined;
       try {
-        const res = await fetch(`${this.stack.url}${route}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
+        const gateway = this.gateways[(opId + attempt) % this.gateways.length];
+        const res = await fetch(`${gateway}${route}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
         status = res.status;
         const text = await res.text();
         try {
@@ -355,7 +367,7 @@ export class ChaosHarness {
           async () => {
             for (const op of acks) {
               if (outcomes.has(op.messageId!)) continue;
-              const res = await fetch(`${this.stack.url}/v1/messages/${op.messageId}`, { headers: { authorization: `Bearer ${this.app.serverKey}` } });
+              const res = await fetch(`${this.gateways[0]}/v1/messages/${op.messageId}`, { headers: { authorization: `Bearer ${this.app.serverKey}` } });
               if (res.status !== 200) continue;
               const row = ((await res.json()) as { deviceId: string; outcome: string; reason?: string }[]).find((o) => o.deviceId === op.deviceId);
               if (row && row.outcome !== 'pending') outcomes.set(op.messageId!, row);

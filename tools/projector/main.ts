@@ -4,12 +4,15 @@
  *
  *   node scripts/run.js dist/tools/projector/main.js [--partitions <n>] [--cache <documents>]
  *
+ * Run as many as you like: one leads (a PostgreSQL advisory lock in the database at POSTGRES_URL, which the
+ * eventstoredb mode needs too for its key store), the others wait and take over from the checkpoint when its
+ * connection ends.
  * `--partitions` only matters for the very first generation (default 32 on FerretDB, 1 on MongoDB).
  * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, MONGODB_URI).
  */
 import { loadConfig } from '@pushledger/config';
 import { createPrivateEventStore } from '@pushledger/privacy';
-import { keepAlive } from '@pushledger/event-store';
+import { keepAliveAsLeader, PostgresLeaderLock } from '@pushledger/event-store';
 import { dbOf, Projector, type ProjectorLogger } from '@pushledger/read-models';
 import mongoose from 'mongoose';
 
@@ -34,7 +37,11 @@ async function main(): Promise<void> {
   };
   // An engine away (PostgreSQL, FerretDB) costs a wait and a fresh start from the checkpoint, never the process.
   let current: Projector | undefined;
-  const alive = keepAlive(
+  // One leader per read-model database: projectors of other databases over the same store are independent.
+  const database = /^[^/]*\/\/[^/]*\/([^?]*)/.exec(config.mongodbUri)?.[1] || 'default';
+  const lock = new PostgresLeaderLock({ connectionString: config.eventStore.postgresUrl, name: `projector.${database}`, applicationName: `pushledger-projector pid=${process.pid}` });
+  const alive = keepAliveAsLeader(
+    lock,
     async () => {
       // Large pages when catching up: more facts per document write (FerretDB scans its collection on every write).
       const store = await createPrivateEventStore(config, { poolSize: 4, polling: { pageSize: 2000 } });
@@ -53,8 +60,12 @@ async function main(): Promise<void> {
         throw err;
       }
     },
-    { onFailure: (err, attempt, retryInMs) => logger.error('projector stopped on error; starting again from its checkpoint', { error: err.message, attempt, retryInMs }) },
+    {
+      onFailure: (err, attempt, retryInMs) => logger.error('projector stopped on error; starting again from its checkpoint', { error: err.message, attempt, retryInMs }),
+      onLeading: () => logger.info('projector leading', { pid: process.pid }),
+    },
   );
+  logger.info('projector waiting for the lead', { pid: process.pid });
 
   let last = 0;
   const progress = setInterval(() => {

@@ -1,6 +1,9 @@
 /**
  * Relay process: every stored lifecycle event (device-, user-, token- streams) to Kafka
  * `pushledger.device-lifecycle.v1`, at least once, in per-stream order, resuming from its checkpoint.
+ * Run as many as you like: one leads (a PostgreSQL advisory lock per checkpoint name, in the database at
+ * POSTGRES_URL, which the eventstoredb mode needs too for its key store), the others wait and take over
+ * from the checkpoint when its connection ends.
  *
  *   node <runner> tools/relay/main.ts [--topic <name>] [--checkpoint <name>]
  *
@@ -9,7 +12,7 @@
 import { loadConfig } from '@pushledger/config';
 import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
-import { KafkaRelayPublisher, keepAlive, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
+import { KafkaRelayPublisher, keepAliveAsLeader, PostgresLeaderLock, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
 import { createKafka, ensureTopics } from '@pushledger/kafka';
 import { logLevel } from 'kafkajs';
 
@@ -34,8 +37,10 @@ async function main(): Promise<void> {
   const clientId = `${config.kafka.clientId}-relay`;
 
   const kafka = createKafka(config, clientId, undefined, { logLevel: logLevel.ERROR });
+  const lock = new PostgresLeaderLock({ connectionString: config.eventStore.postgresUrl, name, applicationName: `pushledger-relay pid=${process.pid}` });
   // An engine away (PostgreSQL, Kafka) costs a wait and a fresh start from the checkpoint, never the process.
-  const alive = keepAlive(
+  const alive = keepAliveAsLeader(
+    lock,
     async () => {
       const running: { store?: EventStore; publisher?: KafkaRelayPublisher; relay?: Relay } = {};
       const stop = async () => {
@@ -56,8 +61,12 @@ async function main(): Promise<void> {
         throw err;
       }
     },
-    { onFailure: (err, attempt, retryInMs) => logger.error('relay stopped on error; starting again from its checkpoint', { error: err.message, attempt, retryInMs }) },
+    {
+      onFailure: (err, attempt, retryInMs) => logger.error('relay stopped on error; starting again from its checkpoint', { error: err.message, attempt, retryInMs }),
+      onLeading: () => logger.info('relay leading', { checkpoint: name, pid: process.pid }),
+    },
   );
+  logger.info('relay waiting for the lead', { checkpoint: name, pid: process.pid });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;

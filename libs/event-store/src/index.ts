@@ -8,3 +8,4 @@ export type { EventStoreDbEventStore, EventStoreDbCheckpointStore } from './even
 export type { PollingOptions } from './polling-subscription';
 export * from './relay';
 export * from './keep-alive';
+export * from './leader-lock';

@@ -103,3 +103,23 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
 }
+
+/**
+ * The process ids of the relays (or projectors) that lead in this event-store database: the sessions holding an
+ * advisory lock there, named `pushledger-<tool> pid=N` (PostgresLeaderLock's application name).
+ */
+export async function leaderPids(url: string, tool: 'relay' | 'projector'): Promise<number[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ application_name: string }>(
+      `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND a.application_name LIKE $1`,
+      [`pushledger-${tool} pid=%`],
+    );
+    return rows.map((r) => Number(r.application_name.split('pid=')[1]));
+  } finally {
+    await c.end();
+  }
+}

@@ -17,6 +17,11 @@ export interface Stack {
   startGateway(): Promise<{ url: string; proc: RunningProcess }>;
   /** Base URL of a service's /health (the gateway's is `url`); undefined for the relay and the projector. */
   healthUrl(part: StackPart): string | undefined;
+  /**
+   * Another instance of any part, stopped with the stack: a service on its own port, healthy (`url` is its
+   * health port's, or the API's for the gateway); a relay or projector started (it leads only if none does).
+   */
+  startReplica(part: StackPart): Promise<{ url?: string; proc: RunningProcess }>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -64,10 +69,11 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
   const ports = new Map<StackPart, number>();
   const procs = new Map<StackPart, RunningProcess>();
   const replicas: RunningProcess[] = [];
+  // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
+  const startTool = (part: 'relay' | 'projector') => startProcess(part, `tools/${part}/main.js`, env, [...(part === 'projector' ? ['--partitions', '2'] : []), ...(toolArgs[part] ?? [])]);
   const launch = async (part: StackPart) => {
     if (part === 'relay' || part === 'projector') {
-      // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
-      procs.set(part, startProcess(part, `tools/${part}/main.js`, env, [...(part === 'projector' ? ['--partitions', '2'] : []), ...(toolArgs[part] ?? [])]));
+      procs.set(part, startTool(part));
       return;
     }
     if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());
@@ -104,6 +110,26 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     await db.drop().catch(() => undefined);
     throw err;
   }
+  const startReplica = async (part: StackPart): Promise<{ url?: string; proc: RunningProcess }> => {
+    if (part === 'relay' || part === 'projector') {
+      const proc = startTool(part);
+      replicas.push(proc);
+      return { proc };
+    }
+    const replicaPort = await freePort();
+    const proc = startService(part, part === 'gateway' ? { ...env, PORT: String(replicaPort) } : { ...env, SERVICE_PORT: String(replicaPort) });
+    replicas.push(proc);
+    let exited = false;
+    await waitFor(
+      async () => {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) return (exited = true);
+        return (await fetch(`http://127.0.0.1:${replicaPort}/health`).catch(() => null))?.status === 200;
+      },
+      { timeoutMs: 90000, what: `the ${part} replica to be healthy` },
+    );
+    if (exited) throw new Error(`the ${part} replica exited while starting\n${proc.logs().slice(-4000)}`);
+    return { url: `http://127.0.0.1:${replicaPort}`, proc };
+  };
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
@@ -126,24 +152,14 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       await launch(part);
       await healthy(part);
     },
-    async startGateway() {
-      const replicaPort = await freePort();
-      const proc = startService('gateway', { ...env, PORT: String(replicaPort) });
-      replicas.push(proc);
-      let exited = false;
-      await waitFor(
-        async () => {
-          if (proc.child.exitCode !== null || proc.child.signalCode !== null) return (exited = true);
-          return (await fetch(`http://127.0.0.1:${replicaPort}/health`).catch(() => null))?.status === 200;
-        },
-        { timeoutMs: 90000, what: 'the gateway replica to be healthy' },
-      );
-      if (exited) throw new Error(`the gateway replica exited while starting\n${proc.logs().slice(-4000)}`);
-      return { url: `http://127.0.0.1:${replicaPort}`, proc };
+    startGateway: async () => {
+      const { url, proc } = await startReplica('gateway');
+      return { url: url!, proc };
     },
     healthUrl(part) {
       return ports.has(part) ? `http://127.0.0.1:${ports.get(part)}` : undefined;
     },
+    startReplica,
     logs() {
       return [...procs.values(), ...replicas].map((p) => `--- ${p.name}\n${p.logs().slice(-4000)}`).join('\n');
     },

@@ -79,8 +79,8 @@ export class IdempotencyStore implements OnApplicationBootstrap, OnApplicationSh
       if (seen.position) this.positions.wrote(appId, BigInt(seen.position));
       return { status: seen.status, body: answer.body };
     }
-    // The body is part of the command id: a key reused with another body after its retention is a new request; a retry of the same one is still recognised by the owners.
-    const result = await execute(deterministicUuid(`idempotency:${id}:${requestHash}`));
+    // A key reused after its record expired is a new request: a new command id, or the owners would take it for a retry of the first.
+    const result = await execute(deterministicUuid(found ? `idempotency:${id}:${new Date(found.createdAt).toISOString()}` : `idempotency:${id}`));
     const position = this.positions.ofRequest();
     const kept = this.config.secretKey ? { sealedBody: sealCredential(result.body ?? null, 'idempotency.answer', appId, this.config.secretKey).$sealed } : { body: result.body };
     await model.create({ _id: id, requestHash, status: result.status, ...kept, ...(position === null ? {} : { position: position.toString() }), createdAt: new Date() }).catch((err: { code?: number }) => {

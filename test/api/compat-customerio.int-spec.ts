@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import { deviceIdFromToken } from '@pushledger/lifecycle';
 import { api, startStack, Stack, TestApp } from '@pushledger/testing';
 
@@ -22,7 +23,7 @@ describe('Customer.io Track API devices', () => {
   const view = async (deviceId: string) => (await api(stack.url, app.serverKey).get(`/v1/devices/${deviceId}`)).body;
 
   it('PUT adds the device to the person (attributes kept), DELETE clears the identify', async () => {
-    const token = `cio-${Date.now()}-f2c3a1b0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2`;
+    const token = randomBytes(32).toString('hex');
     const deviceId = deviceIdFromToken(token);
     const put = await cio.put('/api/v1/customers/person-42/devices', {
       device: {

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, randomBytes, verify } from 'crypt
 import * as path from 'path';
 import { ApnsSimulator, type ApnsSimReply } from '@pushledger/apns';
 import { FcmSimulator } from '@pushledger/fcm';
-import { groupFor, topicsFor } from '@pushledger/contracts';
+import { deviceIdFromToken, groupFor, topicsFor } from '@pushledger/contracts';
 import { api, repoRoot, startStack, Stack, testKafka, waitFor } from '@pushledger/testing';
 
 type Api = ReturnType<typeof api>;
@@ -204,6 +204,47 @@ describe('APNs delivery through @parse/node-apn and the APNs simulator: routing 
       const [req] = apnsSim.requestsFor(token);
       expect(req).toMatchObject({ status: 200, headers: { 'apns-topic': BUNDLE }, jwt: { header: { kid: 'KEYAAAAAA1' }, claims: { iss: TEAM } } });
       expect(fcmSim.requests().filter((r) => JSON.stringify(r.message).includes(token))).toHaveLength(0);
+    });
+
+    it('Customer.io, Masivo and Segment name no provider: an iOS hex token is sent through APNs, an iOS FCM token through FCM', async () => {
+      const cioAuth = { authorization: `Basic ${Buffer.from(`${app.id}:${app.writeKey}`).toString('base64')}` };
+      const routes: { api: string; register: (user: string, token: string) => Promise<{ status: number }>; deviceId: (token: string) => string }[] = [
+        {
+          api: 'customerio',
+          register: (user, token) => api(stack.url).put(`/api/v1/customers/${user}/devices`, { device: { id: token, platform: 'ios' } }, cioAuth),
+          deviceId: deviceIdFromToken,
+        },
+        {
+          api: 'masivo',
+          register: (user, token) => api(stack.url, app.writeKey).patch(`/v1/customers/${user}/device-token`, { device_token: token, device_info: { platform: 'ios' } }),
+          deviceId: deviceIdFromToken,
+        },
+        {
+          api: 'segment',
+          register: (user, token) =>
+            api(stack.url).post('/v1/track', { userId: user, event: 'register push', type: 'track', properties: { deviceId: `seg-${token.slice(0, 16)}`, token, deviceType: 'iOS' }, writeKey: app.writeKey }),
+          deviceId: (token) => `seg-${token.slice(0, 16)}`,
+        },
+      ];
+      for (const route of routes) {
+        const user = `u-${route.api}-${Date.now()}`;
+        const apnsToken = hexToken();
+        const fcmToken = `${route.api}${Date.now()}:APA91b${randomBytes(48).toString('base64url')}`;
+        for (const token of [apnsToken, fcmToken]) expect((await route.register(user, token)).status).toBe(200);
+        const [iosApns, iosFcm] = [route.deviceId(apnsToken), route.deviceId(fcmToken)];
+        await waitFor(async () => (await view(app, iosApns))?.userId === user && (await view(app, iosFcm))?.userId === user, { what: `the ${route.api} registrations` });
+        expect(await view(app, iosApns)).toMatchObject({ provider: 'apns', platform: 'ios' });
+        expect(await view(app, iosFcm)).toMatchObject({ provider: 'fcm', platform: 'ios' });
+
+        const m = await push(app, { userId: user });
+        expect(m).toMatchObject({ targeted: 2, skipped: {} });
+        const got = await outcomes(app, m.messageId, 2);
+        expect(got.map((o) => [o.deviceId, o.outcome]).sort()).toEqual([[iosApns, 'sent'], [iosFcm, 'sent']].sort());
+        expectValidRequest(apnsToken, 'KEYAAAAAA1', keys.a);
+        expect(fcmSim.requests().filter((r) => JSON.stringify(r.message).includes(apnsToken))).toHaveLength(0);
+        expect(fcmSim.requestsFor(fcmToken)).toHaveLength(1);
+        expect(apnsSim.requestsFor(fcmToken)).toHaveLength(0);
+      }
     });
 
     it('PATCH /v1/apps gives an app APNs credentials: its APNs devices are then sent to, signed with the new key', async () => {

@@ -1,5 +1,6 @@
 import type { DeviceAttributesPatch, JsonObject, Platform, RegistryCommandOf } from './events';
 import { deterministicUuid } from './ids';
+import { providerOfToken } from './token-provider';
 
 /** A Segment-format message (Tracking API / Kafka ingest), as far as Pushledger reads it. */
 export interface SegmentMessage {
@@ -101,14 +102,14 @@ export function planSegmentMessage(raw: unknown, appId: string, fallbackId: stri
       const p = obj(m.properties, 'properties');
       const deviceId = str(p.deviceId, 'properties.deviceId', { required: true })!;
       const token = str(p.fcmToken ?? p.token, 'properties.fcmToken', { required: true, max: MAX_TOKEN })!;
-      const deviceType = str(p.deviceType, 'properties.deviceType', { required: true, max: 16 })!;
+      const platform = platformOf(str(p.deviceType, 'properties.deviceType', { required: true, max: 16 })!, 'properties.deviceType');
       const enabled = p.pushEnabled;
       if (enabled !== undefined && typeof enabled !== 'boolean') throw new SegmentValidationError('properties.pushEnabled', 'must be a boolean');
       // Intilery: anonymous devices send the FCM device id as userId.
       const owner = userId !== null && userId !== deviceId ? userId : null;
       return {
         kind: 'register',
-        command: { ...meta, type: 'RegisterToken', deviceId, token, provider: 'fcm', platform: platformOf(deviceType, 'properties.deviceType'), attributes: attributesFrom(context), pushEnabled: (enabled as boolean | undefined) ?? true, userId: owner },
+        command: { ...meta, type: 'RegisterToken', deviceId, token, provider: providerOfToken(token, platform), platform, attributes: attributesFrom(context), pushEnabled: (enabled as boolean | undefined) ?? true, userId: owner },
       };
     }
     case 'identify': {

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Headers, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiBasicAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { DeviceAttributesPatch } from '@pushledger/contracts';
+import { providerOfToken, type DeviceAttributesPatch } from '@pushledger/contracts';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
@@ -87,7 +87,7 @@ export class CustomerIoController {
           issuedAt: new Date().toISOString(),
           deviceId: null,
           token: device.id,
-          provider: device.platform === 'ios' ? 'apns' : 'fcm',
+          provider: providerOfToken(device.id, device.platform),
           platform: device.platform,
           attributes: attributesOf(device.attributes),
           pushEnabled: enabled === undefined ? null : enabled === true || enabled === 'true',

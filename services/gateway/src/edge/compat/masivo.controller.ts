@@ -1,5 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Param, Patch } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { providerOfToken } from '@pushledger/contracts';
 import { IdempotencyStore } from '../../infrastructure/idempotency.store';
 import { OwnerClient } from '../../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from '../auth/access';
@@ -21,7 +22,7 @@ export class MasivoController {
   @Access('write')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Masivo: register a customer\'s FCM device token',
+    summary: 'Masivo: register a customer\'s device token (FCM, or APNs for an iOS hex token)',
     description: 'Registers (or refreshes) the FCM token, the device id derived from the token, and associates it with the customer. Answers 200 with the device view (token masked), also for a new device.',
   })
   @ApiHeader({ name: 'X-User-Hash', required: false, description: 'with identityVerification on, a write key proves the user of the path: hex HMAC-SHA256(userId, identitySecret); else 401 user_hash_invalid' })
@@ -38,7 +39,7 @@ export class MasivoController {
       const info = dto.device_info;
       const attributes = { ...(info.model !== undefined ? { model: info.model } : {}), ...(info.osVersion !== undefined ? { osVersion: info.osVersion } : {}) };
       const { view } = await this.owners.device(
-        { type: 'RegisterToken', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: null, token: dto.device_token, provider: 'fcm', platform: info.platform, attributes, pushEnabled: null, userId },
+        { type: 'RegisterToken', commandId, appId: caller.app.id, issuedAt: new Date().toISOString(), deviceId: null, token: dto.device_token, provider: providerOfToken(dto.device_token, info.platform), platform: info.platform, attributes, pushEnabled: null, userId },
       );
       return { status: 200, body: presentDevice(view) };
     });

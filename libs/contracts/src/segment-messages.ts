@@ -13,6 +13,8 @@ export interface SegmentMessage {
   traits?: Record<string, unknown>;
   context?: Record<string, unknown>;
   timestamp?: string;
+  /** Set by the gateway when it accepts the message over HTTP. */
+  receivedAt?: string;
   writeKey?: string;
 }
 
@@ -44,6 +46,23 @@ function str(v: unknown, field: string, opts: { required?: boolean; max?: number
   const s = String(v);
   if (s.length > (opts.max ?? MAX_ID)) throw new SegmentValidationError(field, `must be at most ${opts.max ?? MAX_ID} characters`);
   return s;
+}
+
+function date(v: unknown, field: string): Date | null {
+  if (v === undefined || v === null || v === '') return null;
+  const d = typeof v === 'string' ? new Date(v) : null;
+  if (d === null || Number.isNaN(d.getTime())) throw new SegmentValidationError(field, 'must be an ISO-8601 date');
+  return d;
+}
+
+/**
+ * When a message's traits were observed: its `timestamp`, but never after it was received (a client clock
+ * running ahead would otherwise pin its traits against later messages); without either, when it is applied.
+ */
+function observedAt(m: SegmentMessage, now: Date): string {
+  const received = date(m.receivedAt, 'receivedAt') ?? now;
+  const stamped = date(m.timestamp, 'timestamp');
+  return (stamped !== null && stamped < received ? stamped : received).toISOString();
 }
 
 function obj(v: unknown, field: string): Record<string, unknown> {
@@ -119,7 +138,7 @@ export function planSegmentMessage(raw: unknown, appId: string, fallbackId: stri
       return {
         kind: 'identify',
         device: deviceRef !== null && deviceRef !== userId ? { ...meta, type: 'Identify', device: { deviceId: deviceRef }, userId, traits: null } : null,
-        traits: Object.keys(traits).length ? { ...meta, commandId: deterministicUuid(`segment:${appId}:${messageId}:traits`), type: 'UpdateTraits', userId, traits } : null,
+        traits: Object.keys(traits).length ? { ...meta, commandId: deterministicUuid(`segment:${appId}:${messageId}:traits`), type: 'UpdateTraits', userId, traits, observedAt: observedAt(m, now) } : null,
       };
     }
     default:

@@ -18,7 +18,7 @@ export type UserCommand = UserTarget &
         maxDevicesPerUser: number;
       }
     | { type: 'UnlinkDevice'; deviceId: string; deviceRevision: number; reason: 'logout' | 'moved' | 'unregistered' | 'max_devices' }
-    | { type: 'UpdateTraits'; traits: JsonObject }
+    | { type: 'UpdateTraits'; traits: JsonObject; observedAt?: string }
     | { type: 'Unsubscribe' }
     | { type: 'Resubscribe' }
     | { type: 'ChangeTopics'; topics: Record<string, boolean> }

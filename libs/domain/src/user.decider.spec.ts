@@ -123,6 +123,29 @@ describe('user decider', () => {
         .when(ucmd('UpdateTraits', { traits: { nested: { y: [true], x: 1 } } }), T1)
         .then([]);
     });
+
+    it('a trait observed before its stored value changes nothing; its other traits still apply', () => {
+      const early = iso(after(minutes(1)));
+      const late = iso(after(minutes(2)));
+      const state = given([uev('UserTraitsUpdated', T1, { observedAt: late, traits: { plan: 'team', step: 3 } })])
+        .when(ucmd('UpdateTraits', { traits: { plan: 'free', step: 1, email: 'a@example.com' }, observedAt: early }), T1)
+        .then([uev('UserTraitsUpdated', T1, { observedAt: early, traits: { email: 'a@example.com' } })]);
+      expect(state?.traits).toEqual({ plan: 'team', step: 3, email: 'a@example.com' });
+      // The same observation time, or a later one, replaces it; a command without one is observed when decided.
+      given([uev('UserTraitsUpdated', T1, { observedAt: late, traits: { plan: 'team' } })])
+        .when(ucmd('UpdateTraits', { traits: { plan: 'pro' }, observedAt: late }), T1)
+        .then([uev('UserTraitsUpdated', T1, { observedAt: late, traits: { plan: 'pro' } })]);
+      given([uev('UserTraitsUpdated', T1, { observedAt: late, traits: { plan: 'team' } })])
+        .when(ucmd('UpdateTraits', { traits: { plan: 'pro' } }), T1)
+        .then([uev('UserTraitsUpdated', T1, { traits: { plan: 'pro' } })]);
+    });
+
+    it('after an erasure no earlier observation holds a trait back', () => {
+      const late = iso(after(days(1)));
+      given([uev('UserTraitsUpdated', T0, { observedAt: late, traits: { plan: 'team' } }), uev('UserErased', T0, { deviceIds: [] }), uev('UserErasureLifted', T0)])
+        .when(ucmd('UpdateTraits', { traits: { plan: 'pro' } }), T1)
+        .then([uev('UserTraitsUpdated', T1, { traits: { plan: 'pro' } })]);
+    });
   });
 
   describe('rule 11: erasure', () => {

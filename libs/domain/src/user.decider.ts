@@ -12,6 +12,8 @@ export interface UserState {
   /** Highest device-stream revision followed per device (linked or not), so stale links and unlinks are ignored. */
   deviceRevisions: Record<string, number>;
   traits: JsonObject;
+  /** When each trait's value was observed: an older observation of it changes nothing. */
+  traitsObservedAt?: Record<string, string>;
   unsubscribed: boolean;
   /** Subscription topics set by the user; a topic not listed is on. */
   topics: Record<string, boolean>;
@@ -42,8 +44,10 @@ export function decideUser(command: UserCommand, state: UserState | null, now: D
     case 'UpdateTraits': {
       if (erased) throw new UserErasedError(command.appId);
       const current = state?.traits ?? {};
-      const changed = Object.entries(command.traits).filter(([k, v]) => !(k in current) || !jsonEqual(current[k], v));
-      return changed.length ? [{ type: 'UserTraitsUpdated', data: { ...fact, pii: { ...pii, traits: Object.fromEntries(changed) } } }] : [];
+      const observedAt = command.observedAt ?? fact.at;
+      const seen = state?.traitsObservedAt ?? {};
+      const changed = Object.entries(command.traits).filter(([k, v]) => !(seen[k] > observedAt) && (!(k in current) || !jsonEqual(current[k], v)));
+      return changed.length ? [{ type: 'UserTraitsUpdated', data: { ...fact, ...(command.observedAt ? { observedAt } : {}), pii: { ...pii, traits: Object.fromEntries(changed) } } }] : [];
     }
     case 'Unsubscribe':
       if (erased) throw new UserErasedError(command.appId);
@@ -105,6 +109,7 @@ export function evolveUser(state: UserState | null, event: UserEvent): UserState
     devices: {},
     deviceRevisions: {},
     traits: {},
+    traitsObservedAt: {},
     unsubscribed: false,
     topics: {},
     erased: false,
@@ -127,8 +132,12 @@ export function evolveUser(state: UserState | null, event: UserEvent): UserState
         deviceRevisions: deviceRevision === null ? s.deviceRevisions : { ...s.deviceRevisions, [deviceId]: deviceRevision },
       });
     }
-    case 'UserTraitsUpdated':
-      return next({ traits: { ...s.traits, ...event.data.pii.traits } });
+    case 'UserTraitsUpdated': {
+      const observedAt = event.data.observedAt ?? event.data.at;
+      const seen = { ...(s.traitsObservedAt ?? {}) };
+      for (const k of Object.keys(event.data.pii.traits)) seen[k] = observedAt;
+      return next({ traits: { ...s.traits, ...event.data.pii.traits }, traitsObservedAt: seen });
+    }
     case 'UserUnsubscribed':
       return next({ unsubscribed: true });
     case 'UserResubscribed':
@@ -136,7 +145,7 @@ export function evolveUser(state: UserState | null, event: UserEvent): UserState
     case 'UserTopicsChanged':
       return next({ topics: { ...(s.topics ?? {}), ...event.data.topics } });
     case 'UserErased':
-      return next({ devices: {}, traits: {}, unsubscribed: false, topics: {}, erased: true });
+      return next({ devices: {}, traits: {}, traitsObservedAt: {}, unsubscribed: false, topics: {}, erased: true });
     case 'UserErasureLifted':
       return next({ erased: false });
     default: {

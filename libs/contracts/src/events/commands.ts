@@ -70,7 +70,8 @@ export type ExpireTokenCommand = CommandMeta & { type: 'ExpireToken'; deviceId: 
 /** Deletes the registration (Twilio's DELETE): the device is logged out and gone for reads and sends; its token is free to register again. */
 export type UnregisterDeviceCommand = CommandMeta & { type: 'UnregisterDevice'; deviceId: string };
 
-export type UpdateTraitsCommand = CommandMeta & { type: 'UpdateTraits'; userId: string; traits: JsonObject };
+/** `observedAt`: when the source saw the traits (ISO-8601), if it says; else when the command is applied. */
+export type UpdateTraitsCommand = CommandMeta & { type: 'UpdateTraits'; userId: string; traits: JsonObject; observedAt?: string };
 export type UnsubscribeCommand = CommandMeta & { type: 'Unsubscribe'; userId: string };
 export type ResubscribeCommand = CommandMeta & { type: 'Resubscribe'; userId: string };
 /** Turn subscription topics on (`true`) or off (`false`); topics not named keep their setting. */

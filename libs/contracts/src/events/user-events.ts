@@ -27,8 +27,12 @@ export type UserDeviceUnlinked = {
   };
 };
 
-/** Only the traits that changed, with their new values (`null` is a value, not a removal). */
-export type UserTraitsUpdated = { type: 'UserTraitsUpdated'; data: UserFact & { pii: UserPii & { traits: JsonObject } } };
+/**
+ * Only the traits that changed, with their new values (`null` is a value, not a removal). `observedAt`: when
+ * the source saw them (a Segment message's time); absent, `at`. A trait observed earlier than its stored value
+ * does not replace it, so messages applied out of order (other partitions, late retries) end as sent.
+ */
+export type UserTraitsUpdated = { type: 'UserTraitsUpdated'; data: UserFact & { observedAt?: string; pii: UserPii & { traits: JsonObject } } };
 
 /** Global unsubscribe: blocks every non-transactional push. */
 export type UserUnsubscribed = { type: 'UserUnsubscribed'; data: UserFact & { pii: UserPii } };

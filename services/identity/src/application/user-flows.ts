@@ -19,7 +19,7 @@ export class UserFlows {
     let userCommand: UserCommand;
     switch (command.type) {
       case 'UpdateTraits':
-        userCommand = { ...base, type: 'UpdateTraits', traits: command.traits };
+        userCommand = { ...base, type: 'UpdateTraits', traits: command.traits, ...(command.observedAt ? { observedAt: command.observedAt } : {}) };
         break;
       case 'ChangeTopics':
         userCommand = { ...base, type: 'ChangeTopics', topics: command.topics };

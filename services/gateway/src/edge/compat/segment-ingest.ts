@@ -45,6 +45,8 @@ export async function publishSegment(owners: OwnerClient, caller: Caller, messag
     if (!isObject(raw)) throw ApiError.validation(field || 'body', 'must be an object');
     const { writeKey: _writeKey, ...message } = raw;
     if (type) message.type = type;
+    // Traits are ordered by when their messages were taken (or their own timestamps), not by when they are applied.
+    message.receivedAt = now.toISOString();
     try {
       planSegmentMessage(message, appId, 'validation', now);
     } catch (err) {

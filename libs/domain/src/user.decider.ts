@@ -135,7 +135,8 @@ export function evolveUser(state: UserState | null, event: UserEvent): UserState
     case 'UserTraitsUpdated': {
       const observedAt = event.data.observedAt ?? event.data.at;
       const seen = { ...(s.traitsObservedAt ?? {}) };
-      for (const k of Object.keys(event.data.pii.traits)) seen[k] = observedAt;
+      // Shredded (erased) facts read back without their traits.
+      for (const k of Object.keys(event.data.pii.traits ?? {})) seen[k] = observedAt;
       return next({ traits: { ...s.traits, ...event.data.pii.traits }, traitsObservedAt: seen });
     }
     case 'UserUnsubscribed':

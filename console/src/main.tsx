@@ -171,4 +171,7 @@ function Page({ id, session, onSession }: { id: PageId; session: Session; onSess
   }
 }
 
-render(<Console />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The page's "Loading" placeholder is not Preact's: clear it, or render would keep it above the console.
+root.textContent = '';
+render(<Console />, root);

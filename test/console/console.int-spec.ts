@@ -184,12 +184,14 @@ describe('web console in a browser', () => {
   it('rotates the app keys: the new server key works, the old one no longer does', async () => {
     await open('Apps');
     await page.getByRole('button', { name: 'Manage app console-demo' }).click();
+    await page.getByRole('heading', { name: /console-demo/ }).waitFor();
+    // Before the rotation: the screenshot shows no key.
+    await shot('apps');
     await page.getByLabel('Old keys keep working for (seconds)').fill('0');
     await page.getByRole('button', { name: 'Rotate keys' }).click();
     const keys = page.getByRole('status').filter({ hasText: 'Shown once' });
     const serverKey = (await keys.locator('code').nth(1).textContent())!;
     expect(serverKey).toMatch(/^pls_/);
-    await shot('apps');
     await waitFor(async () => (await api(stack.url, app.serverKey).get('/v1/me')).status === 401, { what: 'the old server key to stop working' });
     const me = await api(stack.url, serverKey).get('/v1/me');
     expect(me.status).toBe(200);

@@ -44,6 +44,7 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/apps/{appId}/keys', level: 'admin', cross: 'none', body: () => ({ graceSeconds: 0 }) },
   // The admin token, or the app's own server key: to app keys it is a server route.
   { method: 'POST', path: '/v1/apps/{appId}/sends/resume', level: 'server', cross: 'lookup' },
+  { method: 'GET', path: '/v1/apps/{appId}/sends', level: 'server', cross: 'lookup' },
   // native devices
   { method: 'POST', path: '/v1/devices', level: 'write', cross: 'upsert', body: (i) => ({ deviceId: i.deviceId, token: `${i.token}-b`, provider: 'fcm', platform: 'web' }) },
   { method: 'GET', path: '/v1/devices/{deviceId}', level: 'server', cross: 'lookup' },

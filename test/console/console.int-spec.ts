@@ -87,6 +87,8 @@ describe('web console in a browser', () => {
   it('overview: devices by status, platform and provider', async () => {
     await open('Overview');
     await page.getByRole('img', { name: /Devices by Platform: android 2, ios 1/ }).waitFor();
+    await page.getByText('Sends are not paused.').waitFor();
+    expect(await page.getByRole('button', { name: 'Resume sends' }).isDisabled()).toBe(true);
     await shot('overview');
   });
 

@@ -161,7 +161,7 @@ function Compose({ session, onCreated }: PageProps & { onCreated: (c: Campaign) 
           <div class="row">
             <Field label="Send at (UTC, empty: when sent)">{(id) => <input id={id} type="datetime-local" value={f.at} onInput={set('at')} />}</Field>
             <label class="check">
-              <input type="checkbox" checked={f.localTime} onChange={set('localTime')} /> At this time in each device's time zone
+              <input type="checkbox" checked={f.localTime} onChange={set('localTime')} /> At this time in each user's time zone
             </label>
             <Field label="Device policy">
               {(id) => (

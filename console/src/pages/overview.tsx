@@ -13,11 +13,17 @@ const GROUPS = ['byStatus', 'byLastStatus', 'byPlatform', 'byProvider'];
 export function OverviewPage({ session }: PageProps) {
   const stats = useAction(async () => (await call<DeviceStats>(session, 'GET', '/v1/stats/devices')).body);
   const daily = useAction(async () => (await call<{ days: { date: string; registered: number; invalidated: number; expired: number }[] }>(session, 'GET', '/v1/stats/devices/daily')).body);
-  const resume = useAction(async () => (await call<{ resumed: boolean }>(session, 'POST', `/v1/apps/${enc(session.app!.id)}/sends/resume`)).body);
+  const pause = useAction(async () => (await call<{ paused: boolean; reason: string | null }>(session, 'GET', `/v1/apps/${enc(session.app!.id)}/sends`)).body);
+  const resume = useAction(async () => {
+    const { body } = await call<{ resumed: boolean }>(session, 'POST', `/v1/apps/${enc(session.app!.id)}/sends/resume`);
+    await pause.run();
+    return body;
+  });
   usePageTiming('overview', (stats.result !== null || stats.error !== null) && (daily.result !== null || daily.error !== null));
   useEffect(() => {
     void stats.run();
     void daily.run();
+    void pause.run();
   }, []);
   const s = stats.result;
   const groupOf = (g: string) => (s && typeof s[g] === 'object' && s[g] !== null ? (s[g] as Record<string, number>) : null);
@@ -39,10 +45,14 @@ export function OverviewPage({ session }: PageProps) {
       </section>
       <section aria-label="Paused sends">
         <h3>Paused sends</h3>
-        <p>
-          When most of a batch fails on the app's credentials, delivery pauses the app's sends until they are resumed (after fixing the credentials). The pause shows in <code>/metrics</code>; resuming when no pause holds changes nothing.
-        </p>
-        <button type="button" disabled={resume.busy} onClick={() => void resume.run()}>
+        <p>When most of a batch fails on the app's credentials, delivery pauses the app's sends until they are resumed (after fixing the credentials).</p>
+        <ErrorBox error={pause.error} />
+        {pause.result ? (
+          <p role="status" class={pause.result.paused ? 'error' : undefined}>
+            {pause.result.paused ? `Sends are paused: ${pause.result.reason}.` : 'Sends are not paused.'}
+          </p>
+        ) : null}
+        <button type="button" disabled={resume.busy || !pause.result?.paused} onClick={() => void resume.run()}>
           Resume sends
         </button>
         <ErrorBox error={resume.error} />

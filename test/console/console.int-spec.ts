@@ -7,6 +7,8 @@ import { api, repoRoot, startStack, waitFor, type Stack, type TestApp } from '@p
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.PUSHLEDGER_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs/console') : null;
+/** Devices to add before timing every page once more (0: skipped): a measurement, not a check. */
+const SCALE = Number(process.env.PUSHLEDGER_CONSOLE_SCALE_DEVICES || 0);
 
 /**
  * The web console in Debian's Chromium against the whole stack: every step goes through the page's
@@ -19,6 +21,9 @@ describe('web console in a browser', () => {
   let page: Page;
   let app: TestApp;
   const devices: { id: string; token: string; userId: string }[] = [];
+  /** The app's keys, once rotated by the key-rotation scenario. */
+  let serverKeyNow = '';
+  let writeKeyNow = '';
 
   /** Opens a page of the console and logs how long it took to show its first data (not asserted). */
   async function open(name: string) {
@@ -26,7 +31,9 @@ describe('web console in a browser', () => {
     const started = Date.now();
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true }).click();
     await page.waitForSelector(`body[data-loaded="${name.toLowerCase()}"]`);
-    console.log(JSON.stringify({ consolePage: name.toLowerCase(), loadMs: Date.now() - started }));
+    const loadMs = Date.now() - started;
+    console.log(JSON.stringify({ consolePage: name.toLowerCase(), loadMs, ...(SCALE ? { devices: devices.length } : {}) }));
+    return loadMs;
   }
   async function shot(name: string) {
     if (!SHOTS) return;
@@ -195,8 +202,42 @@ describe('web console in a browser', () => {
     const serverKey = (await keys.locator('code').nth(1).textContent())!;
     expect(serverKey).toMatch(/^pls_/);
     await waitFor(async () => (await api(stack.url, app.serverKey).get('/v1/me')).status === 401, { what: 'the old server key to stop working' });
+    serverKeyNow = serverKey;
+    writeKeyNow = (await keys.locator('code').nth(0).textContent())!;
     const me = await api(stack.url, serverKey).get('/v1/me');
     expect(me.status).toBe(200);
     expect(me.body.app.id).toBe(app.id);
   });
+
+  (SCALE ? it : it.skip)(`times every page again with ${SCALE} more devices (set PUSHLEDGER_CONSOLE_SCALE_DEVICES)`, async () => {
+    const write = api(stack.url, writeKeyNow);
+    const started = Date.now();
+    let next = 0;
+    // Two devices per user, 16 registrations in flight, as an app's users would bring them.
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < SCALE; i = next++) {
+          const res = await write.post('/v1/devices', { deviceId: `scale-${i}`, token: `ok:scale-${i}-${'s'.repeat(40)}`, provider: 'fcm', platform: i % 3 ? 'android' : 'ios', appVersion: `1.${i % 5}.0`, userId: `scale-user-${i >> 1}` });
+          if (res.status !== 201) throw new Error(`POST /v1/devices: ${res.status} ${JSON.stringify(res.body)}`);
+          devices.push({ id: res.body.id, token: '', userId: `scale-user-${i >> 1}` });
+        }
+      }),
+    );
+    const registeredMs = Date.now() - started;
+    const server = api(stack.url, serverKeyNow);
+    await waitFor(async () => (await server.get(`/v1/users/scale-user-${(SCALE - 1) >> 1}/devices`)).status === 200, { what: 'the last user to be projected', timeoutMs: 1_200_000, intervalMs: 1000 });
+    const times: Record<string, number> = {};
+    for (const name of ['Overview', 'Device', 'User', 'Segments', 'Campaigns', 'Apps']) {
+      times[name.toLowerCase()] = await open(name);
+      if (name === 'Segments') {
+        const t = Date.now();
+        // The count, or the error the page shows when the preview does not answer: both end the wait.
+        await page.waitForFunction("!/Counting/.test(document.querySelector('.preview')?.textContent ?? 'Counting')", undefined, { timeout: 600_000 });
+        times.segmentCount = Date.now() - t;
+        console.log(JSON.stringify({ segmentPreviewAtScale: await page.locator('.preview').textContent() }));
+      }
+    }
+    console.log(JSON.stringify({ consoleAtScale: { devices: devices.length, registeredMs, pageLoadMs: times } }));
+    expect(Object.keys(times)).toHaveLength(7);
+  }, 3_600_000);
 });

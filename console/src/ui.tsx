@@ -132,7 +132,7 @@ export function DailyChart({ title, days, series }: { title: string; days: { dat
       <figcaption>
         {title} — {summary}
       </figcaption>
-      <svg role="img" aria-label={`${title}, totals: ${summary}`} viewBox={`0 0 ${w} ${hgt + 20}`} width="100%" height={hgt + 20}>
+      <svg role="img" aria-label={`${title}, totals: ${summary}`} viewBox={`0 0 ${w} ${hgt + 20}`} width={w} height={hgt + 20}>
         {days.map((d, i) =>
           series.map((s, j) => {
             const v = Number(d[s]) || 0;

@@ -69,6 +69,15 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'kafkajs', 'mongoose', 'mongodb', 'pg', '@eventstore/*', 'firebase-admin', 'firebase-admin/*', '@pushledger/event-store', '@pushledger/kafka', '@pushledger/read-models', 'fs', 'net', 'http', 'https', 'node:*'] }],
     },
   },
+  {
+    // The web console runs in the browser: its own tsconfig (DOM, JSX), and it reaches Pushledger only through the HTTP API.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    languageOptions: { parserOptions: { project: './console/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(@pushledger/|(\\.\\./)+(libs|services|tools)/)', message: 'The console is a browser client of the HTTP API: it imports no server code.' }] }],
+    },
+  },
   ...SERVICES.flatMap(serviceRooms),
   gatewayBoundary,
 );

@@ -158,6 +158,9 @@ describe('app credentials and keys', () => {
     expect((await admin.post(`/v1/apps/${missing}/keys`, {})).body).toEqual({ error: { code: 'not_found', message: 'app not found' } });
     expect((await admin.post(`/v1/apps/${missing}/keys`, {})).status).toBe(404);
     expect((await admin.post(`/v1/apps/${missing}/sends/resume`)).status).toBe(404);
+    expect((await admin.get(`/v1/apps/${missing}/sends`)).status).toBe(404);
+    expect((await api(stack.url, other.serverKey).get(`/v1/apps/${app.id}/sends`)).status).toBe(404);
+    expect(await admin.get(`/v1/apps/${app.id}/sends`)).toMatchObject({ status: 200, body: { appId: app.id, paused: false, reason: null } });
     expect((await api(stack.url, other.serverKey).post(`/v1/apps/${app.id}/sends/resume`)).status).toBe(404);
     expect((await api(stack.url, app.writeKey).post(`/v1/apps/${app.id}/sends/resume`)).status).toBe(403);
     expect((await api(stack.url, app.serverKey).post(`/v1/apps/${app.id}/keys`, {})).status).toBe(401);
@@ -186,8 +189,10 @@ describe('app credentials and keys', () => {
     const whilePaused = await push(server, { deviceId: healthy.id });
     expect(await finishedPush(server, whilePaused)).toMatchObject([{ deviceId: healthy.id, outcome: 'failed', reason: 'app_paused:credentials' }]);
     expect(sim.requestsFor(healthy.token)).toEqual([]);
+    expect(await server.get(`/v1/apps/${app.id}/sends`)).toMatchObject({ status: 200, body: { appId: app.id, paused: true, reason: 'credentials' } });
 
     expect(await server.post(`/v1/apps/${app.id}/sends/resume`)).toMatchObject({ status: 200, body: { appId: app.id, resumed: true } });
+    expect(await server.get(`/v1/apps/${app.id}/sends`)).toMatchObject({ status: 200, body: { appId: app.id, paused: false, reason: null } });
     const resumed = await push(server, { deviceId: healthy.id });
     expect(await finishedPush(server, resumed)).toMatchObject([{ deviceId: healthy.id, outcome: 'sent' }]);
     expect(sim.requestsFor(healthy.token).map((r) => r.status)).toEqual([200]);

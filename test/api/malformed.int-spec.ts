@@ -78,6 +78,7 @@ const ROUTES: WriteRoute[] = [
       'model too long': { token: 'tok-abcdefghijklmnop', provider: 'fcm', platform: 'ios', model: long(500) },
     },
   },
+  { method: 'POST', path: '/v1/devices/lookup', auth: 'server', cases: { missing: {}, 'token wrong type': { token: 5 }, 'token empty': { token: '' }, 'token too long': { token: long(5000) }, 'token as array': { token: ['tok-abcdefghijklmnop'] } } },
   {
     method: 'POST',
     path: '/v1/identify',

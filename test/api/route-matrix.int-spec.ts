@@ -44,10 +44,13 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/apps/{appId}/keys', level: 'admin', cross: 'none', body: () => ({ graceSeconds: 0 }) },
   // The admin token, or the app's own server key: to app keys it is a server route.
   { method: 'POST', path: '/v1/apps/{appId}/sends/resume', level: 'server', cross: 'lookup' },
+  { method: 'GET', path: '/v1/apps/{appId}/sends', level: 'server', cross: 'lookup' },
   // native devices
   { method: 'POST', path: '/v1/devices', level: 'write', cross: 'upsert', body: (i) => ({ deviceId: i.deviceId, token: `${i.token}-b`, provider: 'fcm', platform: 'web' }) },
   { method: 'GET', path: '/v1/devices/{deviceId}', level: 'server', cross: 'lookup' },
   { method: 'GET', path: '/v1/devices/{deviceId}/events', level: 'server', cross: 'lookup' },
+  { method: 'POST', path: '/v1/devices/lookup', level: 'server', cross: 'lookup', body: (i) => ({ token: i.token }) },
+  { method: 'GET', path: '/v1/me', level: 'server', cross: 'none' },
   { method: 'POST', path: '/v1/identify', level: 'write', cross: 'lookup', body: (i) => ({ deviceId: i.deviceId, userId: 'intruder' }) },
   { method: 'POST', path: '/v1/identify', level: 'write', cross: 'lookup', body: (i) => ({ token: i.token, userId: 'intruder' }) },
   { method: 'POST', path: '/v1/logout', level: 'write', cross: 'lookup', body: (i) => ({ deviceId: i.deviceId }) },

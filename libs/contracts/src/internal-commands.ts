@@ -51,6 +51,10 @@ export const DELIVERY_COMMAND_TYPES = ['ResumeSends', 'CreateWebhook', 'DeleteWe
 export interface ResumeSendsResult {
   resumed: boolean;
 }
+/** `reason`: why delivery paused the app's sends (null: not paused). */
+export interface SendsPauseResult {
+  reason: string | null;
+}
 
 /** What the identity service accepts on `pushledger.identity-commands.v1`. */
 export type IdentityCommand =
@@ -235,8 +239,9 @@ export type GetMessageCountersQuery = CommandMeta & { type: 'GetMessageCounters'
 export type GetCampaignCountersQuery = CommandMeta & { type: 'GetCampaignCounters'; campaignId: string };
 /** Whether the ledger holds an outcome for the pair: receipts are accepted only for pushes that exist. */
 export type GetOutcomeQuery = CommandMeta & { type: 'GetOutcome'; messageId: string; deviceId: string };
-export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery | ListWebhooksQuery;
-export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome', 'ListWebhooks'] as const satisfies readonly DeliveryQuery['type'][];
+export type GetSendsPauseQuery = CommandMeta & { type: 'GetSendsPause' };
+export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery | ListWebhooksQuery | GetSendsPauseQuery;
+export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome', 'ListWebhooks', 'GetSendsPause'] as const satisfies readonly DeliveryQuery['type'][];
 
 export interface OutcomeCountersV1 {
   sent: number;

@@ -10,12 +10,14 @@ import { WritePositions } from './application/write-positions';
 import { AppsController } from './edge/apps.controller';
 import { AppKeyGuard } from './edge/auth/app-key.guard';
 import { CampaignsController } from './edge/campaigns.controller';
+import { ConsoleController } from './edge/console.controller';
 import { WebhooksController } from './edge/webhooks.controller';
 import { CustomerIoController } from './edge/compat/customerio.controller';
 import { MasivoController } from './edge/compat/masivo.controller';
 import { SegmentController } from './edge/compat/segment.controller';
 import { TwilioController } from './edge/compat/twilio.controller';
 import { DevicesController } from './edge/devices.controller';
+import { MeController } from './edge/me.controller';
 import { MessagesController } from './edge/messages.controller';
 import { SegmentsController } from './edge/segments.controller';
 import { StatsController } from './edge/stats.controller';
@@ -26,7 +28,7 @@ import { IdempotencyStore } from './infrastructure/idempotency.store';
 import { OwnerClient } from './infrastructure/owner.client';
 import { UserKeys } from './infrastructure/user-keys';
 
-export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController, StatsController, SegmentsController, WebhooksController];
+export const GATEWAY_CONTROLLERS: Type<unknown>[] = [AppsController, DevicesController, UsersController, MessagesController, CampaignsController, SegmentController, TwilioController, MasivoController, CustomerIoController, StatsController, SegmentsController, WebhooksController, MeController, ConsoleController];
 
 type Mongo = { connection: mongoose.Connection };
 

@@ -19,7 +19,7 @@ void bootstrapService('gateway', gatewayModule, (app, config) => {
     new DocumentBuilder()
       .setTitle('Pushledger API')
       .setVersion('1')
-      .setDescription('Device-token registry and push sender. Errors: {"error":{"code","message","details"?}}. Keys: write key (publishable) or server key (secret), as Bearer or Basic user name. Freshness: a write that stores facts answers `X-Pushledger-Position` (where the store holds them); device and user reads come from the read models and are read-your-writes: they wait (bounded) for `X-Pushledger-Min-Position` / `?minPosition=` and for the last position this gateway wrote for the app, else ask the service owning the streams, which folds them (`X-Pushledger-Read-Source` says which; 503 `unavailable` when it does not answer).')
+      .setDescription('Device-token registry and push sender. Errors: {"error":{"code","message","details"?}}. Keys: write key (publishable) or server key (secret), as Bearer or Basic user name; the admin token with `X-Pushledger-App: <appId>` acts as the server key of that app (the web console at /console signs in so). Freshness: a write that stores facts answers `X-Pushledger-Position` (where the store holds them); device and user reads come from the read models and are read-your-writes: they wait (bounded) for `X-Pushledger-Min-Position` / `?minPosition=` and for the last position this gateway wrote for the app, else ask the service owning the streams, which folds them (`X-Pushledger-Read-Source` says which; 503 `unavailable` when it does not answer).')
       .addBearerAuth()
       .addBasicAuth()
       .build(),

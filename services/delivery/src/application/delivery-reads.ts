@@ -1,11 +1,11 @@
-import type { CampaignCountersResult, DeliveryQuery, ListWebhooksQuery, MessageCountersResult, MessageOutcomesPageResult, OutcomeQueryResult, ReceiptV1 } from '@pushledger/contracts';
+import type { CampaignCountersResult, DeliveryQuery, ListWebhooksQuery, MessageCountersResult, MessageOutcomesPageResult, OutcomeQueryResult, ReceiptV1, SendsPauseResult } from '@pushledger/contracts';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 
 /** Outcomes and counters as the ledger holds them; every read is by the asking app, so another app's id reads as missing. */
 export class DeliveryReads {
   constructor(private readonly ledger: DeliveryLedger) {}
 
-  async handle(query: Exclude<DeliveryQuery, ListWebhooksQuery>): Promise<MessageOutcomesPageResult | MessageCountersResult | CampaignCountersResult | OutcomeQueryResult> {
+  async handle(query: Exclude<DeliveryQuery, ListWebhooksQuery>): Promise<MessageOutcomesPageResult | MessageCountersResult | CampaignCountersResult | OutcomeQueryResult | SendsPauseResult> {
     await this.ledger.init();
     switch (query.type) {
       case 'GetMessageOutcomes':
@@ -16,6 +16,8 @@ export class DeliveryReads {
         return { counters: await this.ledger.campaignCounters(query.appId, query.campaignId) };
       case 'GetOutcome':
         return { outcome: await this.ledger.outcome(query.appId, query.messageId, query.deviceId) };
+      case 'GetSendsPause':
+        return { reason: await this.ledger.pausedReason(query.appId) };
     }
   }
 

@@ -43,6 +43,7 @@ export class DeliveryCommandsController {
       case 'GetMessageCounters':
       case 'GetCampaignCounters':
       case 'GetOutcome':
+      case 'GetSendsPause':
         return answerQuery(request.commandId, () => this.reads.handle(request));
       default: {
         const unknown: never = request;

@@ -97,6 +97,16 @@ export class AppsController {
     return { appId: id, resumed };
   }
 
+  @Get(':id/sends')
+  @Access('admin-or-server')
+  @ApiOperation({ summary: "Whether the app's sends are paused (admin, or the app's server key)", description: 'Answers `{ appId, paused, reason }`; `reason` says why delivery paused them (null when not paused).' })
+  async sendsPause(@Param('id') id: string, @CurrentCaller() caller: Caller | undefined) {
+    if (!isAppId(id) || (caller && caller.app.id !== id)) throw ApiError.notFound('app');
+    if (!caller && !(this.directory.get(id) ?? (await this.owners.findApp(id)))) throw ApiError.notFound('app');
+    const reason = await this.owners.sendsPause(id);
+    return { appId: id, paused: reason !== null, reason };
+  }
+
   /** The key must be an EC P-256 private key (Apple's .p8): checked here so a bad one is a 400, not a paused app. */
   private apns(dto: AppApnsDto, appId: string): AppApnsV1 {
     let key: KeyObject;

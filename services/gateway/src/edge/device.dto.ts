@@ -73,6 +73,14 @@ export class IdentifyDto extends DeviceRefDto {
 
 export class LogoutDto extends DeviceRefDto {}
 
+/** A token is looked up from a body: tokens never go in URLs (access logs, proxies, browser history). */
+export class LookupDeviceDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4096)
+  token!: string;
+}
+
 export function deviceRef(dto: DeviceRefDto): { deviceId: string } | { token: string } {
   return dto.deviceId !== undefined ? { deviceId: dto.deviceId } : { token: dto.token! };
 }

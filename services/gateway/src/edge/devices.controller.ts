@@ -10,7 +10,7 @@ import { Access, Caller, CurrentCaller } from './auth/access';
 import { requireUserHash } from './auth/user-hash';
 import { validateBody } from './compat/compat-common';
 import { publishSegment } from './compat/segment-ingest';
-import { deviceRef, IdentifyDto, LogoutDto, RegisterDeviceDto } from './device.dto';
+import { deviceRef, IdentifyDto, LogoutDto, LookupDeviceDto, RegisterDeviceDto } from './device.dto';
 import { ApiError } from './http/api-error';
 import { presentDevice } from './present';
 import { FRESHNESS_DESCRIPTION, MIN_POSITION_HEADER, ReadFreshness, served } from './read-freshness';
@@ -59,6 +59,16 @@ export class DevicesController {
     });
     res.status(answer.status);
     return answer.body;
+  }
+
+  @Post('devices/lookup')
+  @Access('server')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'The device holding a token', description: 'The token is posted, never put in a URL. Folded from the device streams by the registration service; another app\'s token answers 404 like an unknown one.' })
+  async lookup(@CurrentCaller() caller: Caller, @Body() dto: LookupDeviceDto) {
+    const view = await this.owners.findDevice(caller.app.id, { token: dto.token });
+    if (!view || isUnregistered(view)) throw ApiError.notFound('device');
+    return presentDevice(view);
   }
 
   @Get('devices/:deviceId')

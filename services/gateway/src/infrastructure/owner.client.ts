@@ -31,6 +31,7 @@ import type {
   RegistrationCommand,
   RegistrationQuery,
   ResumeSendsResult,
+  SendsPauseResult,
   WebhookListResult,
   WebhookV1,
   SegmentRequest,
@@ -219,6 +220,11 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
 
   async outcome(appId: string, messageId: string, deviceId: string): Promise<OutcomeQueryResult['outcome']> {
     return (await this.query<OutcomeQueryResult>(this.topics.deliveryCommands, `${messageId}:${deviceId}`, { ...meta(appId), type: 'GetOutcome', messageId, deviceId })).outcome;
+  }
+
+  /** Why delivery paused the app's sends, or null. */
+  async sendsPause(appId: string): Promise<string | null> {
+    return (await this.query<SendsPauseResult>(this.topics.deliveryCommands, appId, { ...meta(appId), type: 'GetSendsPause' })).reason;
   }
 
   /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. */

@@ -9,6 +9,9 @@ import { ApiError } from '../http/api-error';
 import { ACCESS_KEY, AccessLevel } from './access';
 import { RateLimiter } from './rate-limiter';
 
+/** With the admin token, names the app a server-key route acts on. */
+export const ACTING_APP_HEADER = 'x-pushledger-app';
+
 function safeEqual(a: string, b: string): boolean {
   return sameSecret(a, b);
 }
@@ -52,7 +55,18 @@ export class AppKeyGuard implements CanActivate {
       if (!this.config.adminToken || !safeEqual(key, this.config.adminToken)) throw ApiError.unauthorized('a valid admin token is required');
       return true;
     }
-    if (level === 'admin-or-server' && this.config.adminToken && safeEqual(key, this.config.adminToken)) return true;
+    if (this.config.adminToken && (level === 'server' || level === 'admin-or-server') && safeEqual(key, this.config.adminToken)) {
+      const named = req.headers[ACTING_APP_HEADER];
+      if (typeof named !== 'string') {
+        if (level === 'admin-or-server') return true;
+        throw ApiError.validation(ACTING_APP_HEADER, 'the admin token reaches an app\'s routes only naming the app in this header');
+      }
+      // The admin token may act as any app's server key (the console signs in with it once, for every app).
+      const app = this.apps.get(named);
+      if (!app) throw ApiError.notFound('app');
+      req.caller = { app, keyKind: 'server', keyHash: hashKey(key) };
+      return true;
+    }
     const found = this.apps.findByKey(key);
     // Before the app list has come, a key not known yet may be valid: not a 401.
     if (!found && !this.apps.loaded) throw ApiError.unavailable('the gateway is still loading its apps; retry');

@@ -12,3 +12,4 @@ export * from './views';
 export * from './app-key-index';
 export * from './campaign-send';
 export * from './webhooks';
+export * from './webpush-subscription';

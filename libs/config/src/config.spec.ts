@@ -49,7 +49,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PUSHLEDGER_APNS_SIMULATOR_URL: 'https://127.0.0.1:1' })).toThrow(/go together/);
     const sim = loadConfig({ PUSHLEDGER_APNS_SIMULATOR_URL: 'https://127.0.0.1:1', PUSHLEDGER_APNS_SIMULATOR_CA_FILE: ca, PUSHLEDGER_APNS_SIMULATOR_KEY_FILE: ca });
     expect(sim.apns.simulator).toEqual({ url: 'https://127.0.0.1:1', ca: 'PEM', key: 'PEM' });
-    expect(providerStandIns(sim)).toEqual({ fcm: false, apns: true });
+    expect(providerStandIns(sim)).toEqual({ fcm: false, apns: true, webpush: false });
   });
 
   it('requires a connection string for EventStoreDB', () => {

@@ -40,6 +40,9 @@ const schema = z.object({
   PUSHLEDGER_APNS_SIMULATOR_URL: z.string().url().optional(),
   PUSHLEDGER_APNS_SIMULATOR_CA_FILE: z.string().optional(),
   PUSHLEDGER_APNS_SIMULATOR_KEY_FILE: z.string().optional(),
+  WEBPUSH_CA_FILE: z.string().optional(),
+  PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE: z.string().optional(),
+  PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE: z.string().optional(),
   DELIVERY_MAX_ATTEMPTS: intFrom(5, 1),
   DELIVERY_RETRY_BASE_MS: intFrom(1000, 0),
   STALE_TOKEN_JOB_INTERVAL_MINUTES: intFrom(60, 0),
@@ -93,6 +96,12 @@ export interface PushledgerConfig {
    * (npm start runs one), signing with the simulator's own key (`key`, a .p8 PEM).
    */
   apns: { endpoint?: { url: string; ca?: string }; simulator?: { url: string; ca: string; key: string } };
+  /**
+   * Subscriptions name their push service, so there is no endpoint: `ca` (PEM) is trusted beside the system's CAs for
+   * every push service (a simulator's). `simulator`: apps without VAPID credentials sign with its stand-in keys and
+   * trust its CA (npm start runs one).
+   */
+  webpush: { ca?: string; simulator?: { ca: string; vapid: VapidKeys } };
   delivery: { maxAttempts: number; retryBaseMs: number };
   /** `intervalMinutes` 0 turns the schedule off; `dryRun` reports what would expire and writes nothing. */
   staleTokenJob: { intervalMinutes: number; dryRun: boolean };
@@ -123,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.KAFKA_MIN_INSYNC_REPLICAS > e.KAFKA_REPLICATION_FACTOR) problems.push(`KAFKA_MIN_INSYNC_REPLICAS: at most KAFKA_REPLICATION_FACTOR (${e.KAFKA_REPLICATION_FACTOR}), or no write with acks=all could ever succeed`);
   const secretKey = secretKeyOf(e, problems);
   const apns = apnsOf(e, problems);
+  const webpush = webpushOf(e, problems);
   if (problems.length) invalid(problems);
   return {
     http: { port: e.PORT, host: e.HOST },
@@ -147,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       simulator: e.PUSHLEDGER_FCM_SIMULATOR_URL && e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE ? { url: e.PUSHLEDGER_FCM_SIMULATOR_URL, caFile: e.PUSHLEDGER_FCM_SIMULATOR_CA_FILE } : undefined,
     },
     apns,
+    webpush,
     delivery: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS },
     staleTokenJob: { intervalMinutes: e.STALE_TOKEN_JOB_INTERVAL_MINUTES, dryRun: isOn(e.STALE_TOKEN_JOB_DRY_RUN) },
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
@@ -176,9 +187,39 @@ function apnsOf(e: Env, problems: string[]): PushledgerConfig['apns'] {
   };
 }
 
-/** Which providers send for an app without its own credentials: FCM_ENDPOINT or the FCM simulator, the APNs simulator. */
-export function providerStandIns(config: Pick<PushledgerConfig, 'fcm' | 'apns'>): { fcm: boolean; apns: boolean } {
-  return { fcm: Boolean((config.fcm.endpoint && config.fcm.caFile) || config.fcm.simulator), apns: Boolean(config.apns.simulator) };
+/** A VAPID key pair, base64url, and the subject its JWTs name. */
+export interface VapidKeys {
+  subject: string;
+  publicKey: string;
+  privateKey: string;
+}
+
+function webpushOf(e: Env, problems: string[]): PushledgerConfig['webpush'] {
+  const ca = e.WEBPUSH_CA_FILE ? readConfigFile('WEBPUSH_CA_FILE', e.WEBPUSH_CA_FILE, problems) : undefined;
+  const sim = [e.PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE, e.PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE];
+  if (sim.some(Boolean) && !sim.every(Boolean)) problems.push('PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE and PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE go together');
+  const simCa = e.PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE ? readConfigFile('PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE', e.PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE, problems) : undefined;
+  const vapidJson = e.PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE ? readConfigFile('PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE', e.PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE, problems) : undefined;
+  let vapid: VapidKeys | undefined;
+  if (vapidJson !== undefined) {
+    const parsed = z.object({ subject: z.string().min(1), publicKey: z.string().min(1), privateKey: z.string().min(1) }).safeParse(safeJson(vapidJson));
+    if (parsed.success) vapid = parsed.data;
+    else problems.push('PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE: must be JSON { subject, publicKey, privateKey }');
+  }
+  return { ...(ca ? { ca } : {}), ...(simCa && vapid ? { simulator: { ca: simCa, vapid } } : {}) };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which providers send for an app without its own credentials: FCM_ENDPOINT or the FCM simulator, the APNs and Web Push simulators. */
+export function providerStandIns(config: Pick<PushledgerConfig, 'fcm' | 'apns' | 'webpush'>): { fcm: boolean; apns: boolean; webpush: boolean } {
+  return { fcm: Boolean((config.fcm.endpoint && config.fcm.caFile) || config.fcm.simulator), apns: Boolean(config.apns.simulator), webpush: Boolean(config.webpush.simulator) };
 }
 
 function readConfigFile(variable: string, file: string, problems: string[]): string | undefined {

@@ -72,6 +72,17 @@ export interface AppApnsV1 {
   production: boolean;
 }
 
+/**
+ * Web Push VAPID credentials (RFC 8292): the app's P-256 key pair, base64url (the public key uncompressed, 65 bytes;
+ * the private key its 32-byte scalar). `subject` (`mailto:` or https URL) goes into every JWT as `sub`.
+ */
+export interface AppWebpushV1 {
+  subject: string;
+  publicKey: string;
+  /** The private key, sealed (kind `webpush.privateKey`). */
+  privateKey: SealedCredentialV1;
+}
+
 /** Keys replaced by a rotation that still open the app until `validUntil` (ISO). */
 export interface PreviousAppKeysV1 {
   writeKeyHash: string;
@@ -80,13 +91,15 @@ export interface PreviousAppKeysV1 {
 }
 
 export type AppEvent =
-  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsV1; createdAt: string } }
+  | { type: 'AppCreated'; data: { appId: string; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; apns?: AppApnsV1 | null; webpush?: AppWebpushV1 | null; settings: AppSettingsV1; createdAt: string } }
   | { type: 'AppSettingsChanged'; data: { appId: string; settings: AppSettingsV1; changedAt: string } }
   | { type: 'AppKeysRotated'; data: { appId: string; writeKeyHash: string; serverKeyHash: string; rotatedAt: string; previous?: PreviousAppKeysV1 } }
   /** null: the app's APNs credentials were removed. */
-  | { type: 'AppApnsChanged'; data: { appId: string; apns: AppApnsV1 | null; changedAt: string } };
+  | { type: 'AppApnsChanged'; data: { appId: string; apns: AppApnsV1 | null; changedAt: string } }
+  /** null: the app's VAPID credentials were removed. */
+  | { type: 'AppWebpushChanged'; data: { appId: string; webpush: AppWebpushV1 | null; changedAt: string } };
 
-export const APP_EVENT_TYPES = ['AppCreated', 'AppSettingsChanged', 'AppKeysRotated', 'AppApnsChanged'] as const;
+export const APP_EVENT_TYPES = ['AppCreated', 'AppSettingsChanged', 'AppKeysRotated', 'AppApnsChanged', 'AppWebpushChanged'] as const;
 
 export interface AppRecord {
   id: string;
@@ -98,6 +111,8 @@ export interface AppRecord {
   fcm: AppFcmV1;
   /** null: no APNs credentials (APNs devices are skipped with `no_credentials` unless a simulator stands in). */
   apns: AppApnsV1 | null;
+  /** null: no VAPID credentials (web push devices are skipped with `no_credentials` unless a simulator stands in). */
+  webpush: AppWebpushV1 | null;
   settings: AppSettingsV1;
   createdAt: string;
   /** Set by a rotation with a grace period; past `validUntil` these keys open nothing. */
@@ -115,6 +130,7 @@ export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecor
         ...(event.data.identitySecretHash ? { identitySecretHash: event.data.identitySecretHash } : {}),
         fcm: event.data.fcm,
         apns: event.data.apns ?? null,
+        webpush: event.data.webpush ?? null,
         // Facts stored before a setting existed read with its default.
         settings: { ...DEFAULT_APP_SETTINGS, ...event.data.settings },
         createdAt: event.data.createdAt,
@@ -125,6 +141,8 @@ export function evolveApp(app: AppRecord | undefined, event: AppEvent): AppRecor
       return app && { ...app, writeKeyHash: event.data.writeKeyHash, serverKeyHash: event.data.serverKeyHash, previousKeys: event.data.previous };
     case 'AppApnsChanged':
       return app && { ...app, apns: event.data.apns };
+    case 'AppWebpushChanged':
+      return app && { ...app, webpush: event.data.webpush };
     default: {
       const _exhaustive: never = event;
       return app;
@@ -151,6 +169,8 @@ export interface AppDirectoryEntryV1 {
   fcm: { projectId: string; hasServiceAccount: boolean };
   /** Absent: no APNs credentials. Never the key itself. */
   apns?: AppApnsSummaryV1;
+  /** Absent: no VAPID credentials. Never the private key. */
+  webpush?: AppWebpushSummaryV1;
   settings: AppSettingsV1;
   createdAt: string;
   revision: number;
@@ -166,6 +186,7 @@ export function directoryEntryOf(app: AppRecord, revision: number): AppDirectory
     ...(app.identitySecretHash ? { identitySecretHash: app.identitySecretHash } : {}),
     fcm: { projectId: app.fcm.projectId, hasServiceAccount: app.fcm.serviceAccount !== null },
     ...(app.apns ? { apns: apnsSummaryOf(app.apns) } : {}),
+    ...(app.webpush ? { webpush: webpushSummaryOf(app.webpush) } : {}),
     settings: app.settings,
     createdAt: app.createdAt,
     revision,
@@ -192,13 +213,25 @@ export function apnsSummaryOf(apns: AppApnsV1): AppApnsSummaryV1 {
   return { teamId: apns.teamId, keyId: apns.keyId, bundleId: apns.bundleId, production: apns.production, hasPrivateKey: true };
 }
 
+/** What reads show of an app's VAPID credentials: the subject and the public key (browsers subscribe with it), never the private key. */
+export interface AppWebpushSummaryV1 {
+  subject: string;
+  publicKey: string;
+  hasPrivateKey: true;
+}
+
+export function webpushSummaryOf(webpush: AppWebpushV1): AppWebpushSummaryV1 {
+  return { subject: webpush.subject, publicKey: webpush.publicKey, hasPrivateKey: true };
+}
+
 /**
  * The providers an app can send through: its own credentials, or a stand-in (FCM_ENDPOINT, a bundled
  * simulator) that takes sends without them. A device of any other provider is skipped with `no_credentials`.
  */
-export function sendableProviders(app: Pick<AppRecord, 'fcm' | 'apns'>, standIns: { fcm: boolean; apns: boolean }): Provider[] {
+export function sendableProviders(app: Pick<AppRecord, 'fcm' | 'apns' | 'webpush'>, standIns: { fcm: boolean; apns: boolean; webpush: boolean }): Provider[] {
   const providers: Provider[] = [];
   if (app.fcm.serviceAccount !== null || standIns.fcm) providers.push('fcm');
   if (app.apns !== null || standIns.apns) providers.push('apns');
+  if (app.webpush !== null || standIns.webpush) providers.push('webpush');
   return providers;
 }

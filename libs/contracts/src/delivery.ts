@@ -48,6 +48,11 @@ export function pushExtrasOf(c: PushExtrasV1): PushExtrasV1 {
 
 /** FCM's limit on a message's payload (notification and data), in bytes. */
 export const FCM_PAYLOAD_LIMIT_BYTES = 4096;
+/**
+ * The longest Web Push payload before encryption: push services take 4096 bytes of aes128gcm body (RFC 8030),
+ * of which the header (86), the tag (16) and the padding delimiter (1) leave 3993 (RFC 8291 §4).
+ */
+export const WEBPUSH_PAYLOAD_LIMIT_BYTES = 3993;
 /** The data keys Pushledger adds to every message (see services/delivery fcmMessage). */
 export const PUSHLEDGER_DATA_KEYS = { messageId: 'pushledgerMessageId', link: 'pushledgerLink' } as const;
 

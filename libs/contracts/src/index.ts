@@ -13,3 +13,4 @@ export * from './app-key-index';
 export * from './campaign-send';
 export * from './webhooks';
 export * from './token-provider';
+export * from './webpush-subscription';

@@ -1,4 +1,4 @@
-import type { AppApnsV1, AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch, StoredIdentitySecretHash } from './apps';
+import type { AppApnsV1, AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch, AppWebpushV1, StoredIdentitySecretHash } from './apps';
 import type { DeliveryOutcomeKind } from './delivery';
 import type { DeviceStatus, LastStatus } from './events';
 import type { DeviceRef, RegistryCommandOf } from './events/commands';
@@ -36,9 +36,9 @@ export type RegistrationCommand =
  * App commands the gateway sends to the registration service (on its command topic, keyed by app id):
  * that service owns the `app-<appId>` streams. Keys are generated at the gateway; only their hashes travel.
  */
-export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; apns?: AppApnsV1 | null; settings: AppSettingsPatch };
-/** `apns`: new APNs credentials (null removes them); absent leaves them as they are. */
-export type ChangeAppSettingsCommand = CommandMeta & { type: 'ChangeAppSettings'; settings: AppSettingsPatch; apns?: AppApnsV1 | null };
+export type CreateAppCommand = CommandMeta & { type: 'CreateApp'; name: string; writeKeyHash: string; serverKeyHash: string; identitySecretHash?: StoredIdentitySecretHash; fcm: AppFcmV1; apns?: AppApnsV1 | null; webpush?: AppWebpushV1 | null; settings: AppSettingsPatch };
+/** `apns`, `webpush`: new credentials for that provider (null removes them); absent leaves them as they are. */
+export type ChangeAppSettingsCommand = CommandMeta & { type: 'ChangeAppSettings'; settings: AppSettingsPatch; apns?: AppApnsV1 | null; webpush?: AppWebpushV1 | null };
 /** New key hashes; the previous keys keep working for `graceSeconds`. */
 export type RotateAppKeysCommand = CommandMeta & { type: 'RotateAppKeys'; writeKeyHash: string; serverKeyHash: string; graceSeconds: number };
 export type AppAdminCommand = CreateAppCommand | ChangeAppSettingsCommand | RotateAppKeysCommand;

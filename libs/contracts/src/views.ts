@@ -1,4 +1,4 @@
-import type { AppApnsSummaryV1, AppSettingsV1 } from './apps';
+import type { AppApnsSummaryV1, AppSettingsV1, AppWebpushSummaryV1 } from './apps';
 import type { DeviceStatus, LastStatus, Platform, Provider } from './events';
 
 // The views owners answer with (command replies, queries) and the gateway presents; typed here, so the
@@ -49,6 +49,7 @@ export interface AppView {
   name: string;
   fcm: { projectId: string; hasServiceAccount: boolean };
   apns?: AppApnsSummaryV1;
+  webpush?: AppWebpushSummaryV1;
   settings: AppSettingsV1;
   createdAt: string;
 }

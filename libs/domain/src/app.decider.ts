@@ -22,6 +22,7 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
             ...(command.identitySecretHash ? { identitySecretHash: command.identitySecretHash } : {}),
             fcm: command.fcm,
             ...(command.apns ? { apns: command.apns } : {}),
+            ...(command.webpush ? { webpush: command.webpush } : {}),
             settings: withPatch(DEFAULT_APP_SETTINGS, command.settings),
             createdAt: now.toISOString(),
           },
@@ -35,6 +36,7 @@ export function decideApp(command: AppCommand, state: AppState, now: Date): AppE
       if (!sameAppSettings(settings, state.settings)) events.push({ type: 'AppSettingsChanged', data: { appId: command.appId, settings, changedAt: now.toISOString() } });
       // A sealed key is never equal to another sealing of itself, so credentials given are always a fact (removing none is not).
       if (command.apns !== undefined && !(command.apns === null && state.apns === null)) events.push({ type: 'AppApnsChanged', data: { appId: command.appId, apns: command.apns, changedAt: now.toISOString() } });
+      if (command.webpush !== undefined && !(command.webpush === null && state.webpush === null)) events.push({ type: 'AppWebpushChanged', data: { appId: command.appId, webpush: command.webpush, changedAt: now.toISOString() } });
       return events;
     }
     case 'RotateAppKeys': {

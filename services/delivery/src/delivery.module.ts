@@ -19,6 +19,7 @@ import { DeliveryLedger } from './infrastructure/delivery-ledger';
 import { ApnsSenders } from './infrastructure/apns-senders';
 import { FcmSenders } from './infrastructure/fcm-senders';
 import { ProviderSenders } from './infrastructure/push-senders';
+import { WebpushSenders } from './infrastructure/webpush-senders';
 
 const PRODUCER = Symbol('DELIVERY_PRODUCER');
 const LEDGER_POOL_SIZE = 10;
@@ -81,7 +82,7 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
         },
         inject: [KAFKA],
       },
-      { provide: ProviderSenders, useFactory: (cfg: PushledgerConfig) => new ProviderSenders(new FcmSenders(cfg), new ApnsSenders(cfg)), inject: [CONFIG] },
+      { provide: ProviderSenders, useFactory: (cfg: PushledgerConfig) => new ProviderSenders(new FcmSenders(cfg), new ApnsSenders(cfg), new WebpushSenders(cfg)), inject: [CONFIG] },
       {
         provide: DeliveryHandler,
         useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: ProviderSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),

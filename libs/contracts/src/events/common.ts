@@ -3,7 +3,7 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export type Provider = 'fcm' | 'apns';
+export type Provider = 'fcm' | 'apns' | 'webpush';
 export type Platform = 'android' | 'ios' | 'web';
 
 /**

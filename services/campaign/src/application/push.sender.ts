@@ -43,7 +43,7 @@ export class PushSender {
     private readonly topics: TopicMap,
     private readonly messageRecords: MessagesStore,
     /** Which providers send without an app's own credentials (FCM_ENDPOINT, the bundled simulators). */
-    private readonly standIns: { fcm: boolean; apns: boolean },
+    private readonly standIns: { fcm: boolean; apns: boolean; webpush: boolean },
   ) {}
 
   async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {

@@ -8,7 +8,7 @@ export class ReadModelsAudience implements AudienceSource {
   constructor(
     private readonly readModels: ReadModels,
     private readonly segments: SegmentStore,
-    private readonly standIns: { fcm: boolean; apns: boolean },
+    private readonly standIns: { fcm: boolean; apns: boolean; webpush: boolean },
   ) {}
 
   async plan(app: AppRecord, audience: CampaignDefinitionV1['audience'], options: { transactional: boolean; devicePolicy: DevicePolicy; topic?: string | null; now: Date }): Promise<AudiencePlan> {

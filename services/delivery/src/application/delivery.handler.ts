@@ -19,7 +19,7 @@ interface Outcome {
 }
 
 /** The pause a credentials breaker trips, per provider: `credentials` (FCM, as before) pauses only FCM sends. */
-const PAUSE_REASONS: Record<Provider, string> = { fcm: 'credentials', apns: 'apns_credentials' };
+const PAUSE_REASONS: Record<Provider, string> = { fcm: 'credentials', apns: 'apns_credentials', webpush: 'webpush_credentials' };
 
 /**
  * One delivery request: send to the pairs not yet done, each through its device's provider, retry what the provider says to retry, then record the

@@ -1,5 +1,6 @@
 import type { ApnsSenders } from './apns-senders';
 import type { FcmSenders } from './fcm-senders';
+import type { WebpushSenders } from './webpush-senders';
 import type { AppRecord, DeliveryTargetV1, Provider, PushContentV1 } from '@pushledger/contracts';
 import type { ProviderErrorClassification } from '../application/delivery-policy';
 
@@ -19,20 +20,30 @@ export interface PushSenders {
   close(): Promise<void>;
 }
 
-/** FCM and APNs; a provider with no sender here (web push) has none for any app. */
+/** FCM, APNs and Web Push, each through its own sender. */
 export class ProviderSenders implements PushSenders {
   constructor(
     private readonly fcm: FcmSenders,
     private readonly apns: ApnsSenders,
+    private readonly webpush: WebpushSenders,
   ) {}
 
   for(app: AppRecord, provider: Provider): ProviderSender | null {
-    if (provider === 'fcm') return this.fcm.sender(app);
-    if (provider === 'apns') return this.apns.sender(app);
-    return null;
+    switch (provider) {
+      case 'fcm':
+        return this.fcm.sender(app);
+      case 'apns':
+        return this.apns.sender(app);
+      case 'webpush':
+        return this.webpush.sender(app);
+      default: {
+        const _exhaustive: never = provider;
+        return _exhaustive;
+      }
+    }
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.fcm.close(), this.apns.close()]);
+    await Promise.all([this.fcm.close(), this.apns.close(), this.webpush.close()]);
   }
 }

@@ -1,13 +1,13 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
+import { createECDH, createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
-import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type CredentialKind } from '@pushledger/contracts';
+import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type AppWebpushV1, type CredentialKind } from '@pushledger/contracts';
 import { CONFIG, CredentialSealError, sealCredential, sealIdentitySecretHash } from '@pushledger/platform';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
-import { AppApnsDto, CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
+import { AppApnsDto, AppWebpushDto, CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
 import { presentApp } from './present';
 
@@ -28,13 +28,14 @@ export class AppsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create an app (admin)', description: 'Keys are shown once. `fcm.serviceAccount` and `apns.privateKey` are write-only: sealed with PUSHLEDGER_SECRET_KEY before it leaves the gateway, opened only by the delivery service.' })
+  @ApiOperation({ summary: 'Create an app (admin)', description: 'Keys are shown once. `fcm.serviceAccount`, `apns.privateKey` and `webpush.privateKey` are write-only: sealed with PUSHLEDGER_SECRET_KEY before it leaves the gateway, opened only by the delivery service.' })
   async create(@Body() dto: CreateAppDto) {
     const id = `app_${randomBytes(10).toString('hex')}`;
     const { writeKey, serverKey } = newKeys();
     const identitySecret = newIdentitySecret();
     const serviceAccount = dto.fcm?.serviceAccount ? this.seal(dto.fcm.serviceAccount, 'fcm.serviceAccount', id) : null;
     const apns = dto.apns ? this.apns(dto.apns, id) : null;
+    const webpush = dto.webpush ? this.webpush(dto.webpush, id) : null;
     const app = await this.command({
       ...envelope(id),
       type: 'CreateApp',
@@ -44,6 +45,7 @@ export class AppsController {
       identitySecretHash: sealIdentitySecretHash(identitySecretHash(identitySecret), id, this.config.secretKey),
       fcm: { projectId: dto.fcm?.projectId ?? 'pushledger-local', serviceAccount },
       ...(apns ? { apns } : {}),
+      ...(webpush ? { webpush } : {}),
       settings: dto.settings ?? {},
     });
     return { id, name: app.name, writeKey, serverKey, identitySecret, settings: app.settings };
@@ -71,7 +73,8 @@ export class AppsController {
   async update(@Param('id') id: string, @Body() dto: UpdateAppDto) {
     if (!isAppId(id)) throw ApiError.notFound('app');
     const apns = dto.apns === undefined ? {} : { apns: dto.apns === null ? null : this.apns(dto.apns, id) };
-    return presentApp(await this.command({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings ?? {}, ...apns }));
+    const webpush = dto.webpush === undefined ? {} : { webpush: dto.webpush === null ? null : this.webpush(dto.webpush, id) };
+    return presentApp(await this.command({ ...envelope(id), type: 'ChangeAppSettings', settings: dto.settings ?? {}, ...apns, ...webpush }));
   }
 
   /** New keys, shown once; the replaced ones keep opening the app for `graceSeconds` (default 0). */
@@ -117,6 +120,22 @@ export class AppsController {
     }
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw ApiError.validation('apns.privateKey', 'must be an EC P-256 key (.p8 from Apple)');
     return { teamId: dto.teamId, keyId: dto.keyId, bundleId: dto.bundleId, production: dto.production, privateKey: this.seal(dto.privateKey, 'apns.privateKey', appId) };
+  }
+
+  /** The pair must be a P-256 key pair that belongs together: a mismatch would only show as every push service answering 403. */
+  private webpush(dto: AppWebpushDto, appId: string): AppWebpushV1 {
+    const publicKey = Buffer.from(dto.publicKey, 'base64url');
+    if (publicKey.length !== 65 || publicKey[0] !== 0x04) throw ApiError.validation('webpush.publicKey', 'must be an uncompressed P-256 public key (65 bytes, base64url)');
+    const ecdh = createECDH('prime256v1');
+    let derived: Buffer;
+    try {
+      ecdh.setPrivateKey(Buffer.from(dto.privateKey, 'base64url'));
+      derived = ecdh.getPublicKey();
+    } catch {
+      throw ApiError.validation('webpush.privateKey', 'is not a P-256 private key');
+    }
+    if (!derived.equals(publicKey)) throw ApiError.validation('webpush.publicKey', 'does not belong to webpush.privateKey');
+    return { subject: dto.subject, publicKey: dto.publicKey, privateKey: this.seal(dto.privateKey, 'webpush.privateKey', appId) };
   }
 
   private seal(value: unknown, kind: CredentialKind, appId: string) {

@@ -36,6 +36,22 @@ export class AppApnsDto {
   production!: boolean;
 }
 
+/** VAPID (RFC 8292): the app's P-256 key pair as `web-push generate-vapid-keys` prints it, and the contact it signs as. */
+export class AppWebpushDto {
+  @IsString()
+  @MaxLength(512)
+  @Matches(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/[^\s/]+\S*)$/, { message: 'subject must be a mailto: address or an https URL' })
+  subject!: string;
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{87}$/, { message: 'publicKey must be the uncompressed P-256 public key, base64url (87 characters)' })
+  publicKey!: string;
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'privateKey must be the 32-byte P-256 private key, base64url (43 characters)' })
+  privateKey!: string;
+}
+
 export class AppSettingsDto {
   @IsOptional()
   @IsIn(DEVICE_POLICIES as DevicePolicy[])
@@ -91,13 +107,19 @@ export class CreateAppDto {
   @IsOptional()
   @IsObject()
   @ValidateNested()
+  @Type(() => AppWebpushDto)
+  webpush?: AppWebpushDto | null;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
   @Type(() => AppSettingsDto)
   settings?: AppSettingsDto;
 }
 
-/** At least one of `settings` and `apns` (null removes the APNs credentials). */
+/** At least one of `settings`, `apns` and `webpush` (null removes that provider's credentials). */
 export class UpdateAppDto {
-  @ValidateIf((o: UpdateAppDto) => o.apns === undefined || o.settings !== undefined)
+  @ValidateIf((o: UpdateAppDto) => (o.apns === undefined && o.webpush === undefined) || o.settings !== undefined)
   @IsDefined()
   @IsObject()
   @ValidateNested()
@@ -109,6 +131,12 @@ export class UpdateAppDto {
   @ValidateNested()
   @Type(() => AppApnsDto)
   apns?: AppApnsDto | null;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AppWebpushDto)
+  webpush?: AppWebpushDto | null;
 }
 
 /** Grace: the replaced keys keep working this long (at most 30 days). */

@@ -1,3 +1,4 @@
+import { canonicalToken } from '@pushledger/contracts';
 import { IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 
 const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
@@ -14,8 +15,9 @@ export class RegisterDeviceDto {
   @MaxLength(4096)
   token!: string;
 
-  @IsIn(['fcm', 'apns'])
-  provider!: 'fcm' | 'apns';
+  /** `webpush`: the token is the browser's PushSubscription as JSON (checked in the controller). */
+  @IsIn(['fcm', 'apns', 'webpush'])
+  provider!: 'fcm' | 'apns' | 'webpush';
 
   @IsIn(['android', 'ios', 'web'])
   platform!: 'android' | 'ios' | 'web';
@@ -81,6 +83,7 @@ export class LookupDeviceDto {
   token!: string;
 }
 
+/** A web push subscription as a reference names the token its registration stored: the canonical JSON. */
 export function deviceRef(dto: DeviceRefDto): { deviceId: string } | { token: string } {
-  return dto.deviceId !== undefined ? { deviceId: dto.deviceId } : { token: dto.token! };
+  return dto.deviceId !== undefined ? { deviceId: dto.deviceId } : { token: canonicalToken(dto.token!) };
 }

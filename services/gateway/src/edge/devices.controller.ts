@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { isUnregistered } from '@pushledger/contracts';
+import { isUnregistered, parseWebPushSubscription } from '@pushledger/contracts';
 import { FreshReads, type Freshness } from '../application/fresh-reads';
 import { IdempotencyStore } from '../infrastructure/idempotency.store';
 import { OwnerClient } from '../infrastructure/owner.client';
@@ -17,6 +17,15 @@ import { FRESHNESS_DESCRIPTION, MIN_POSITION_HEADER, ReadFreshness, served } fro
 
 const attributesOf = (dto: RegisterDeviceDto) =>
   Object.fromEntries((['model', 'osVersion', 'appVersion', 'locale', 'timezone'] as const).filter((k) => dto[k] !== undefined).map((k) => [k, dto[k]]));
+
+/** A web push token is stored as its subscription's canonical JSON, so the same subscription is always the same token and device. */
+function tokenOf(dto: RegisterDeviceDto): string {
+  if (dto.provider !== 'webpush') return dto.token;
+  if (dto.platform !== 'web') throw ApiError.validation('platform', 'must be web for a webpush device');
+  const parsed = parseWebPushSubscription(dto.token);
+  if (!parsed.ok) throw ApiError.validation('token', parsed.reason);
+  return parsed.token;
+}
 
 /** `POST /v1/identify` is shared with Segment's identify: a body naming a device (`deviceId` or `token`) is native. */
 function isNativeIdentify(body: unknown): boolean {
@@ -39,6 +48,7 @@ export class DevicesController {
   @Access('write')
   async register(@CurrentCaller() caller: Caller, @Body() dto: RegisterDeviceDto, @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: Response) {
     requireUserHash(caller, dto.userId, dto.userHash);
+    const token = tokenOf(dto);
     const answer = await this.idempotency.run(caller.app.id, key, dto, async (commandId) => {
       const { view, created } = await this.owners.device(
         {
@@ -47,7 +57,7 @@ export class DevicesController {
           appId: caller.app.id,
           issuedAt: new Date().toISOString(),
           deviceId: dto.deviceId ?? null,
-          token: dto.token,
+          token,
           provider: dto.provider,
           platform: dto.platform,
           attributes: attributesOf(dto),

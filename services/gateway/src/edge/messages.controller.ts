@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } fro
 import { ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomUUID } from 'crypto';
-import { deterministicUuid, type MessageOutcomeV1, type PushTarget } from '@pushledger/contracts';
+import { canonicalToken, deterministicUuid, type MessageOutcomeV1, type PushTarget } from '@pushledger/contracts';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
@@ -13,6 +13,7 @@ function targetOf(dto: PushDto): PushTarget {
   const named = (['userId', 'deviceId', 'token'] as const).filter((k) => dto.to[k] !== undefined);
   if (named.length !== 1) throw ApiError.validation('to', 'name exactly one of userId, deviceId, token');
   const k = named[0];
+  if (k === 'token') return { token: canonicalToken(dto.to.token!) };
   return { [k]: dto.to[k]! } as PushTarget;
 }
 

@@ -30,7 +30,7 @@ export function presentUser(u: UserView) {
 
 /** The app as the admin API shows it: no key hashes, only whether credentials exist. */
 export function presentApp(a: AppDirectoryEntryV1): AppView {
-  return { id: a.id, name: a.name, fcm: a.fcm, ...(a.apns ? { apns: a.apns } : {}), settings: a.settings, createdAt: a.createdAt };
+  return { id: a.id, name: a.name, fcm: a.fcm, ...(a.apns ? { apns: a.apns } : {}), ...(a.webpush ? { webpush: a.webpush } : {}), settings: a.settings, createdAt: a.createdAt };
 }
 
 export function presentExport(x: UserExportV1) {

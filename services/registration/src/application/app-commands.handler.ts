@@ -37,9 +37,9 @@ export class AppCommandsHandler {
 function toDomain(command: AppAdminCommand): AppCommand {
   switch (command.type) {
     case 'CreateApp':
-      return { type: command.type, appId: command.appId, name: command.name, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, identitySecretHash: command.identitySecretHash, fcm: command.fcm, ...(command.apns ? { apns: command.apns } : {}), settings: command.settings };
+      return { type: command.type, appId: command.appId, name: command.name, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, identitySecretHash: command.identitySecretHash, fcm: command.fcm, ...(command.apns ? { apns: command.apns } : {}), ...(command.webpush ? { webpush: command.webpush } : {}), settings: command.settings };
     case 'ChangeAppSettings':
-      return { type: command.type, appId: command.appId, settings: command.settings, ...(command.apns !== undefined ? { apns: command.apns } : {}) };
+      return { type: command.type, appId: command.appId, settings: command.settings, ...(command.apns !== undefined ? { apns: command.apns } : {}), ...(command.webpush !== undefined ? { webpush: command.webpush } : {}) };
     case 'RotateAppKeys':
       return { type: command.type, appId: command.appId, writeKeyHash: command.writeKeyHash, serverKeyHash: command.serverKeyHash, graceSeconds: command.graceSeconds };
     default: {

@@ -1,0 +1,3 @@
+export * from './webpush-error-classifier';
+export * from './simulator/webpush-decrypt';
+export * from './simulator/webpush-simulator';

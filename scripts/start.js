@@ -63,7 +63,7 @@ async function healthy(p) {
   }
 }
 
-// Apps without Firebase (or APNs) credentials send to a local simulator, so a fresh install can push end to end.
+// Apps without Firebase, APNs or VAPID credentials send to a local simulator, so a fresh install can push end to end.
 async function startSimulator(name, entry, what) {
   const child = spawn(process.execPath, [path.join(root, 'scripts/run.js'), entry, '--cert-dir', path.join(dataDir, name)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   children.set(name, child);
@@ -87,7 +87,10 @@ async function startSimulators() {
   env.PUSHLEDGER_APNS_SIMULATOR_URL = apns.url;
   env.PUSHLEDGER_APNS_SIMULATOR_CA_FILE = apns.caFile;
   env.PUSHLEDGER_APNS_SIMULATOR_KEY_FILE = apns.keyFile;
-  return { fcm: fcm.url, apns: apns.url };
+  const webpush = await startSimulator('webpush-simulator', 'dist/tools/webpush-simulator/main.js', 'Web Push');
+  env.PUSHLEDGER_WEBPUSH_SIMULATOR_CA_FILE = webpush.caFile;
+  env.PUSHLEDGER_WEBPUSH_SIMULATOR_VAPID_FILE = webpush.vapidFile;
+  return { fcm: fcm.url, apns: apns.url, webpush: webpush.url };
 }
 
 async function main() {
@@ -106,7 +109,7 @@ async function main() {
     }
   }
   const url = `http://127.0.0.1:${port}`;
-  console.log(`Pushledger is running.\n  gateway:     ${url}\n  health:      ${url}/health\n  API docs:    ${url}/docs\n  admin token: ${token}\n  FCM sim:     ${sims.fcm} (apps without Firebase credentials send here)\n  APNs sim:    ${sims.apns} (apps without APNs credentials send here)\n  logs:        ${logDir}`);
+  console.log(`Pushledger is running.\n  gateway:     ${url}\n  health:      ${url}/health\n  API docs:    ${url}/docs\n  admin token: ${token}\n  FCM sim:     ${sims.fcm} (apps without Firebase credentials send here)\n  APNs sim:    ${sims.apns} (apps without APNs credentials send here)\n  WebPush sim: ${sims.webpush} (POST /subscriptions makes a subscription; apps without VAPID keys sign with its stand-in keys)\n  logs:        ${logDir}`);
   try {
     const demo = await ensureDemoApp(url);
     if (demo) console.log(`  demo app:    id ${demo.id}\n               write key  ${demo.writeKey}\n               server key ${demo.serverKey}`);

@@ -43,10 +43,10 @@ describe('Web Push delivery through the web-push library and the Web Push simula
     return res.body as Created;
   }
 
-  async function device(app: Created) {
+  async function device(app: Created, userId?: string) {
     const id = `web-${++n}`;
     const sub = sim.subscribe({ applicationServerKey: vapid.publicKey });
-    const res = await api(stack.url, app.writeKey).post('/v1/devices', { deviceId: id, token: JSON.stringify(sub), provider: 'webpush', platform: 'web' });
+    const res = await api(stack.url, app.writeKey).post('/v1/devices', { deviceId: id, token: JSON.stringify(sub), provider: 'webpush', platform: 'web', ...(userId ? { userId } : {}) });
     expect(res.status).toBe(201);
     return { id, sub };
   }
@@ -110,6 +110,62 @@ describe('Web Push delivery through the web-push library and the Web Push simula
     await waitFor(async () => (await api(stack.url, app.serverKey).get(`/v1/devices/${web.id}`)).body?.status === 'invalid', { what: 'the device invalidated' });
     const again = await api(stack.url, app.writeKey).post('/v1/devices', { deviceId: web.id, token: JSON.stringify(web.sub), provider: 'webpush', platform: 'web' });
     expect(again.status).toBe(409);
+  });
+
+  it('429 and 500 from the push service are retried with back-off, then sent: one outcome for the pair', async () => {
+    const app = await createApp('webpush-retry', vapid);
+    const web = await device(app);
+    sim.script(web.sub.endpoint, [429, 500]);
+    const res = await api(stack.url, app.serverKey).post('/v1/push', { to: { deviceId: web.id }, notification: { title: 'Hello', body: 'again' } });
+    expect(res.status).toBe(202);
+    expect((await outcomes(app, res.body.messageId))[0]).toMatchObject({ outcome: 'sent' });
+    expect(sim.requestsFor(web.sub.endpoint).map((r) => r.status)).toEqual([429, 500, 201]);
+    expect((await api(stack.url, app.serverKey).get(`/v1/messages/${res.body.messageId}`)).body).toHaveLength(1);
+  });
+
+  it('403 (VAPID keys the browsers did not subscribe with) on most of a batch pauses the app\'s web push sends, not its FCM sends, and invalidates nothing; resume lifts it', async () => {
+    const other = generateVapidKeys('mailto:ops@example.com');
+    const app = await createApp('webpush-breaker', other);
+    const user = `u-webpush-breaker-${Date.now()}`;
+    const webs: Awaited<ReturnType<typeof device>>[] = [];
+    for (let i = 0; i < 10; i++) webs.push(await device(app, user));
+    const first = await api(stack.url, app.serverKey).post('/v1/push', { to: { userId: user }, notification: { title: 'Hello', body: 'World' } });
+    expect(first.body).toMatchObject({ targeted: 10 });
+    const got = await waitFor(
+      async () => {
+        const r = await api(stack.url, app.serverKey).get(`/v1/messages/${first.body.messageId}`);
+        return r.status === 200 && r.body.length === 10 && r.body.every((o: { outcome: string }) => o.outcome !== 'pending') ? (r.body as { outcome: string; reason?: string }[]) : undefined;
+      },
+      { what: 'ten outcomes', timeoutMs: 60000 },
+    );
+    expect(got.every((o) => o.outcome === 'failed')).toBe(true);
+    for (const w of webs) expect(sim.requestsFor(w.sub.endpoint)[0]).toMatchObject({ status: 403 });
+
+    const before = sim.requests().length;
+    const paused = await api(stack.url, app.serverKey).post('/v1/push', { to: { deviceId: webs[0].id }, notification: { title: 'Hello', body: 'paused' } });
+    expect((await outcomes(app, paused.body.messageId))[0]).toMatchObject({ outcome: 'failed', reason: 'app_paused:webpush_credentials' });
+    expect(sim.requests().length).toBe(before);
+
+    const androidId = `android-${++n}`;
+    const android = await api(stack.url, app.writeKey).post('/v1/devices', { deviceId: androidId, token: `ok:${androidId}-${Date.now()}-${'x'.repeat(40)}`, provider: 'fcm', platform: 'android' });
+    expect(android.status).toBe(201);
+    const fcmPush = await api(stack.url, app.serverKey).post('/v1/push', { to: { deviceId: androidId }, notification: { title: 'Hello', body: 'fcm' } });
+    expect((await outcomes(app, fcmPush.body.messageId))[0]).toMatchObject({ outcome: 'sent' });
+
+    for (const w of webs) expect((await api(stack.url, app.serverKey).get(`/v1/devices/${w.id}`)).body).toMatchObject({ status: 'active' });
+
+    expect((await admin.patch(`/v1/apps/${app.id}`, { webpush: vapid })).status).toBe(200);
+    const resumed = await api(stack.url, app.serverKey).post(`/v1/apps/${app.id}/sends/resume`, {});
+    expect(resumed.body).toEqual({ appId: app.id, resumed: true });
+    const after = await waitFor(
+      async () => {
+        const r = await api(stack.url, app.serverKey).post('/v1/push', { to: { deviceId: webs[1].id }, notification: { title: 'Hello', body: 'resumed' } });
+        const o = (await outcomes(app, r.body.messageId))[0];
+        return o.outcome === 'sent' ? o : undefined;
+      },
+      { what: 'a send with the right keys after resume', timeoutMs: 60000 },
+    );
+    expect(after).toMatchObject({ deviceId: webs[1].id, outcome: 'sent' });
   });
 
   it('an app without VAPID credentials skips its web push devices with no_credentials; nothing is sent', async () => {

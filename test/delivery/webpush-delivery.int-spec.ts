@@ -168,6 +168,23 @@ describe('Web Push delivery through the web-push library and the Web Push simula
     expect(after).toMatchObject({ deviceId: webs[1].id, outcome: 'sent' });
   });
 
+  it('a push within FCM\'s 4096 bytes but over Web Push\'s 3993 skips the web device as payload_too_large, answered at once and recorded; a data-only push has no notification', async () => {
+    const app = await createApp('webpush-large', vapid);
+    const web = await device(app);
+    const res = await api(stack.url, app.serverKey).post('/v1/push', { to: { deviceId: web.id }, notification: { title: 'Hello', body: 'big' }, data: { blob: 'x'.repeat(3920) } });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ targeted: 0, skipped: { payload_too_large: 1 } });
+    expect((await outcomes(app, res.body.messageId))[0]).toMatchObject({ deviceId: web.id, outcome: 'skipped', reason: 'payload_too_large' });
+    expect(sim.requestsFor(web.sub.endpoint)).toHaveLength(0);
+
+    const silent = await api(stack.url, app.serverKey).post('/v1/push', { to: { deviceId: web.id }, data: { sync: '1' } });
+    expect(silent.status).toBe(202);
+    expect((await outcomes(app, silent.body.messageId))[0]).toMatchObject({ outcome: 'sent' });
+    const [r] = sim.requestsFor(web.sub.endpoint);
+    expect(r.payload).toEqual({ data: { sync: '1', pushledgerMessageId: silent.body.messageId } });
+    expect(r.headers).toMatchObject({ urgency: 'normal' });
+  });
+
   it('an app without VAPID credentials skips its web push devices with no_credentials; nothing is sent', async () => {
     const app = await createApp('webpush-none');
     const web = await device(app);

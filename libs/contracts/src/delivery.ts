@@ -67,6 +67,21 @@ export function pushPayloadBytes(c: PushContentV1): number {
   return Buffer.byteLength(JSON.stringify({ notification, data }), 'utf8');
 }
 
+/**
+ * What a service worker's `push` event reads (`event.data.json()`): the notification to show (absent for a
+ * data-only push), the data map with the keys Pushledger adds (as FCM's), and `link` when it is https (what
+ * FCM's `webpush.fcmOptions.link` carries: a window the worker can open on click).
+ */
+export function webPushPayload(messageId: string, c: PushContentV1): string {
+  const notification = c.dataOnly === true ? undefined : { title: c.title, body: c.body, ...(c.imageUrl ? { image: c.imageUrl } : {}) };
+  const data = { ...c.data, [PUSHLEDGER_DATA_KEYS.messageId]: messageId, ...(c.link !== undefined ? { [PUSHLEDGER_DATA_KEYS.link]: c.link } : {}) };
+  return JSON.stringify({ ...(notification ? { notification } : {}), data, ...(c.link?.startsWith('https://') ? { link: c.link } : {}) });
+}
+
+export function webPushPayloadFits(messageId: string, c: PushContentV1): boolean {
+  return Buffer.byteLength(webPushPayload(messageId, c), 'utf8') <= WEBPUSH_PAYLOAD_LIMIT_BYTES;
+}
+
 export interface DeliveryTargetV1 {
   deviceId: string;
   token: string;

@@ -70,6 +70,12 @@ describe('planSend: eligibility, then the policy', () => {
     expect(ids(plan.targeted)).toEqual(['d2']);
     expect(plan.skipped).toEqual({ suppressed: 1, invalid: 1, not_chosen: 1 });
   });
+  it('a device the message is too large for is skipped as payload_too_large and the policy picks among the others', () => {
+    const tooLarge = (x: D) => x.id === 'd2';
+    const plan = planSend(devices, users, message, 'last_active', { ...ctx, payloadTooLarge: tooLarge });
+    expect(ids(plan.targeted)).toEqual(['d1']);
+    expect(plan.skipped).toEqual({ suppressed: 1, invalid: 1, payload_too_large: 1 });
+  });
   it('the message policy overrides the app policy', () => {
     expect(ids(planSend(devices, users, { ...message, devicePolicy: 'last_active' }, 'all', ctx).targeted)).toEqual(['d2']);
   });

@@ -57,7 +57,7 @@ export function planSend<D extends EligibilityDevice & ChoiceDevice>(
   users: ReadonlyMap<string, EligibilityUser>,
   message: Message,
   appPolicy: DevicePolicy,
-  ctx: EligibilityContext,
+  ctx: EligibilityContext<D>,
 ): SendPlan<D> {
   const skipped: Partial<Record<SkipReason, number>> = {};
   const skippedDevices: { device: D; reason: SkipReason }[] = [];

@@ -27,6 +27,7 @@ export const IneligibleReasons = [
   'stale',
   'push_disabled',
   'no_credentials',
+  'payload_too_large',
 ] as const;
 export type IneligibleReason = (typeof IneligibleReasons)[number];
 
@@ -42,11 +43,13 @@ export interface EligibilityUser {
   erased: boolean;
 }
 
-export interface EligibilityContext {
+export interface EligibilityContext<D extends EligibilityDevice = EligibilityDevice> {
   now: Date;
   staleAfterDays: number;
   /** The providers the app can send through (see sendableProviders); absent: all. A device of another one is never sent elsewhere. */
   providers?: readonly Provider[];
+  /** Whether this message, as this device would get it, is over its provider's payload limit (Web Push's is below FCM's). */
+  payloadTooLarge?: (device: D) => boolean;
 }
 
 const no = (reason: IneligibleReason): Eligibility => ({ eligible: false, reason });
@@ -55,7 +58,7 @@ const no = (reason: IneligibleReason): Eligibility => ({ eligible: false, reason
  * Whether `message` may go to `device`. Consent (`unsubscribed`), OS permission (`pushEnabled`)
  * and token validity (`status`) are three separate dimensions; each can exclude a device on its own.
  */
-export function eligibility(device: EligibilityDevice, user: EligibilityUser | null, message: Message, ctx: EligibilityContext): Eligibility {
+export function eligibility<D extends EligibilityDevice>(device: D, user: EligibilityUser | null, message: Message, ctx: EligibilityContext<D>): Eligibility {
   if (device.token === null) return no('no_token');
   if (device.status === 'invalid') return no('invalid');
   const to = message.to;
@@ -77,5 +80,6 @@ export function eligibility(device: EligibilityDevice, user: EligibilityUser | n
   // null means never reported: not a reason to skip.
   if (device.pushEnabled === false) return no('push_disabled');
   if (ctx.providers && !ctx.providers.includes(device.provider ?? 'fcm')) return no('no_credentials');
+  if (ctx.payloadTooLarge?.(device)) return no('payload_too_large');
   return { eligible: true };
 }

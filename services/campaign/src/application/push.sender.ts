@@ -13,6 +13,7 @@ import {
   TopicMap,
   tokenStream,
   userStream,
+  webPushPayloadFits,
 } from '@pushledger/contracts';
 import { deviceDecider, DeviceView, EligibilityUser, planSend, toDeviceView, tokenOwnershipDecider, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
@@ -48,7 +49,12 @@ export class PushSender {
 
   async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
     const { candidates, users } = await this.candidates(app.id, input.to);
-    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy, topic: input.topic ?? null }, app.settings.devicePolicy, { now, staleAfterDays: app.settings.staleAfterDays, providers: sendableProviders(app, this.standIns) });
+    const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy, topic: input.topic ?? null }, app.settings.devicePolicy, {
+      now,
+      staleAfterDays: app.settings.staleAfterDays,
+      providers: sendableProviders(app, this.standIns),
+      payloadTooLarge: (d) => d.provider === 'webpush' && !webPushPayloadFits(input.messageId, input.render?.(d) ?? input.content),
+    });
     await this.messageRecords.recordMessage({ appId: app.id, messageId: input.messageId, campaignId: input.campaignId, transactional: input.transactional, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> });
     await this.publish(app.id, input, plan.targeted, plan.skippedDevices, now);
     return { messageId: input.messageId, targeted: plan.targeted.length, skipped: plan.skipped as Record<string, number> };

@@ -3,7 +3,7 @@ import { Agent } from 'https';
 import { rootCertificates } from 'tls';
 import { sendNotification, type RequestOptions } from 'web-push';
 import type { PushledgerConfig, VapidKeys } from '@pushledger/config';
-import { parseWebPushSubscription, PUSHLEDGER_DATA_KEYS, WEBPUSH_PAYLOAD_LIMIT_BYTES, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
+import { parseWebPushSubscription, WEBPUSH_PAYLOAD_LIMIT_BYTES, webPushPayload, webPushPayloadFits, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
 import { openCredential } from '@pushledger/platform';
 import { classifyWebPushError, type WebPushFailure } from '@pushledger/webpush';
 import type { ProviderSender, SendAnswer } from './push-senders';
@@ -61,7 +61,8 @@ async function sendOne(messageId: string, target: DeliveryTargetV1, content: Pus
   // Registration checks the subscription; one stored before that check cannot be sent to, and never will be.
   if (!parsed.ok) return { ok: false, error: { action: 'invalidate_token', code: 'bad_subscription', reason: 'not a valid push subscription' } };
   const payload = webPushPayload(messageId, content);
-  if (Buffer.byteLength(payload) > WEBPUSH_PAYLOAD_LIMIT_BYTES) {
+  // A send whose target was chosen before its content was rendered (a broadcast) is measured only here.
+  if (!webPushPayloadFits(messageId, content)) {
     return { ok: false, error: { action: 'fail_message', code: 'payload_too_large', reason: `payload over ${WEBPUSH_PAYLOAD_LIMIT_BYTES} bytes before encryption` } };
   }
   try {
@@ -70,17 +71,6 @@ async function sendOne(messageId: string, target: DeliveryTargetV1, content: Pus
   } catch (err) {
     return { ok: false, error: classifyWebPushError(err as WebPushFailure) };
   }
-}
-
-/**
- * What the service worker's `push` event reads (`event.data.json()`): the notification to show (absent for a
- * data-only push), the data map with the keys Pushledger adds (as FCM's), and `link` when it is https (what
- * FCM's `webpush.fcmOptions.link` carries: a window the worker can open on click).
- */
-export function webPushPayload(messageId: string, c: PushContentV1): string {
-  const notification = c.dataOnly === true ? undefined : { title: c.title, body: c.body, ...(c.imageUrl ? { image: c.imageUrl } : {}) };
-  const data = { ...c.data, [PUSHLEDGER_DATA_KEYS.messageId]: messageId, ...(c.link !== undefined ? { [PUSHLEDGER_DATA_KEYS.link]: c.link } : {}) };
-  return JSON.stringify({ ...(notification ? { notification } : {}), data, ...(c.link?.startsWith('https://') ? { link: c.link } : {}) });
 }
 
 /**

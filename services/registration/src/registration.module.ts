@@ -9,6 +9,7 @@ import { EVENT_STORE, PlatformModule } from '@pushledger/platform';
 import { APP_CHANGES, AppCommandsHandler } from './application/app-commands.handler';
 import { AppQueriesHandler } from './application/app-queries.handler';
 import { DeviceQueriesHandler } from './application/device-queries.handler';
+import { DeviceStatsKeeper } from './application/device-stats.keeper';
 import { SegmentIngestHandler } from './application/segment-ingest.handler';
 import { StaleTokenJob } from './application/stale-token.job';
 import { IngestController } from './edge/ingest.controller';
@@ -41,6 +42,7 @@ export function registrationModule(config: PushledgerConfig): Type<unknown> {
       AppCommandsHandler,
       AppQueriesHandler,
       DeviceQueriesHandler,
+      DeviceStatsKeeper,
       SegmentIngestHandler,
       StaleTokenJob,
     ],

@@ -1,12 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { DailyDeviceStatsResult, DeviceEventsResult, DeviceQueryResult, DeviceStatsResult, GetDailyDeviceStatsQuery, GetDeviceEventsQuery, GetDeviceQuery, GetDeviceStatsQuery } from '@pushledger/contracts';
 import { deviceStream } from '@pushledger/contracts';
 import { DeviceNotFoundError, toDeviceView } from '@pushledger/domain';
-import type { EventStore } from '@pushledger/event-store';
 import { deviceAsOf, historyEntry, StreamExecutor } from '@pushledger/lifecycle';
 import { DeviceFlows } from './device-flows';
-import { EVENT_STORE } from '@pushledger/platform';
-import { countDaily, DAILY_FACTS, DeviceCensus, emptyDays } from './device-stats';
+import { DeviceStatsKeeper } from './device-stats.keeper';
 
 export type DeviceQuery = GetDeviceQuery | GetDeviceEventsQuery | GetDeviceStatsQuery | GetDailyDeviceStatsQuery;
 
@@ -16,7 +14,7 @@ export class DeviceQueriesHandler {
   constructor(
     private readonly flows: DeviceFlows,
     private readonly exec: StreamExecutor,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly stats: DeviceStatsKeeper,
   ) {}
 
   handle(query: DeviceQuery): Promise<DeviceQueryResult | DeviceEventsResult | DeviceStatsResult | DailyDeviceStatsResult> {
@@ -26,7 +24,7 @@ export class DeviceQueriesHandler {
       case 'GetDeviceEvents':
         return this.events(query);
       case 'GetDeviceStats':
-        return this.stats(query);
+        return this.deviceStats(query);
       case 'GetDailyDeviceStats':
         return this.daily(query);
       default: {
@@ -54,20 +52,16 @@ export class DeviceQueriesHandler {
   }
 
   /**
-   * Computed from the history itself, so they answer for any past period and survive erasure (facts stay
-   * countable; only personal data and tokens are gone): O(facts of the app) time, O(devices) memory. Fine
-   * for thousands to a few hundred thousand devices; beyond that, serve them from a projection.
+   * Folded from the history itself, so they survive erasure (facts stay countable; only personal data and
+   * tokens are gone), and kept per app by the keeper: the first ask reads every device fact of the app, later
+   * ones only the facts since.
    */
-  private async stats(query: GetDeviceStatsQuery): Promise<DeviceStatsResult> {
-    const census = new DeviceCensus();
-    for await (const e of this.store.readAll({ filter: { streamPrefixes: [`device-${query.appId}-`] } })) census.apply(e);
-    return { ...census.counts(), position: census.lastPosition?.toString() ?? null };
+  private async deviceStats(query: GetDeviceStatsQuery): Promise<DeviceStatsResult> {
+    const stats = await this.stats.of(query.appId);
+    return { ...stats.counts(), position: stats.lastPosition?.toString() ?? null };
   }
 
   private async daily(query: GetDailyDeviceStatsQuery): Promise<DailyDeviceStatsResult> {
-    const days = emptyDays(query.from, query.to);
-    const filter = { eventTypes: Object.keys(DAILY_FACTS), streamPrefixes: [`device-${query.appId}-`] };
-    for await (const e of this.store.readAll({ filter })) countDaily(days, e);
-    return { days: [...days.values()] };
+    return { days: (await this.stats.of(query.appId)).daily(query.from, query.to) };
   }
 }

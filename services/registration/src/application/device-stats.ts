@@ -1,11 +1,13 @@
 import type { DayCountsV1, DeviceCountsV1, DeviceEvent } from '@pushledger/contracts';
-import { deviceDecider, isUnregistered, type DeviceState } from '@pushledger/domain';
+import { deviceDecider, EMPTY_ATTRIBUTES, isUnregistered, type DeviceState } from '@pushledger/domain';
 import type { StoredEvent } from '@pushledger/event-store';
 
 /**
  * Current state of every device of an app, folded from its history with the device decider's own
  * `evolve` (the same rules as the API view). Memory is one compact state per device: the bounded lists
- * that only dedupe outcomes are dropped after each fact, since counts do not read them.
+ * that only dedupe outcomes are dropped after each fact, since counts do not read them, and so are the
+ * token, the user id and every attribute but the app version: `evolve` only ever overwrites them, and a
+ * census kept in memory must hold nothing an erasure would have to reach.
  */
 export class DeviceCensus {
   private readonly devices = new Map<string, DeviceState>();
@@ -14,7 +16,16 @@ export class DeviceCensus {
   apply(e: StoredEvent): void {
     const before = this.devices.get(e.stream) ?? null;
     const after = deviceDecider.evolve(before, { type: e.type, data: e.data } as DeviceEvent);
-    if (after) this.devices.set(e.stream, { ...after, recentMessageIds: [], invalidatedTokens: [] });
+    if (after) {
+      this.devices.set(e.stream, {
+        ...after,
+        token: after.token === null ? null : '',
+        userId: after.userId === null ? null : '',
+        attributes: { ...EMPTY_ATTRIBUTES, appVersion: after.attributes.appVersion },
+        recentMessageIds: [],
+        invalidatedTokens: [],
+      });
+    }
     this.lastPosition = e.position;
   }
 
@@ -56,11 +67,30 @@ export function emptyDays(from: string, to: string): Map<string, DayCountsV1> {
   return days;
 }
 
-export function countDaily(days: Map<string, DayCountsV1>, e: StoredEvent): void {
-  const kind = DAILY_FACTS[e.type as keyof typeof DAILY_FACTS];
-  if (!kind) return;
-  const t = Date.parse(e.metadata.occurredAt);
-  if (Number.isNaN(t)) return;
-  const day = days.get(new Date(t).toISOString().slice(0, 10));
-  if (day) day[kind]++;
+/** An app's census and its facts per day over all time, kept up to date by folding only the facts after `lastPosition`. */
+export class AppDeviceStats {
+  private readonly census = new DeviceCensus();
+  private readonly days = new Map<string, DayCountsV1>();
+  lastPosition: bigint | undefined;
+
+  apply(e: StoredEvent): void {
+    this.census.apply(e);
+    const kind = DAILY_FACTS[e.type as keyof typeof DAILY_FACTS];
+    const t = kind ? Date.parse(e.metadata.occurredAt) : NaN;
+    if (kind && !Number.isNaN(t)) {
+      const date = new Date(t).toISOString().slice(0, 10);
+      const day = this.days.get(date) ?? { date, registered: 0, invalidated: 0, expired: 0 };
+      day[kind]++;
+      this.days.set(date, day);
+    }
+    this.lastPosition = e.position;
+  }
+
+  counts(): DeviceCountsV1 {
+    return this.census.counts();
+  }
+
+  daily(from: string, to: string): DayCountsV1[] {
+    return [...emptyDays(from, to).values()].map((day) => ({ ...(this.days.get(day.date) ?? day) }));
+  }
 }

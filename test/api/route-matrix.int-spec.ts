@@ -84,6 +84,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/segments/{segmentId}', level: 'server', cross: 'lookup' },
   { method: 'GET', path: '/v1/stats/devices', level: 'server', cross: 'none' },
   { method: 'GET', path: '/v1/stats/devices/daily', level: 'server', cross: 'none' },
+  { method: 'GET', path: '/v1/stats/pushes/daily', level: 'server', cross: 'none' },
   // Segment
   { method: 'POST', path: '/v1/track', level: 'write', cross: 'none', body: (i) => ({ userId: i.userId, event: 'Opened' }) },
   { method: 'POST', path: '/v1/batch', level: 'write', cross: 'none', body: (i) => ({ batch: [{ type: 'track', userId: i.userId, event: 'Opened' }] }) },

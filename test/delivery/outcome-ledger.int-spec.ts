@@ -103,6 +103,44 @@ describe('delivery ledger: outcomes, counters kept with them, paging, tenancy', 
     expect(rows.rows[0].n).toBe(3);
   });
 
+  it('daily counters: an outcome counts on the day it was recorded, a changed one leaves its old day, a receipt counts on its day; GET /v1/stats/pushes/daily reads them per app', async () => {
+    const other = await stack.createApp();
+    const ledger = new DeliveryLedger(pg);
+    await ledger.init();
+    const day1 = new Date('2026-03-01T10:00:00Z');
+    const outcomes = [
+      { deviceId: 'a', outcome: 'sent' as const, reason: null, attempts: 1 },
+      { deviceId: 'b', outcome: 'failed' as const, reason: 'invalid_payload', attempts: 1 },
+      { deviceId: 'c', outcome: 'skipped' as const, reason: 'stale', attempts: 0 },
+    ];
+    await Promise.all([1, 2, 3].map(() => ledger.record(other.id, 'm-daily', null, outcomes, day1)));
+    await ledger.record(other.id, 'm-daily', null, [{ deviceId: 'b', outcome: 'sent', reason: null, attempts: 2 }], new Date('2026-03-02T23:59:59Z'));
+    await ledger.applyReceipt(other.id, 'm-daily', 'a', 'opened', new Date('2026-03-03T00:30:00Z'));
+    await ledger.applyReceipt(other.id, 'm-daily', 'a', 'opened', new Date('2026-03-03T00:31:00Z'));
+    const zero = { sent: 0, bounced: 0, invalidated: 0, failed: 0, skipped: 0, delivered: 0, opened: 0 };
+    const otherServer = api(stack.url, other.serverKey);
+    const res = await otherServer.get('/v1/stats/pushes/daily?from=2026-03-01&to=2026-03-04');
+    expect(res.status).toBe(200);
+    expect(res.body.days).toEqual([
+      { date: '2026-03-01', ...zero, sent: 1, skipped: 1 },
+      { date: '2026-03-02', ...zero, sent: 1 },
+      { date: '2026-03-03', ...zero, opened: 1 },
+      { date: '2026-03-04', ...zero },
+    ]);
+    expect(res.body.totals).toEqual({ ...zero, sent: 2, skipped: 1, opened: 1 });
+    // Another app's days read as empty.
+    expect((await server.get('/v1/stats/pushes/daily?from=2026-03-01&to=2026-03-01')).body.days).toEqual([{ date: '2026-03-01', ...zero }]);
+    expect((await otherServer.get('/v1/stats/pushes/daily?from=2026-03-02&to=2026-03-01')).status).toBe(400);
+
+    // Through the API: a push sent today counts today.
+    const id = `led-${++seq}`;
+    expect((await api(stack.url, other.writeKey).post('/v1/devices', { deviceId: id, token: `ok:${id}-${Date.now()}-${'t'.repeat(32)}`, provider: 'fcm', platform: 'android' })).status).toBe(201);
+    const push = await otherServer.post('/v1/push', { to: { deviceId: id }, notification: { title: 'Hi', body: 'today' } });
+    expect(push.status).toBe(202);
+    const today = new Date().toISOString().slice(0, 10);
+    await waitFor(async () => (await otherServer.get(`/v1/stats/pushes/daily?from=${today}&to=${today}`)).body.days?.[0]?.sent === 1, { what: 'today\'s push counted', timeoutMs: 60_000 });
+  });
+
   it('outcome rows keep no user id', async () => {
     const { rows } = await pg.query("SELECT column_name FROM information_schema.columns WHERE table_schema = 'delivery' AND table_name = 'message_outcomes'");
     expect(rows.map((r) => r.column_name)).not.toEqual(expect.arrayContaining(['user_id']));

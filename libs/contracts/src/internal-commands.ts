@@ -240,8 +240,25 @@ export type GetCampaignCountersQuery = CommandMeta & { type: 'GetCampaignCounter
 /** Whether the ledger holds an outcome for the pair: receipts are accepted only for pushes that exist. */
 export type GetOutcomeQuery = CommandMeta & { type: 'GetOutcome'; messageId: string; deviceId: string };
 export type GetSendsPauseQuery = CommandMeta & { type: 'GetSendsPause' };
-export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery | ListWebhooksQuery | GetSendsPauseQuery;
-export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome', 'ListWebhooks', 'GetSendsPause'] as const satisfies readonly DeliveryQuery['type'][];
+/** The app's outcomes and receipts per UTC day, `from` to `to` inclusive (YYYY-MM-DD). */
+export type GetDailyPushStatsQuery = CommandMeta & { type: 'GetDailyPushStats'; from: string; to: string };
+export type DeliveryQuery = GetMessageOutcomesQuery | GetMessageCountersQuery | GetCampaignCountersQuery | GetOutcomeQuery | ListWebhooksQuery | GetSendsPauseQuery | GetDailyPushStatsQuery;
+export const DELIVERY_QUERY_TYPES = ['GetMessageOutcomes', 'GetMessageCounters', 'GetCampaignCounters', 'GetOutcome', 'ListWebhooks', 'GetSendsPause', 'GetDailyPushStats'] as const satisfies readonly DeliveryQuery['type'][];
+
+/** One UTC day of an app's pushes: outcomes by the day they were recorded, receipts by the day they say. */
+export interface PushDayCountsV1 {
+  date: string;
+  sent: number;
+  bounced: number;
+  invalidated: number;
+  failed: number;
+  skipped: number;
+  delivered: number;
+  opened: number;
+}
+export interface DailyPushStatsResult {
+  days: PushDayCountsV1[];
+}
 
 export interface OutcomeCountersV1 {
   sent: number;

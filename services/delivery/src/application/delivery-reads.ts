@@ -1,11 +1,11 @@
-import type { CampaignCountersResult, DeliveryQuery, ListWebhooksQuery, MessageCountersResult, MessageOutcomesPageResult, OutcomeQueryResult, ReceiptV1, SendsPauseResult } from '@pushledger/contracts';
+import type { CampaignCountersResult, DailyPushStatsResult, DeliveryQuery, ListWebhooksQuery, MessageCountersResult, MessageOutcomesPageResult, OutcomeQueryResult, ReceiptV1, SendsPauseResult } from '@pushledger/contracts';
 import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 
 /** Outcomes and counters as the ledger holds them; every read is by the asking app, so another app's id reads as missing. */
 export class DeliveryReads {
   constructor(private readonly ledger: DeliveryLedger) {}
 
-  async handle(query: Exclude<DeliveryQuery, ListWebhooksQuery>): Promise<MessageOutcomesPageResult | MessageCountersResult | CampaignCountersResult | OutcomeQueryResult | SendsPauseResult> {
+  async handle(query: Exclude<DeliveryQuery, ListWebhooksQuery>): Promise<MessageOutcomesPageResult | MessageCountersResult | CampaignCountersResult | OutcomeQueryResult | SendsPauseResult | DailyPushStatsResult> {
     await this.ledger.init();
     switch (query.type) {
       case 'GetMessageOutcomes':
@@ -18,6 +18,8 @@ export class DeliveryReads {
         return { outcome: await this.ledger.outcome(query.appId, query.messageId, query.deviceId) };
       case 'GetSendsPause':
         return { reason: await this.ledger.pausedReason(query.appId) };
+      case 'GetDailyPushStats':
+        return { days: await this.ledger.dailyCounters(query.appId, query.from, query.to) };
     }
   }
 

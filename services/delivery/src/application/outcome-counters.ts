@@ -1,7 +1,8 @@
 import type { DeliveryOutcomeKind, OutcomeCountersV1 } from '@pushledger/contracts';
 
 export interface OutcomeChange {
-  before: { outcome: DeliveryOutcomeKind; reason: string | null } | null;
+  /** `at`: when the previous outcome was recorded (for the daily counts). */
+  before: { outcome: DeliveryOutcomeKind; reason: string | null; at?: Date } | null;
   after: { outcome: DeliveryOutcomeKind; reason: string | null };
 }
 
@@ -23,11 +24,35 @@ export function counterDelta(changes: OutcomeChange[]): CounterDelta {
     }
   };
   for (const c of changes) {
-    if (c.before && c.before.outcome === c.after.outcome && (c.after.outcome !== 'skipped' || c.before.reason === c.after.reason)) continue;
+    if (unchanged(c)) continue;
     if (c.before) move(c.before, -1);
     move(c.after, 1);
   }
   return d;
+}
+
+const unchanged = (c: OutcomeChange): boolean => c.before !== null && c.before.outcome === c.after.outcome && (c.after.outcome !== 'skipped' || c.before.reason === c.after.reason);
+
+export type DayDelta = Record<DeliveryOutcomeKind, number>;
+const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+
+/**
+ * The same moves per UTC day: a new outcome counts on the day it is recorded (`at`); a changed one also
+ * leaves the day its previous outcome was recorded. Days in ascending order, so writers lock their rows in one order.
+ */
+export function dailyDelta(changes: OutcomeChange[], at: Date): [string, DayDelta][] {
+  const days = new Map<string, DayDelta>();
+  const move = (day: string, outcome: DeliveryOutcomeKind, by: number) => {
+    const d = days.get(day) ?? { sent: 0, bounced: 0, invalidated: 0, failed: 0, skipped: 0 };
+    d[outcome] += by;
+    days.set(day, d);
+  };
+  for (const c of changes) {
+    if (unchanged(c)) continue;
+    if (c.before) move(utcDay(c.before.at ?? at), c.before.outcome, -1);
+    move(utcDay(at), c.after.outcome, 1);
+  }
+  return [...days.entries()].filter(([, d]) => Object.values(d).some((v) => v !== 0)).sort(([a], [b]) => a.localeCompare(b));
 }
 
 export function isZero(d: CounterDelta): boolean {

@@ -44,6 +44,7 @@ export class DeliveryCommandsController {
       case 'GetCampaignCounters':
       case 'GetOutcome':
       case 'GetSendsPause':
+      case 'GetDailyPushStats':
         return answerQuery(request.commandId, () => this.reads.handle(request));
       default: {
         const unknown: never = request;

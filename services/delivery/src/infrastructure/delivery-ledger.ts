@@ -1,6 +1,6 @@
 import { Pool, type PoolClient } from 'pg';
-import type { DeliveryOutcomeKind, MessageOutcomeV1, OutcomeCountersV1 } from '@pushledger/contracts';
-import { counterDelta, emptyCounters, isZero, mergeReasons, type CounterDelta, type OutcomeChange } from '../application/outcome-counters';
+import type { DeliveryOutcomeKind, MessageOutcomeV1, OutcomeCountersV1, PushDayCountsV1 } from '@pushledger/contracts';
+import { counterDelta, dailyDelta, emptyCounters, isZero, mergeReasons, type CounterDelta, type OutcomeChange } from '../application/outcome-counters';
 
 export interface LedgerOutcome {
   deviceId: string;
@@ -64,6 +64,11 @@ export class DeliveryLedger {
       await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.campaign_counters (
         app_id text NOT NULL, campaign_id text NOT NULL, ${COUNTER_COLUMNS},
         PRIMARY KEY (app_id, campaign_id))`);
+      // Per app and UTC day, moved in the same transactions as the outcomes and receipts (counted from this table's creation on).
+      await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.daily_counters (
+        app_id text NOT NULL, day date NOT NULL, sent bigint NOT NULL DEFAULT 0, bounced bigint NOT NULL DEFAULT 0,
+        invalidated bigint NOT NULL DEFAULT 0, failed bigint NOT NULL DEFAULT 0, skipped bigint NOT NULL DEFAULT 0,
+        delivered bigint NOT NULL DEFAULT 0, opened bigint NOT NULL DEFAULT 0, PRIMARY KEY (app_id, day))`);
       await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.app_pauses (
         app_id text PRIMARY KEY, reason text NOT NULL, failed_share real NOT NULL, paused_at timestamptz NOT NULL DEFAULT now())`);
     })().catch((err) => {
@@ -110,8 +115,8 @@ export class DeliveryLedger {
       }
       if (!outcomes.length) return;
       const ids = outcomes.map((o) => o.deviceId);
-      const before = await db.query<{ device_id: string; outcome: DeliveryOutcomeKind; reason: string | null }>(
-        'SELECT device_id, outcome, reason FROM delivery.message_outcomes WHERE app_id = $1 AND message_id = $2 AND device_id = ANY($3::text[])',
+      const before = await db.query<{ device_id: string; outcome: DeliveryOutcomeKind; reason: string | null; at: Date }>(
+        'SELECT device_id, outcome, reason, at FROM delivery.message_outcomes WHERE app_id = $1 AND message_id = $2 AND device_id = ANY($3::text[])',
         [appId, messageId, ids],
       );
       const prior = new Map(before.rows.map((r) => [r.device_id, r]));
@@ -135,7 +140,32 @@ export class DeliveryLedger {
         );
         await this.addCounters(db, 'campaign_counters', 'campaign_id', appId, campaignId, campaign.rows[0].skipped_by_reason, delta);
       }
+      for (const [day, d] of dailyDelta(changes, at)) {
+        await db.query(
+          `INSERT INTO delivery.daily_counters (app_id, day, sent, bounced, invalidated, failed, skipped) VALUES ($1, $2::date, $3, $4, $5, $6, $7)
+           ON CONFLICT (app_id, day) DO UPDATE SET sent = daily_counters.sent + excluded.sent, bounced = daily_counters.bounced + excluded.bounced,
+             invalidated = daily_counters.invalidated + excluded.invalidated, failed = daily_counters.failed + excluded.failed, skipped = daily_counters.skipped + excluded.skipped`,
+          [appId, day, d.sent, d.bounced, d.invalidated, d.failed, d.skipped],
+        );
+      }
     });
+  }
+
+  /** Outcomes by the UTC day they were recorded, receipts by the day they report; days without any are zeros. */
+  async dailyCounters(appId: string, from: string, to: string): Promise<PushDayCountsV1[]> {
+    const { rows } = await this.pool.query<{ day: string } & Record<'sent' | 'bounced' | 'invalidated' | 'failed' | 'skipped' | 'delivered' | 'opened', string>>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, sent, bounced, invalidated, failed, skipped, delivered, opened FROM delivery.daily_counters
+       WHERE app_id = $1 AND day BETWEEN $2::date AND $3::date`,
+      [appId, from, to],
+    );
+    const stored = new Map(rows.map((r) => [r.day, r]));
+    const out: PushDayCountsV1[] = [];
+    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
+      const date = new Date(t).toISOString().slice(0, 10);
+      const r = stored.get(date);
+      out.push({ date, sent: Number(r?.sent ?? 0), bounced: Number(r?.bounced ?? 0), invalidated: Number(r?.invalidated ?? 0), failed: Number(r?.failed ?? 0), skipped: Number(r?.skipped ?? 0), delivered: Number(r?.delivered ?? 0), opened: Number(r?.opened ?? 0) });
+    }
+    return out;
   }
 
   /** A receipt counts once per pair and kind; false when the ledger has no outcome for the pair. */
@@ -154,6 +184,11 @@ export class DeliveryLedger {
           [appId, campaignId],
         );
       }
+      await db.query(
+        `INSERT INTO delivery.daily_counters (app_id, day, ${column}) VALUES ($1, ($2::timestamptz AT TIME ZONE 'UTC')::date, 1)
+         ON CONFLICT (app_id, day) DO UPDATE SET ${column} = daily_counters.${column} + 1`,
+        [appId, at],
+      );
       return true;
     });
   }

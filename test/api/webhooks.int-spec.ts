@@ -2,6 +2,7 @@ import { UserEventTypes } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { api, repoRoot, startStack, Stack, waitFor, WebhookReceiver } from '@pushledger/testing';
 import * as path from 'path';
+import { Pool } from 'pg';
 
 const USER_EVENTS: readonly string[] = UserEventTypes;
 
@@ -102,5 +103,36 @@ describe('webhooks: subscriptions, signed deliveries of lifecycle facts and push
     expect((await server.delete(`/v1/webhooks/${dead.body.id}`)).status).toBe(204);
     expect((await server.get('/v1/webhooks')).body.map((w: { id: string }) => w.id)).toEqual([all.body.id]);
     expect((await server.delete(`/v1/webhooks/${dead.body.id}`)).status).toBe(404);
+  });
+  it('a receiver that never answers does not hold up a broadcast: every outcome is recorded while all of its deliveries are still owed', async () => {
+    const n = 20;
+    async function broadcast(hanging: boolean) {
+      const app = await stack.createApp();
+      const server = api(stack.url, app.serverKey);
+      const write = api(stack.url, app.writeKey);
+      if (hanging) expect((await server.post('/v1/webhooks', { url: receiver.url(`/hangs-${app.id}`, () => 'hang'), events: ['PushOutcome'] })).status).toBe(201);
+      for (let i = 0; i < n; i++) {
+        const res = await write.post('/v1/devices', { deviceId: `bc-${i}`, token: `ok:bc-${app.id}-${i}-${'x'.repeat(32)}`, provider: 'fcm', platform: 'android', userId: `bc-user-${i}` });
+        expect(res.status).toBe(201);
+      }
+      const campaign = await server.post('/v1/campaigns', { name: 'everyone', kind: 'broadcast', content: { title: 'Hello', body: 'everyone' } });
+      const started = Date.now();
+      const send = await server.post(`/v1/campaigns/${campaign.body.id}/send`, {});
+      expect(send.status).toBe(202);
+      await waitFor(async () => (await server.get(`/v1/messages/${send.body.messageId}/stats`)).body?.sent === n, { what: `${n} pushes sent`, timeoutMs: 120_000 });
+      return { app, ms: Date.now() - started };
+    }
+    const pg = new Pool({ connectionString: stack.env.POSTGRES_URL, max: 2 });
+    try {
+      const withHanging = await broadcast(true);
+      const owed = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM delivery.webhook_deliveries WHERE app_id = $1 AND delivered_at IS NULL', [withHanging.app.id]);
+      // Every outcome is owed to the receiver and none was taken: the broadcast finished without waiting for it.
+      expect(owed.rows[0].n).toBe(n);
+      await waitFor(async () => receiver.at(`/hangs-${withHanging.app.id}`).length > 0, { what: 'the receiver to be sent to' });
+      const without = await broadcast(false);
+      console.log(JSON.stringify({ broadcastWithHangingWebhookMs: withHanging.ms, broadcastWithoutWebhookMs: without.ms, devices: n }));
+    } finally {
+      await pg.end();
+    }
   });
 });

@@ -244,7 +244,16 @@ describe('web console in a browser', () => {
         console.log(JSON.stringify({ segmentPreviewAtScale: await page.locator('.preview').textContent() }));
       }
     }
+    // The overview's device counts after a registration service start: its first ask folds the whole history.
+    await stack.restart('registration');
+    await waitFor(async () => (await server.get('/v1/devices/scale-0')).status === 200, { what: 'the registration service back', timeoutMs: 120_000, intervalMs: 500 });
+    let t = Date.now();
+    expect((await server.get('/v1/stats/devices')).body.total).toBeGreaterThanOrEqual(SCALE);
+    times.deviceStatsColdApi = Date.now() - t;
+    t = Date.now();
+    await server.get('/v1/stats/devices');
+    times.deviceStatsWarmApi = Date.now() - t;
     console.log(JSON.stringify({ consoleAtScale: { devices: devices.length, registeredMs, pageLoadMs: times } }));
-    expect(Object.keys(times)).toHaveLength(7);
+    expect(Object.keys(times)).toHaveLength(9);
   }, 3_600_000);
 });

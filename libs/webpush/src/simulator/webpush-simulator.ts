@@ -81,7 +81,10 @@ function vapidKey(k: string) {
 export function generateVapidKeys(subject = STAND_IN_SUBJECT): VapidKeyPair {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { subject, publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  // getPrivateKey() drops leading zero bytes (1 key in 256 is shorter); a VAPID private key is always 32 bytes.
+  const key = ecdh.getPrivateKey();
+  const privateKey = Buffer.concat([Buffer.alloc(32 - key.length), key]).toString('base64url');
+  return { subject, publicKey: ecdh.getPublicKey().toString('base64url'), privateKey };
 }
 
 /**

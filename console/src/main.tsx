@@ -98,6 +98,8 @@ function AppPicker({ session, onPick }: { session: Session; onPick: (app: AppSum
 function Console() {
   const [session, setSession] = useState<Session | null>(loadSession());
   const [page, setPage] = useState<PageId>(pageOf());
+  // Clicking the link of the page already shown reloads its data (the hash does not change, so nothing else would).
+  const [visit, setVisit] = useState(0);
   useEffect(() => {
     const on = () => setPage(pageOf());
     addEventListener('hashchange', on);
@@ -136,7 +138,7 @@ function Console() {
         <ul>
           {visible.map((p) => (
             <li>
-              <a href={`#/${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined}>
+              <a href={`#/${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined} onClick={() => setVisit((v) => v + 1)}>
                 {p.title}
               </a>
             </li>
@@ -144,7 +146,7 @@ function Console() {
         </ul>
       </nav>
       <main id="main" tabIndex={-1}>
-        {current ? <Page id={current.id} session={session} key={`${current.id}:${session.app?.id ?? ''}`} onSession={update} /> : <p>Pick an app.</p>}
+        {current ? <Page id={current.id} session={session} key={`${current.id}:${session.app?.id ?? ''}:${visit}`} onSession={update} /> : <p>Pick an app.</p>}
       </main>
     </>
   );

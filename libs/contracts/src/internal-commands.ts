@@ -123,6 +123,13 @@ export interface DeviceCountsV1 {
 }
 /** `position`: the last fact counted (decimal), null for an app without devices. */
 export type DeviceStatsResult = DeviceCountsV1 & { position: string | null };
+/** The UTC days from `from` to `to` inclusive, as YYYY-MM-DD: the rows every per-day report answers. */
+export function utcDays(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
 export interface DayCountsV1 {
   date: string;
   registered: number;

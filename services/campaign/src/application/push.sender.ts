@@ -47,7 +47,8 @@ export class PushSender {
     private readonly standIns: { fcm: boolean; apns: boolean; webpush: boolean },
   ) {}
 
-  async send(input: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
+  async send(given: PushPlanInput, app: AppRecord, now = new Date()): Promise<SendPushResultV1> {
+    const input = { ...given, render: given.render && rendersOnce(given.render) };
     const { candidates, users } = await this.candidates(app.id, input.to);
     const plan = planSend(candidates, users, { to: input.to, transactional: input.transactional, devicePolicy: input.devicePolicy, topic: input.topic ?? null }, app.settings.devicePolicy, {
       now,
@@ -100,4 +101,13 @@ export class PushSender {
     }
     return { candidates, users };
   }
+}
+
+/** The payload check and the delivery request both need a device's rendered content: render it once. */
+function rendersOnce(render: NonNullable<PushPlanInput['render']>): NonNullable<PushPlanInput['render']> {
+  const rendered = new Map<string, PushContentV1 | null>();
+  return (device) => {
+    if (!rendered.has(device.id)) rendered.set(device.id, render(device));
+    return rendered.get(device.id)!;
+  };
 }

@@ -1,5 +1,5 @@
 import { Pool, type PoolClient } from 'pg';
-import type { DeliveryOutcomeKind, MessageOutcomeV1, OutcomeCountersV1, PushDayCountsV1 } from '@pushledger/contracts';
+import { utcDays, type DeliveryOutcomeKind, type MessageOutcomeV1, type OutcomeCountersV1, type PushDayCountsV1 } from '@pushledger/contracts';
 import { counterDelta, dailyDelta, emptyCounters, isZero, mergeReasons, type CounterDelta, type OutcomeChange } from '../application/outcome-counters';
 
 export interface LedgerOutcome {
@@ -159,13 +159,10 @@ export class DeliveryLedger {
       [appId, from, to],
     );
     const stored = new Map(rows.map((r) => [r.day, r]));
-    const out: PushDayCountsV1[] = [];
-    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
-      const date = new Date(t).toISOString().slice(0, 10);
+    return utcDays(from, to).map((date) => {
       const r = stored.get(date);
-      out.push({ date, sent: Number(r?.sent ?? 0), bounced: Number(r?.bounced ?? 0), invalidated: Number(r?.invalidated ?? 0), failed: Number(r?.failed ?? 0), skipped: Number(r?.skipped ?? 0), delivered: Number(r?.delivered ?? 0), opened: Number(r?.opened ?? 0) });
-    }
-    return out;
+      return { date, sent: Number(r?.sent ?? 0), bounced: Number(r?.bounced ?? 0), invalidated: Number(r?.invalidated ?? 0), failed: Number(r?.failed ?? 0), skipped: Number(r?.skipped ?? 0), delivered: Number(r?.delivered ?? 0), opened: Number(r?.opened ?? 0) };
+    });
   }
 
   /** A receipt counts once per pair and kind; false when the ledger has no outcome for the pair. */

@@ -3,7 +3,7 @@ import { Agent } from 'https';
 import { rootCertificates } from 'tls';
 import { sendNotification, type RequestOptions } from 'web-push';
 import type { PushledgerConfig, VapidKeys } from '@pushledger/config';
-import { parseWebPushSubscription, WEBPUSH_PAYLOAD_LIMIT_BYTES, webPushPayload, webPushPayloadFits, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
+import { parseWebPushSubscription, WEBPUSH_PAYLOAD_LIMIT_BYTES, webPushPayload, type AppRecord, type DeliveryTargetV1, type PushContentV1 } from '@pushledger/contracts';
 import { openCredential } from '@pushledger/platform';
 import { classifyWebPushError, type WebPushFailure } from '@pushledger/webpush';
 import type { ProviderSender, SendAnswer } from './push-senders';
@@ -62,7 +62,7 @@ async function sendOne(messageId: string, target: DeliveryTargetV1, content: Pus
   if (!parsed.ok) return { ok: false, error: { action: 'invalidate_token', code: 'bad_subscription', reason: 'not a valid push subscription' } };
   const payload = webPushPayload(messageId, content);
   // A send whose target was chosen before its content was rendered (a broadcast) is measured only here.
-  if (!webPushPayloadFits(messageId, content)) {
+  if (Buffer.byteLength(payload, 'utf8') > WEBPUSH_PAYLOAD_LIMIT_BYTES) {
     return { ok: false, error: { action: 'fail_message', code: 'payload_too_large', reason: `payload over ${WEBPUSH_PAYLOAD_LIMIT_BYTES} bytes before encryption` } };
   }
   try {

@@ -1,4 +1,4 @@
-import type { DayCountsV1, DeviceCountsV1, DeviceEvent } from '@pushledger/contracts';
+import { utcDays, type DayCountsV1, type DeviceCountsV1, type DeviceEvent } from '@pushledger/contracts';
 import { deviceDecider, EMPTY_ATTRIBUTES, isUnregistered, type DeviceState } from '@pushledger/domain';
 import type { StoredEvent } from '@pushledger/event-store';
 
@@ -55,18 +55,6 @@ export class DeviceCensus {
 /** Facts counted per day by the daily report: a new token (new device or new token on a device), a dead one, a stale one. */
 export const DAILY_FACTS = { TokenRegistered: 'registered', TokenRefreshed: 'registered', TokenInvalidated: 'invalidated', TokenExpired: 'expired' } as const;
 
-const DAY_MS = 86_400_000;
-
-/** UTC days from `from` to `to` inclusive (YYYY-MM-DD), each starting at zero. */
-export function emptyDays(from: string, to: string): Map<string, DayCountsV1> {
-  const days = new Map<string, DayCountsV1>();
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
-    const date = new Date(t).toISOString().slice(0, 10);
-    days.set(date, { date, registered: 0, invalidated: 0, expired: 0 });
-  }
-  return days;
-}
-
 /** An app's census and its facts per day over all time, kept up to date by folding only the facts after `lastPosition`. */
 export class AppDeviceStats {
   private readonly census = new DeviceCensus();
@@ -91,6 +79,6 @@ export class AppDeviceStats {
   }
 
   daily(from: string, to: string): DayCountsV1[] {
-    return [...emptyDays(from, to).values()].map((day) => ({ ...(this.days.get(day.date) ?? day) }));
+    return utcDays(from, to).map((date) => ({ ...(this.days.get(date) ?? { date, registered: 0, invalidated: 0, expired: 0 }) }));
   }
 }

@@ -1,7 +1,9 @@
 /**
  * deploy/helm/pushledger: `helm lint --strict` passes, `helm template` renders what a cluster needs and
- * refuses to render without the settings that have no safe default. Helm is built from the Go module proxy
- * by deploy/helm/helm.sh and cached outside the clone.
+ * refuses to render without the settings that have no safe default, and what it renders validates against
+ * the Kubernetes API schemas (kubeconform, strict) of the oldest and the newest Kubernetes it supports. Helm
+ * and kubeconform are built from the Go module proxy (deploy/helm/helm.sh, deploy/helm/kubeconform.sh) and
+ * cached outside the clone.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
@@ -17,6 +19,20 @@ const BROKERS = ['config.kafkaBrokers=kafka-0.kafka:9092\\,kafka-1.kafka:9092'];
 
 type K8sObject = { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
 let helm: string;
+/** The chart's kubeVersion floor (Chart.yaml) and the newest Kubernetes the pinned schemas cover. */
+const KUBERNETES_VERSIONS = ['1.25.0', '1.37.0'];
+
+/** kubeconform on a manifest stream: its summary, and each resource it did not find valid. */
+function kubeconform(manifests: string, version: string): { status: number | null; summary: Record<string, number>; problems: { kind: string; name: string; msg: string }[]; out: string } {
+  const r = spawnSync('bash', [join(root, 'deploy/helm/kubeconform.sh'), '-output', 'json', '-kubernetes-version', version, '-'], { cwd: root, input: manifests, encoding: 'utf8', timeout: 900_000 });
+  let report: { resources?: { kind: string; name: string; msg: string }[]; summary?: Record<string, number> } = {};
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    // the status and output below say why
+  }
+  return { status: r.status, summary: report.summary ?? {}, problems: (report.resources ?? []).map(({ kind, name, msg }) => ({ kind, name, msg })), out: `${r.stdout}${r.stderr}` };
+}
 
 function run(args: string[]): { status: number | null; out: string } {
   const r = spawnSync(helm, args, { cwd: root, encoding: 'utf8' });
@@ -117,6 +133,35 @@ describe('Helm chart deploy/helm/pushledger', () => {
     for (const s of SERVICES) expect(deployment(objects, s)!.spec.replicas).toBeUndefined();
     for (const t of TOOLS) expect(deployment(objects, t)!.spec.replicas).toBe(2);
   });
+
+  it('renders manifests the Kubernetes API accepts (kubeconform, strict), with every option on and off, for Kubernetes 1.25 and 1.37', () => {
+    const secretValues = ['adminToken=' + 'a'.repeat(40), 'secretKey=k', 'postgresUrl=postgres://x', 'mongodbUri=mongodb://x', 'kafkaSaslPassword=p'].map((v) => `secrets.values.${v}`);
+    const variants = {
+      defaults: [...BROKERS, 'secrets.existingSecret=pl-secrets'],
+      everythingOn: [...BROKERS, ...secretValues, 'autoscaling.enabled=true', 'config.kafka.saslMechanism=scram-sha-512', 'config.kafka.saslUsername=pl', 'config.kafka.ssl=true', 'config.kafka.caSecret=kafka-ca'],
+      noBudgets: [...BROKERS, 'secrets.existingSecret=pl-secrets', 'podDisruptionBudget.enabled=false'],
+    };
+    for (const [variant, sets] of Object.entries(variants)) {
+      const { text, objects } = render(sets);
+      for (const version of KUBERNETES_VERSIONS) {
+        const result = kubeconform(text, version);
+        expect({ variant, version, status: result.status, problems: result.problems }).toEqual({ variant, version, status: 0, problems: [] });
+        expect({ variant, version, summary: result.summary }).toEqual({ variant, version, summary: { valid: objects.length, invalid: 0, errors: 0, skipped: 0 } });
+      }
+    }
+    // The check can fail: a misspelt field, a wrong type and an unknown kind are each refused.
+    const { objects } = render(variants.defaults);
+    const d = structuredClone(deployment(objects, 'gateway')!) as K8sObject & { spec: Record<string, unknown> };
+    const broken = [
+      { ...d, spec: { ...d.spec, replica: 2 } },
+      { ...d, metadata: { name: 'typed' }, spec: { ...d.spec, replicas: 'two' } },
+      { apiVersion: 'v1', kind: 'Sevrice', metadata: { name: 'nowhere' } },
+    ];
+    const refused = kubeconform(broken.map((o) => JSON.stringify(o)).join('\n---\n'), KUBERNETES_VERSIONS[0]);
+    expect(refused.status).toBe(1);
+    expect(refused.summary).toMatchObject({ valid: 0, invalid: 2, errors: 1 });
+    expect(refused.problems.map((p) => `${p.kind}/${p.name}`).sort()).toEqual(['Deployment/pl-pushledger-gateway', 'Deployment/typed', 'Sevrice/nowhere']);
+  }, 900_000);
 
   it('runs the same parts, with the same entry points, as docker-compose.yml', () => {
     const compose = loadAll(readFileSync(join(root, 'docker-compose.yml'), 'utf8'))[0] as { services: Record<string, { command?: string[] }> };

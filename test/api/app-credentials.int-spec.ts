@@ -171,6 +171,19 @@ describe('app credentials and keys', () => {
     const mine = listed.find((a) => a.id === app.id);
     expect(mine).toEqual({ id: app.id, name: 'test-app', fcm: { projectId: 'test-proj', hasServiceAccount: false }, settings: app.settings, createdAt: expect.any(String) });
     expect(JSON.stringify(listed)).not.toMatch(/KeyHash|writeKey|serverKey|identitySecret/);
+
+    // Paged one app at a time, following Link: every app of the unpaged answer once, in the same order.
+    expect(listed.length).toBeGreaterThanOrEqual(2);
+    const paged: Record<string, unknown>[] = [];
+    let path: string | null = '/v1/apps?limit=1';
+    while (path) {
+      const page = await admin.get(path);
+      expect([page.status, page.body.length]).toEqual([200, 1]);
+      paged.push(...page.body);
+      path = /<([^>]+)>;\s*rel="next"/.exec(page.headers.get('link') ?? '')?.[1] ?? null;
+    }
+    expect(paged.map((a) => a.id)).toEqual(listed.map((a) => a.id));
+    expect((await admin.get('/v1/apps?after=eyJ4IjoxfQ')).body.error.details).toEqual([{ field: 'after', reason: expect.any(String) }]);
   });
 
   it('an app paused on credential errors sends again once resumed', async () => {

@@ -88,6 +88,48 @@ describe('the gateway reads the streams through their owners, and its app direct
     expect((await write.post('/v1/logout', { deviceId: 'owner-1' })).body).toEqual((await write.post('/v1/logout', { deviceId: 'owner-nowhere' })).body);
   });
 
+  it("a device's timeline pages: following Link gives every fact once, in order; a bad limit or cursor is a 400 naming it", async () => {
+    const write = api(stack.url, app.writeKey);
+    const server = api(stack.url, app.serverKey);
+    const token = tok('paged');
+    expect((await write.post('/v1/devices', { deviceId: 'owner-paged', token, provider: 'fcm', platform: 'android' })).status).toBe(201);
+    for (const userId of ['pia', 'quin', 'rob']) {
+      expect((await write.post('/v1/identify', { deviceId: 'owner-paged', userId })).status).toBe(200);
+      expect((await write.post('/v1/logout', { deviceId: 'owner-paged' })).status).toBe(200);
+    }
+    const whole = await server.get('/v1/devices/owner-paged/events');
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('link')).toBeNull();
+    const facts = whole.body as { revision: number; type: string }[];
+    expect(facts.length).toBeGreaterThanOrEqual(7);
+    expect(facts.map((f) => f.revision)).toEqual(facts.map((_, i) => i));
+
+    const paged: { revision: number }[] = [];
+    let path: string | null = '/v1/devices/owner-paged/events?limit=2';
+    let pages = 0;
+    while (path) {
+      const page = await server.get(path);
+      expect(page.status).toBe(200);
+      expect(page.body.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body);
+      pages++;
+      path = /<([^>]+)>;\s*rel="next"/.exec(page.headers.get('link') ?? '')?.[1] ?? null;
+    }
+    expect(paged).toEqual(facts);
+    expect(pages).toBe(Math.ceil(facts.length / 2));
+
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=two', 'limit'], ['after=bm90LWEtY3Vyc29y', 'after'], ['after=%5B1%5D', 'after']] as const) {
+      const bad = await server.get(`/v1/devices/owner-paged/events?${query}`);
+      expect({ query, status: bad.status, details: bad.body.error?.details }).toEqual({ query, status: 400, details: [{ field, reason: expect.any(String) }] });
+    }
+    // A cursor from this app's timeline, used by another app, finds nothing, as on a missing device.
+    const second = /after=([^>&]+)/.exec((await server.get('/v1/devices/owner-paged/events?limit=2')).headers.get('link') ?? '')![1];
+    const intruder = api(stack.url, other.serverKey);
+    const foreign = await intruder.get(`/v1/devices/owner-paged/events?after=${second}`);
+    const missing = await intruder.get(`/v1/devices/owner-nowhere/events?after=${second}`);
+    expect([foreign.status, foreign.body]).toEqual([404, missing.body]);
+  });
+
   it('an app created earlier authenticates at a gateway started afterwards; settings and apps changed later reach it on pushledger.apps.v1', async () => {
     const second = await stack.startGateway();
     const at2 = api(second.url, app.serverKey);

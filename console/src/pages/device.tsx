@@ -28,6 +28,8 @@ interface Fact {
   data: unknown;
 }
 
+const TIMELINE_PAGE = 100;
+
 const FIELDS: (keyof Device)[] = ['id', 'userId', 'platform', 'provider', 'token', 'status', 'lastStatus', 'pushEnabled', 'model', 'osVersion', 'appVersion', 'locale', 'timezone', 'registeredAt', 'lastSeenAt', 'revision'];
 
 export function DeviceView({ device, title }: { device: Device; title: string }) {
@@ -64,7 +66,11 @@ export function DevicePage({ session }: PageProps) {
     return { list: null, device: body };
   });
   const [selected, setSelected] = useState<Device | null>(null);
-  const timeline = useAction(async (deviceId: string) => (await call<Fact[]>(session, 'GET', `/v1/devices/${enc(deviceId)}/events`)).body);
+  // The timeline grows a page at a time (oldest first): a device with a long history never loads whole.
+  const timeline = useAction(async (deviceId: string, after: string | null = null, before: Fact[] = []) => {
+    const { body, next } = await call<Fact[]>(session, 'GET', `/v1/devices/${enc(deviceId)}/events?limit=${TIMELINE_PAGE}${after ? `&after=${enc(after)}` : ''}`);
+    return { facts: [...before, ...body], next };
+  });
   const then = useAction(async (deviceId: string, at: string) => (await call<Device>(session, 'GET', `/v1/devices/${enc(deviceId)}?asOf=${enc(at)}`)).body);
   const open = async (device: Device) => {
     then.set(null);
@@ -122,7 +128,9 @@ export function DevicePage({ session }: PageProps) {
       <ErrorBox error={timeline.error} />
       {timeline.result && selected ? (
         <section aria-label="Timeline">
-          <h3>Timeline ({timeline.result.length} facts, oldest first)</h3>
+          <h3>
+            Timeline ({timeline.result.facts.length} facts{timeline.result.next ? ' so far' : ''}, oldest first)
+          </h3>
           <form
             class="row"
             onSubmit={(e) => {
@@ -140,7 +148,7 @@ export function DevicePage({ session }: PageProps) {
           <Table
             caption="Every fact of the device"
             head={['time (UTC)', 'fact', 'position', 'data', '']}
-            rows={timeline.result.map((f) => [
+            rows={timeline.result.facts.map((f) => [
               when(f.occurredAt),
               <strong>{f.type}</strong>,
               String(f.position),
@@ -161,6 +169,11 @@ export function DevicePage({ session }: PageProps) {
               </button>,
             ])}
           />
+          {timeline.result.next ? (
+            <button type="button" class="secondary" disabled={timeline.busy} onClick={() => void timeline.run(selected.id, timeline.result!.next, timeline.result!.facts)}>
+              Show later facts
+            </button>
+          ) : null}
         </section>
       ) : null}
     </>

@@ -93,7 +93,8 @@ export const IDENTITY_COMMAND_TYPES = ['UpdateTraits', 'Unsubscribe', 'Resubscri
 
 /** Registration service (device, token and app streams). `device`: by id, or the device now holding the token. `asOf`: ISO time, the device as it was then. */
 export type GetDeviceQuery = CommandMeta & { type: 'GetDevice'; device: DeviceRef; asOf: string | null };
-export type GetDeviceEventsQuery = CommandMeta & { type: 'GetDeviceEvents'; deviceId: string };
+/** A page of the device's facts from `fromRevision` (default 0), at most `limit` (default: every one). */
+export type GetDeviceEventsQuery = CommandMeta & { type: 'GetDeviceEvents'; deviceId: string; fromRevision?: number; limit?: number };
 export type GetDeviceStatsQuery = CommandMeta & { type: 'GetDeviceStats' };
 /** `from`, `to`: UTC days (YYYY-MM-DD), inclusive, already checked by the gateway. */
 export type GetDailyDeviceStatsQuery = CommandMeta & { type: 'GetDailyDeviceStats'; from: string; to: string };
@@ -107,9 +108,11 @@ export const REGISTRATION_QUERY_TYPES = ['GetDevice', 'GetDeviceEvents', 'GetDev
 export interface DeviceQueryResult {
   view: DeviceView | null;
 }
-/** Oldest first; empty when the device has no history. */
+/** Oldest first; empty when the device has no history (from that revision). */
 export interface DeviceEventsResult {
   events: HistoryEntry[];
+  /** The revision the next page starts from; absent or null on the last page. */
+  next?: number | null;
 }
 export interface DeviceCountsV1 {
   total: number;

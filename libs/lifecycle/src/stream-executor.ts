@@ -1,6 +1,6 @@
 import { deterministicUuid } from '@pushledger/contracts';
 import type { Decider } from '@pushledger/domain';
-import { EventStore, NewEvent, StoredEvent, StreamAppend, WrongExpectedVersionError } from '@pushledger/event-store';
+import { EventStore, NewEvent, ReadStreamOptions, StoredEvent, StreamAppend, WrongExpectedVersionError } from '@pushledger/event-store';
 
 export interface StepContext {
   appId: string;
@@ -35,8 +35,8 @@ export class StreamExecutor {
     private readonly maxConflictRetries = 20,
   ) {}
 
-  readStream(stream: string, maxCount?: number): Promise<StoredEvent[]> {
-    return this.store.readStream(stream, maxCount ? { maxCount } : undefined);
+  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
+    return this.store.readStream(stream, options);
   }
 
   async load<S, E>(decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>, stream: string): Promise<{ state: S; stored: StoredEvent[] }> {

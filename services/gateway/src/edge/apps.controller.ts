@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { createECDH, createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
 import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type AppWebpushV1, type CredentialKind } from '@pushledger/contracts';
@@ -9,6 +10,7 @@ import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { AppApnsDto, AppWebpushDto, CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
+import { cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { presentApp } from './present';
 
 /**
@@ -53,12 +55,26 @@ export class AppsController {
 
   /** Every app this gateway's directory holds (it follows pushledger.apps.v1): no keys, no credentials. */
   @Get()
-  @ApiOperation({ summary: 'Every app (admin)', description: 'Ids, names, settings and whether FCM credentials are set; never keys or credentials.' })
-  list() {
-    return this.directory
+  @ApiOperation({
+    summary: 'Every app (admin), oldest first, paged',
+    description:
+      'Ids, names, settings and whether FCM credentials are set; never keys or credentials. ' +
+      `Without \`limit\` a page holds up to ${MAX_PAGE} apps; when more follow, \`Link: </v1/apps?limit=N&after=CURSOR>; rel="next"\`.`,
+  })
+  @ApiQuery({ name: 'limit', required: false, description: `apps per page, 1 to ${MAX_PAGE} (default ${MAX_PAGE})` })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  list(@Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const limit = pageLimit(limitParam, MAX_PAGE);
+    const after = afterParam === undefined ? null : cursorValue<[string, string]>(afterParam, ['string', 'string']);
+    const order = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+    const rest = this.directory
       .all()
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
-      .map(presentApp);
+      .filter((a) => !after || order(a, { createdAt: after[0], id: after[1] }) > 0)
+      .sort(order);
+    const page = rest.slice(0, limit);
+    const last = page[page.length - 1];
+    linkNext(res, '/v1/apps', limit, rest.length > limit ? [last.createdAt, last.id] : null);
+    return page.map(presentApp);
   }
 
   /** From the app's stream, at the registration service. */

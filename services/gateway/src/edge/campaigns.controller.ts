@@ -6,6 +6,7 @@ import { CampaignsStore } from '@pushledger/messages';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
+import { cursorValue, linkNext, pageLimit } from './http/paging';
 import { invalidPlaceholders } from '@pushledger/messages';
 import { CreateCampaignDto, SendCampaignDto } from './campaign.dto';
 import { pushContentOf, stringData } from './push-content';
@@ -82,12 +83,12 @@ export class CampaignsController {
   /** Newest first; `Link: <…?limit=N&after=CURSOR>; rel="next"` while more follow. */
   @Get()
   async list(@CurrentCaller() caller: Caller, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
-    if (limitParam !== undefined && (!/^\d{1,4}$/.test(limitParam) || Number(limitParam) < 1 || Number(limitParam) > MAX_PAGE)) throw ApiError.validation('limit', `an integer from 1 to ${MAX_PAGE}`);
-    const limit = limitParam === undefined ? DEFAULT_PAGE : Number(limitParam);
-    const after = afterParam === undefined ? undefined : cursorValue(afterParam);
-    const page = await this.campaigns.list(caller.app.id, limit + 1, after);
+    const limit = pageLimit(limitParam, DEFAULT_PAGE);
+    const [createdAt, id] = afterParam === undefined ? [] : cursorValue<[string, string]>(afterParam, ['string', 'string']);
+    const page = await this.campaigns.list(caller.app.id, limit + 1, createdAt === undefined ? undefined : { createdAt, id: id! });
     const shown = page.slice(0, limit);
-    if (page.length > limit) res.setHeader('Link', `</v1/campaigns?limit=${limit}&after=${cursorOf(shown[shown.length - 1])}>; rel="next"`);
+    const last = shown[shown.length - 1];
+    linkNext(res, '/v1/campaigns', limit, page.length > limit ? [last.createdAt, last.id] : null);
     return shown.map(present);
   }
 
@@ -117,19 +118,3 @@ function present(c: CampaignDefinitionV1) {
 }
 
 const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
-
-/** Opaque to clients: the last campaign of the page, in the list's order. */
-function cursorOf(c: { createdAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
-}
-
-function cursorValue(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]) : [];
-    if (typeof createdAt === 'string' && typeof id === 'string' && cursorOf({ createdAt, id }) === cursor) return { createdAt, id };
-  } catch {
-    // falls through to the 400
-  }
-  throw ApiError.validation('after', "a cursor from the previous page's Link header");
-}

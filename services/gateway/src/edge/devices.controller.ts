@@ -12,8 +12,12 @@ import { validateBody } from './compat/compat-common';
 import { publishSegment } from './compat/segment-ingest';
 import { deviceRef, IdentifyDto, LogoutDto, LookupDeviceDto, RegisterDeviceDto } from './device.dto';
 import { ApiError } from './http/api-error';
+import { cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { presentDevice } from './present';
 import { FRESHNESS_DESCRIPTION, MIN_POSITION_HEADER, ReadFreshness, served } from './read-freshness';
+
+/** Facts per page of a device's timeline when the client names no limit. */
+const DEFAULT_EVENTS_PAGE = 100;
 
 const attributesOf = (dto: RegisterDeviceDto) =>
   Object.fromEntries((['model', 'osVersion', 'appVersion', 'locale', 'timezone'] as const).filter((k) => dto[k] !== undefined).map((k) => [k, dto[k]]));
@@ -114,10 +118,23 @@ export class DevicesController {
 
   @Get('devices/:deviceId/events')
   @Access('server')
-  async events(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string) {
-    const events = await this.owners.deviceEvents(caller.app.id, deviceId);
-    if (!events.length) throw ApiError.notFound('device');
-    return events;
+  @ApiOperation({
+    summary: "The device's facts from the event store, oldest first, paged",
+    description:
+      'One page of `[{ type, occurredAt, data, position, revision }]` (tokens masked). When more follow, the answer has `Link: </v1/devices/{deviceId}/events?limit=N&after=CURSOR>; rel="next"`; follow it until an answer has no `Link`. ' +
+      `Without \`limit\` a page holds up to ${DEFAULT_EVENTS_PAGE} facts. Another app's device id answers 404 like a missing one.`,
+  })
+  @ApiQuery({ name: 'limit', required: false, description: `facts per page, 1 to ${MAX_PAGE} (default ${DEFAULT_EVENTS_PAGE})` })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  @ApiHeader({ name: 'Link', required: false, description: 'response header: `<…>; rel="next"` when another page follows' })
+  async events(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const limit = pageLimit(limitParam, DEFAULT_EVENTS_PAGE);
+    const fromRevision = afterParam === undefined ? 0 : cursorValue<[number]>(afterParam, ['number'])[0];
+    const page = await this.owners.deviceEvents(caller.app.id, deviceId, { fromRevision, limit });
+    // A cursor only ever points at a fact that exists, so an empty page is a device with no facts (or another app's).
+    if (!page.events.length) throw ApiError.notFound('device');
+    linkNext(res, `/v1/devices/${encodeURIComponent(deviceId)}/events`, limit, page.next === null ? null : [page.next]);
+    return page.events;
   }
 
   @Post('identify')

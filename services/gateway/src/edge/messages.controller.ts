@@ -6,6 +6,7 @@ import { canonicalToken, deterministicUuid, type MessageOutcomeV1, type PushTarg
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
+import { cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { pushContentOf, stringData } from './push-content';
 import { PushDto, ReceiptDto } from './push.dto';
 
@@ -68,12 +69,12 @@ export class MessagesController {
   @ApiHeader({ name: 'Link', required: false, description: 'response header: `<…>; rel="next"` when another page follows' })
   @ApiNotFoundResponse({ description: 'no such message for this app' })
   async get(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
-    const limit = limitOf(limitParam);
-    const after = afterParam === undefined ? null : cursorValue(afterParam);
+    const limit = pageLimit(limitParam, MAX_PAGE);
+    const after = afterParam === undefined ? null : cursorValue<[string]>(afterParam, ['string'])[0];
     const page = await this.owners.messageOutcomes(caller.app.id, messageId, limit, after);
     // The ledger answers by app too, so an empty page is either a message with no outcome yet or none of this app's.
     if (!page.outcomes.length && !(await this.owners.message(caller.app.id, messageId))) throw ApiError.notFound('message');
-    if (page.next) res.setHeader('Link', `</v1/messages/${encodeURIComponent(messageId)}?limit=${limit}&after=${cursorOf(page.next)}>; rel="next"`);
+    linkNext(res, `/v1/messages/${encodeURIComponent(messageId)}`, limit, page.next ? [page.next] : null);
     return page.outcomes.map(present);
   }
 
@@ -112,25 +113,6 @@ export class MessagesController {
     await this.owners.publish(this.owners.topics.receipts, [{ key: `${messageId}:${dto.deviceId}`, value: JSON.stringify({ appId: caller.app.id, messageId, deviceId: dto.deviceId, kind: dto.kind, at }) }]);
     return { accepted: true };
   }
-}
-
-const MAX_PAGE = 1000;
-
-function limitOf(param: string | undefined): number {
-  if (param === undefined) return MAX_PAGE;
-  if (!/^\d{1,4}$/.test(param) || Number(param) < 1 || Number(param) > MAX_PAGE) throw ApiError.validation('limit', `an integer from 1 to ${MAX_PAGE}`);
-  return Number(param);
-}
-
-/** Cursors are opaque to clients (base64url of the last device id of the page), so the order key can change later. */
-function cursorOf(deviceId: string): string {
-  return Buffer.from(deviceId, 'utf8').toString('base64url');
-}
-
-function cursorValue(cursor: string): string {
-  const value = /^[A-Za-z0-9_-]{1,700}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!value || cursorOf(value) !== cursor) throw ApiError.validation('after', "a cursor from the previous page's Link header");
-  return value;
 }
 
 function present(o: MessageOutcomeV1) {

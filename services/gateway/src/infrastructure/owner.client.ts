@@ -166,8 +166,10 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     return (await this.query<DeviceQueryResult>(this.topics.registrationCommands, deviceKey(device), { ...meta(appId), type: 'GetDevice', device, asOf: asOf?.toISOString() ?? null })).view;
   }
 
-  async deviceEvents(appId: string, deviceId: string): Promise<HistoryEntry[]> {
-    return (await this.query<DeviceEventsResult>(this.topics.registrationCommands, deviceId, { ...meta(appId), type: 'GetDeviceEvents', deviceId })).events;
+  /** A page of the device's facts from a revision; `next` starts the following page (null: the last). */
+  async deviceEvents(appId: string, deviceId: string, page: { fromRevision: number; limit: number }): Promise<{ events: HistoryEntry[]; next: number | null }> {
+    const result = await this.query<DeviceEventsResult>(this.topics.registrationCommands, deviceId, { ...meta(appId), type: 'GetDeviceEvents', deviceId, ...page });
+    return { events: result.events, next: result.next ?? null };
   }
 
   deviceStats(appId: string): Promise<DeviceStatsResult> {

@@ -47,8 +47,12 @@ export class DeviceQueriesHandler {
     return { view: state ? toDeviceView(state) : null };
   }
 
+  /** One page: one event more than asked tells whether another page follows. */
   private async events(query: GetDeviceEventsQuery): Promise<DeviceEventsResult> {
-    return { events: (await this.exec.readStream(deviceStream(query.appId, query.deviceId))).map(historyEntry) };
+    const from = query.fromRevision ?? 0;
+    const stored = await this.exec.readStream(deviceStream(query.appId, query.deviceId), { fromRevision: BigInt(from), ...(query.limit ? { maxCount: query.limit + 1 } : {}) });
+    const page = query.limit ? stored.slice(0, query.limit) : stored;
+    return { events: page.map(historyEntry), next: query.limit && stored.length > query.limit ? Number(stored[query.limit].streamRevision) : null };
   }
 
   /**

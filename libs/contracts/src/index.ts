@@ -14,3 +14,4 @@ export * from './campaign-send';
 export * from './webhooks';
 export * from './token-provider';
 export * from './webpush-subscription';
+export * from './list-page';

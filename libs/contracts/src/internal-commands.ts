@@ -1,3 +1,4 @@
+import type { CreationKey, ListPageV1 } from './list-page';
 import type { AppApnsV1, AppDirectoryEntryV1, AppFcmV1, AppSettingsPatch, AppWebpushV1, StoredIdentitySecretHash } from './apps';
 import type { DeliveryOutcomeKind } from './delivery';
 import type { DeviceStatus, LastStatus } from './events';
@@ -189,7 +190,8 @@ export type CreateSegmentCommand = CommandMeta & { type: 'CreateSegment'; name: 
 export type UpdateSegmentCommand = CommandMeta & { type: 'UpdateSegment'; segmentId: string; name?: string | null; rules: unknown };
 /** `version`: null for the latest. */
 export type GetSegmentQuery = CommandMeta & { type: 'GetSegment'; segmentId: string; version: number | null };
-export type ListSegmentsQuery = CommandMeta & { type: 'ListSegments' };
+/** Oldest segment first; every one when `page` is absent. */
+export type ListSegmentsQuery = CommandMeta & { type: 'ListSegments'; page?: ListPageV1 };
 /** How many users match, and a sample of them, from the read models: rules inline, or a stored segment's. */
 export type PreviewSegmentQuery = CommandMeta & { type: 'PreviewSegment'; sampleSize: number } & ({ rules: unknown } | { segmentId: string });
 export type SegmentRequest = CreateSegmentCommand | UpdateSegmentCommand | GetSegmentQuery | ListSegmentsQuery | PreviewSegmentQuery;
@@ -210,6 +212,7 @@ export interface SegmentResult {
 }
 export interface SegmentListResult {
   segments: SegmentV1[];
+  next?: CreationKey | null;
 }
 /** null: the named segment does not exist. */
 export interface SegmentPreviewResult {

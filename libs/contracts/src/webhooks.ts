@@ -1,5 +1,6 @@
 import { createHmac } from 'crypto';
 import type { SealedCredentialV1 } from './apps';
+import type { CreationKey, ListPageV1 } from './list-page';
 import { DeviceEventTypes } from './events/device-events';
 import { UserEventTypes } from './events/user-events';
 
@@ -31,9 +32,11 @@ type Meta = { commandId: string; appId: string; issuedAt: string };
 /** The gateway generates the signing secret, shows it once, and hands delivery only its sealed form. */
 export type CreateWebhookCommand = Meta & { type: 'CreateWebhook'; webhookId: string; url: string; events: string[]; secret: SealedCredentialV1 };
 export type DeleteWebhookCommand = Meta & { type: 'DeleteWebhook'; webhookId: string };
-export type ListWebhooksQuery = Meta & { type: 'ListWebhooks' };
+/** Oldest webhook first; every one when `page` is absent. */
+export type ListWebhooksQuery = Meta & { type: 'ListWebhooks'; page?: ListPageV1 };
 export interface WebhookListResult {
   webhooks: WebhookV1[];
+  next?: CreationKey | null;
 }
 
 /** `Pushledger-Signature`: `t=<unix seconds>,v1=<hex HMAC-SHA256 under the secret of "<t>.<raw body>">`. */

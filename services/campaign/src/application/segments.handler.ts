@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { deterministicUuid, type AppRecord, type SegmentListResult, type SegmentPreviewResult, type SegmentRequest, type SegmentResult } from '@pushledger/contracts';
+import { deterministicUuid, pageInCreationOrder, type AppRecord, type SegmentListResult, type SegmentPreviewResult, type SegmentRequest, type SegmentResult } from '@pushledger/contracts';
 import { ReadModels, SegmentStore, validateRules } from '@pushledger/read-models';
 
 /**
@@ -24,8 +24,10 @@ export class SegmentsHandler {
         return { segment: await this.segments.update(app.id, request.segmentId, { name: request.name, rules: request.rules }, now) };
       case 'GetSegment':
         return { segment: await this.segments.get(app.id, request.segmentId, request.version ?? undefined) };
-      case 'ListSegments':
-        return { segments: await this.segments.list(app.id) };
+      case 'ListSegments': {
+        const { items, next } = pageInCreationOrder(await this.segments.list(app.id), request.page);
+        return { segments: items, next };
+      }
       case 'PreviewSegment': {
         const rules = 'segmentId' in request ? (await this.segments.get(app.id, request.segmentId))?.rules : request.rules;
         if (rules === undefined) return { preview: null };

@@ -42,6 +42,25 @@ describe('webhook deliveries from PostgreSQL to a local receiver, by two deliver
     await db?.drop();
   });
 
+  it('lists an app\'s live webhooks a page at a time, oldest first, each once (deleted ones left out)', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await subscribe('app_pages', receiver.url(`/pages-${i}`))).id);
+    await store.delete('app_pages', made[2]);
+    const live = made.filter((_, i) => i !== 2);
+    const seen: string[] = [];
+    let after: [string, string] | null = null;
+    let pages = 0;
+    do {
+      const page = await replicas[1].list('app_pages', { limit: 3, after });
+      seen.push(...page.items.map((w) => w.id));
+      after = page.next;
+      pages++;
+    } while (after);
+    expect({ seen, pages }).toEqual({ seen: live, pages: 2 });
+    expect((await replicas[0].list('app_pages')).items.map((w) => w.id)).toEqual(live);
+    expect((await replicas[0].list('app_pages', { limit: 4, after: null })).next).toBeNull();
+  });
+
   it('each owed delivery reaches the receiver once, signed, in order per device, though both replicas saw every outcome', async () => {
     const hook = await subscribe('app_once', receiver.url('/once'));
     const outcomes = Array.from({ length: 50 }, (_, i) => outcome('app_once', `msg-${Math.floor(i / 10)}`, `dev-${i % 10}`));
@@ -87,7 +106,7 @@ describe('webhook deliveries from PostgreSQL to a local receiver, by two deliver
       await subscribe('app_dead', receiver.url('/gone', () => 410), ['PushOutcome'], impatient);
       await impatient.onOutcomes([outcome('app_dead', 'm', 'dev-1'), outcome('app_dead', 'm', 'dev-2')]);
       const [hook] = await waitFor(async () => {
-        const hooks = await impatient.list('app_dead');
+        const hooks = (await impatient.list('app_dead')).items;
         return hooks[0]?.disabledAt ? hooks : undefined;
       }, { what: 'the webhook to be disabled' });
       expect(hook.disabledReason).toBe('deliveries failed for 0 s; last: http 410');

@@ -6,6 +6,8 @@ import {
   parseStream,
   type CreateWebhookCommand,
   type DeliveryOutcomeV1,
+  type ListPageV1,
+  type PagedV1,
   type WebhookDeliveryBodyV1,
   type WebhookV1,
 } from '@pushledger/contracts';
@@ -56,8 +58,8 @@ export class Webhooks implements OnApplicationBootstrap, OnApplicationShutdown {
     return created;
   }
 
-  list(appId: string): Promise<WebhookV1[]> {
-    return this.store.list(appId);
+  list(appId: string, page?: ListPageV1): Promise<PagedV1<WebhookV1>> {
+    return this.store.page(appId, page);
   }
 
   async delete(appId: string, webhookId: string): Promise<boolean> {

@@ -38,7 +38,10 @@ export class DeliveryCommandsController {
         if (await this.webhooks.delete(request.appId, request.webhookId)) return ok({ deleted: true });
         return { commandId: request.commandId, ok: false, error: { code: 'not_found', message: 'webhook not found' } };
       case 'ListWebhooks':
-        return answerQuery(request.commandId, async () => ({ webhooks: await this.webhooks.list(request.appId) }) satisfies WebhookListResult);
+        return answerQuery(request.commandId, async () => {
+          const { items, next } = await this.webhooks.list(request.appId, request.page);
+          return { webhooks: items, next } satisfies WebhookListResult;
+        });
       case 'GetMessageOutcomes':
       case 'GetMessageCounters':
       case 'GetCampaignCounters':

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { SealedCredentialV1, WebhookV1 } from '@pushledger/contracts';
+import type { ListPageV1, PagedV1, SealedCredentialV1, WebhookV1 } from '@pushledger/contracts';
 
 const DELIVERED_KEPT_DAYS = 7;
 
@@ -68,17 +68,26 @@ export class WebhookStore {
       `INSERT INTO delivery.webhooks (app_id, webhook_id, url, events, secret) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, webhook_id) DO NOTHING`,
       [w.appId, w.id, w.url, w.events, JSON.stringify(w.secret)],
     );
-    return (await this.list(w.appId, w.id))[0];
+    const { rows } = await this.pool.query(`SELECT ${WEBHOOK_COLUMNS} FROM delivery.webhooks WHERE app_id = $1 AND webhook_id = $2`, [w.appId, w.id]);
+    return webhookOf(rows[0]);
   }
 
-  async list(appId: string, webhookId?: string): Promise<WebhookV1[]> {
+  /**
+   * The app's live webhooks in creation order, a page at a time. Ordered by the creation time in
+   * milliseconds, as answered, so a page's last key, sent back, continues exactly after it.
+   */
+  async page(appId: string, page?: ListPageV1): Promise<PagedV1<WebhookV1>> {
     await this.init();
+    const limit = page?.limit ?? null;
     const { rows } = await this.pool.query(
-      `SELECT webhook_id, url, events, created_at, disabled_at, disabled_reason FROM delivery.webhooks
-       WHERE app_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR webhook_id = $2) ORDER BY created_at, webhook_id`,
-      [appId, webhookId ?? null],
+      `SELECT ${WEBHOOK_COLUMNS} FROM delivery.webhooks
+       WHERE app_id = $1 AND deleted_at IS NULL AND ($2::timestamptz IS NULL OR (date_trunc('milliseconds', created_at), webhook_id) > ($2::timestamptz, $3::text))
+       ORDER BY date_trunc('milliseconds', created_at), webhook_id LIMIT $4`,
+      [appId, page?.after?.[0] ?? null, page?.after?.[1] ?? null, limit === null ? null : limit + 1],
     );
-    return rows.map((r) => ({ id: r.webhook_id, url: r.url, events: r.events, createdAt: r.created_at.toISOString(), disabledAt: r.disabled_at?.toISOString() ?? null, disabledReason: r.disabled_reason }));
+    const items = rows.slice(0, limit ?? rows.length).map(webhookOf);
+    const last = items[items.length - 1];
+    return { items, next: limit !== null && rows.length > limit && last ? [last.createdAt, last.id] : null };
   }
 
   /** false when the app has no such webhook. Its pending deliveries go with it. */
@@ -154,4 +163,10 @@ export class WebhookStore {
   async dropOwed(appId: string, webhookId: string): Promise<void> {
     await this.pool.query('DELETE FROM delivery.webhook_deliveries WHERE app_id = $1 AND webhook_id = $2 AND delivered_at IS NULL', [appId, webhookId]);
   }
+}
+
+const WEBHOOK_COLUMNS = 'webhook_id, url, events, created_at, disabled_at, disabled_reason';
+
+function webhookOf(r: { webhook_id: string; url: string; events: string[]; created_at: Date; disabled_at: Date | null; disabled_reason: string | null }): WebhookV1 {
+  return { id: r.webhook_id, url: r.url, events: r.events, createdAt: r.created_at.toISOString(), disabledAt: r.disabled_at?.toISOString() ?? null, disabledReason: r.disabled_reason };
 }

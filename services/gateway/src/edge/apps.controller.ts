@@ -3,14 +3,14 @@ import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createECDH, createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
-import { hashKey, identitySecretHash, isAppId, newIdentitySecret, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type AppWebpushV1, type CredentialKind } from '@pushledger/contracts';
+import { hashKey, identitySecretHash, isAppId, newIdentitySecret, pageInCreationOrder, type AppAdminCommand, type AppApnsV1, type AppDirectoryEntryV1, type AppWebpushV1, type CredentialKind } from '@pushledger/contracts';
 import { CONFIG, CredentialSealError, sealCredential, sealIdentitySecretHash } from '@pushledger/platform';
 import { AppDirectory } from '../infrastructure/app-directory';
 import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { AppApnsDto, AppWebpushDto, CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
-import { cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
+import { creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { presentApp } from './present';
 
 /**
@@ -65,16 +65,9 @@ export class AppsController {
   @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
   list(@Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, MAX_PAGE);
-    const after = afterParam === undefined ? null : cursorValue<[string, string]>(afterParam, ['string', 'string']);
-    const order = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
-    const rest = this.directory
-      .all()
-      .filter((a) => !after || order(a, { createdAt: after[0], id: after[1] }) > 0)
-      .sort(order);
-    const page = rest.slice(0, limit);
-    const last = page[page.length - 1];
-    linkNext(res, '/v1/apps', limit, rest.length > limit ? [last.createdAt, last.id] : null);
-    return page.map(presentApp);
+    const page = pageInCreationOrder(this.directory.all(), { limit, after: creationCursor(afterParam) });
+    linkNext(res, '/v1/apps', limit, page.next);
+    return page.items.map(presentApp);
   }
 
   /** From the app's stream, at the registration service. */

@@ -6,7 +6,7 @@ import { CampaignsStore } from '@pushledger/messages';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
-import { cursorValue, linkNext, pageLimit } from './http/paging';
+import { creationCursor, linkNext, pageLimit } from './http/paging';
 import { invalidPlaceholders } from '@pushledger/messages';
 import { CreateCampaignDto, SendCampaignDto } from './campaign.dto';
 import { pushContentOf, stringData } from './push-content';
@@ -84,8 +84,8 @@ export class CampaignsController {
   @Get()
   async list(@CurrentCaller() caller: Caller, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, DEFAULT_PAGE);
-    const [createdAt, id] = afterParam === undefined ? [] : cursorValue<[string, string]>(afterParam, ['string', 'string']);
-    const page = await this.campaigns.list(caller.app.id, limit + 1, createdAt === undefined ? undefined : { createdAt, id: id! });
+    const after = creationCursor(afterParam);
+    const page = await this.campaigns.list(caller.app.id, limit + 1, after ? { createdAt: after[0], id: after[1] } : undefined);
     const shown = page.slice(0, limit);
     const last = shown[shown.length - 1];
     linkNext(res, '/v1/campaigns', limit, page.length > limit ? [last.createdAt, last.id] : null);

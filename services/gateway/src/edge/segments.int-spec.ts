@@ -44,6 +44,26 @@ describe('segments over HTTP: stored by the campaign service, versions, preview 
     expect((await api(stack.url, other.serverKey).get('/v1/segments')).body).toEqual([]);
   });
 
+  it('lists segments a page at a time: following Link gives each once, at its latest version, oldest first', async () => {
+    const server = api(stack.url, (await stack.createApp({}, 'segment-pages')).serverKey);
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await server.post('/v1/segments', { name: `s${i}`, rules: { all: [{ trait: 'n', op: 'eq', value: i }] } })).body.id);
+    expect((await server.put(`/v1/segments/${made[1]}`, { name: 's1 again', rules: { all: [{ eligibleDevice: true }] } })).status).toBe(200);
+    const listed: { id: string; name: string; version: number }[] = [];
+    let path: string | null = '/v1/segments?limit=2';
+    let pages = 0;
+    while (path) {
+      const page = await server.get(path);
+      expect([page.status, page.body.length <= 2]).toEqual([200, true]);
+      listed.push(...page.body);
+      pages++;
+      path = /<([^>]+)>;\s*rel="next"/.exec(page.headers.get('link') ?? '')?.[1] ?? null;
+    }
+    expect({ pages, ids: listed.map((s) => s.id) }).toEqual({ pages: 3, ids: made });
+    expect(listed[1]).toMatchObject({ name: 's1 again', version: 2 });
+    expect((await server.get('/v1/segments?limit=0')).body.error.details).toEqual([{ field: 'limit', reason: expect.any(String) }]);
+  });
+
   it('rejects invalid rules with a 400 naming the bad part; server key only', async () => {
     const server = api(stack.url, app.serverKey);
     const bad = await server.post('/v1/segments', { rules: { all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { device: 'platform', op: 'equals', value: 'ios' }] } });

@@ -35,6 +35,8 @@ import type {
   ResumeSendsResult,
   SendsPauseResult,
   WebhookListResult,
+  ListPageV1,
+  PagedV1,
   WebhookV1,
   SegmentRequest,
   SendPushCommand,
@@ -135,8 +137,9 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     return this.unwrap(await this.send(this.topics.deliveryCommands, command.appId, command)) as R;
   }
 
-  async webhooks(appId: string): Promise<WebhookV1[]> {
-    return (await this.query<WebhookListResult>(this.topics.deliveryCommands, appId, { ...meta(appId), type: 'ListWebhooks' })).webhooks;
+  async webhooks(appId: string, page: ListPageV1): Promise<PagedV1<WebhookV1>> {
+    const result = await this.query<WebhookListResult>(this.topics.deliveryCommands, appId, { ...meta(appId), type: 'ListWebhooks', page });
+    return { items: result.webhooks, next: result.next ?? null };
   }
 
   async user(command: IdentityCommand): Promise<UserView> {

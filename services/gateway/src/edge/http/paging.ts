@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { CreationKey } from '@pushledger/contracts';
 import { ApiError } from './api-error';
 
 /** The most items one page of any list answers. */
@@ -32,4 +33,9 @@ export function cursorValue<K extends KeyPart[]>(cursor: string, types: { [I in 
 /** `Link: <path?limit=N&after=CURSOR>; rel="next"` when another page follows the one answered. */
 export function linkNext(res: Response, path: string, limit: number, next: readonly KeyPart[] | null): void {
   if (next) res.setHeader('Link', `<${path}?limit=${limit}&after=${cursorOf(next)}>; rel="next"`);
+}
+
+/** The (createdAt, id) key of a list kept in creation order, from its `after` parameter (null: absent). */
+export function creationCursor(afterParam: string | undefined): CreationKey | null {
+  return afterParam === undefined ? null : cursorValue<CreationKey>(afterParam, ['string', 'string']);
 }

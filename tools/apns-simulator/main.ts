@@ -4,28 +4,11 @@
 // own key, which apps without APNs credentials sign with (PUSHLEDGER_APNS_SIMULATOR_KEY_FILE).
 import { join } from 'node:path';
 import { ApnsSimulator } from '@pushledger/apns';
+import { argOf, numberArg, runSimulator } from '../simulator-process';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
-}
-
-async function main(): Promise<void> {
-  const certDir = arg('cert-dir');
-  const sim = await ApnsSimulator.start({ port: Number(arg('port') ?? 0), host: arg('host') ?? '127.0.0.1', certDir });
-  const keyFile = certDir ? join(certDir, 'stand-in-key.p8') : undefined;
-  process.stdout.write(`${JSON.stringify({ url: sim.url, caFile: sim.caFile, keyFile, pid: process.pid })}\n`);
-  const stop = (): void => {
-    sim.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`apns-simulator: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+const certDir = argOf('cert-dir');
+runSimulator(
+  'apns-simulator',
+  () => ApnsSimulator.start({ port: numberArg('port') ?? 0, host: argOf('host') ?? '127.0.0.1', certDir }),
+  (sim) => ({ url: sim.url, caFile: sim.caFile, keyFile: certDir ? join(certDir, 'stand-in-key.p8') : undefined }),
+);

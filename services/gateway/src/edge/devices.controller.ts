@@ -12,7 +12,7 @@ import { validateBody } from './compat/compat-common';
 import { publishSegment } from './compat/segment-ingest';
 import { deviceRef, IdentifyDto, LogoutDto, LookupDeviceDto, RegisterDeviceDto } from './device.dto';
 import { ApiError } from './http/api-error';
-import { cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
+import { ApiPaged, cursorValue, linkNext, pageLimit } from './http/paging';
 import { presentDevice } from './present';
 import { FRESHNESS_DESCRIPTION, MIN_POSITION_HEADER, ReadFreshness, served } from './read-freshness';
 
@@ -124,9 +124,7 @@ export class DevicesController {
       'One page of `[{ type, occurredAt, data, position, revision }]` (tokens masked). When more follow, the answer has `Link: </v1/devices/{deviceId}/events?limit=N&after=CURSOR>; rel="next"`; follow it until an answer has no `Link`. ' +
       `Without \`limit\` a page holds up to ${DEFAULT_EVENTS_PAGE} facts. Another app's device id answers 404 like a missing one.`,
   })
-  @ApiQuery({ name: 'limit', required: false, description: `facts per page, 1 to ${MAX_PAGE} (default ${DEFAULT_EVENTS_PAGE})` })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
-  @ApiHeader({ name: 'Link', required: false, description: 'response header: `<…>; rel="next"` when another page follows' })
+  @ApiPaged('facts', DEFAULT_EVENTS_PAGE)
   async events(@CurrentCaller() caller: Caller, @Param('deviceId') deviceId: string, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, DEFAULT_EVENTS_PAGE);
     const fromRevision = afterParam === undefined ? 0 : cursorValue<[number]>(afterParam, ['number'])[0];

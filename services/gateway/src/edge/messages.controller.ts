@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomUUID } from 'crypto';
 import { canonicalToken, deterministicUuid, type MessageOutcomeV1, type PushTarget } from '@pushledger/contracts';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
-import { cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
+import { ApiPaged, cursorValue, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { pushContentOf, stringData } from './push-content';
 import { PushDto, ReceiptDto } from './push.dto';
 
@@ -63,10 +63,8 @@ export class MessagesController {
       'Without `limit` a page holds up to 1,000 outcomes, so clients that do not page keep working for messages to up to 1,000 devices. ' +
       'Another app\'s message id answers 404 like a missing one.',
   })
-  @ApiQuery({ name: 'limit', required: false, description: 'outcomes per page, 1 to 1000 (default 1000)' })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  @ApiPaged('outcomes', MAX_PAGE)
   @ApiOkResponse({ description: 'one page of outcomes (array)' })
-  @ApiHeader({ name: 'Link', required: false, description: 'response header: `<…>; rel="next"` when another page follows' })
   @ApiNotFoundResponse({ description: 'no such message for this app' })
   async get(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, MAX_PAGE);

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomUUID } from 'crypto';
 import type { SegmentListResult, SegmentPreviewResult, SegmentRequest, SegmentResult, SegmentV1 } from '@pushledger/contracts';
@@ -7,7 +7,7 @@ import { SegmentRulesError, validateRules } from '@pushledger/read-models';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
-import { creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
+import { ApiPaged, creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { PreviewSegmentDto, SaveSegmentDto } from './segment.dto';
 
 const PREVIEW_SAMPLE = 20;
@@ -45,8 +45,7 @@ export class SegmentsController {
     summary: "The app's segments, each at its latest version, oldest first, paged",
     description: `Without \`limit\` a page holds up to ${MAX_PAGE} segments; when more follow, \`Link: </v1/segments?limit=N&after=CURSOR>; rel="next"\`.`,
   })
-  @ApiQuery({ name: 'limit', required: false, description: `segments per page, 1 to ${MAX_PAGE} (default ${MAX_PAGE})` })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  @ApiPaged('segments', MAX_PAGE)
   async list(@CurrentCaller() caller: Caller, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, MAX_PAGE);
     const page = await this.ask<SegmentListResult>(caller, { type: 'ListSegments', page: { limit, after: creationCursor(afterParam) } });

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
 import type { PushledgerConfig } from '@pushledger/config';
@@ -8,7 +8,7 @@ import { CONFIG, sealCredential } from '@pushledger/platform';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
-import { creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
+import { ApiPaged, creationCursor, linkNext, MAX_PAGE, pageLimit } from './http/paging';
 import { CreateWebhookDto } from './webhook.dto';
 
 /**
@@ -60,8 +60,7 @@ export class WebhooksController {
       'A webhook disabled after a day of failed deliveries shows `disabledAt` and `disabledReason`. ' +
       `Without \`limit\` a page holds up to ${MAX_PAGE} webhooks; when more follow, \`Link: </v1/webhooks?limit=N&after=CURSOR>; rel="next"\`.`,
   })
-  @ApiQuery({ name: 'limit', required: false, description: `webhooks per page, 1 to ${MAX_PAGE} (default ${MAX_PAGE})` })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' })
+  @ApiPaged('webhooks', MAX_PAGE)
   async list(@CurrentCaller() caller: Caller, @Query('limit') limitParam: string | undefined, @Query('after') afterParam: string | undefined, @Res({ passthrough: true }) res: Response) {
     const limit = pageLimit(limitParam, MAX_PAGE);
     const page = await this.owners.webhooks(caller.app.id, { limit, after: creationCursor(afterParam) });

@@ -1,3 +1,5 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiHeader, ApiQuery } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { CreationKey } from '@pushledger/contracts';
 import { ApiError } from './api-error';
@@ -38,4 +40,13 @@ export function linkNext(res: Response, path: string, limit: number, next: reado
 /** The (createdAt, id) key of a list kept in creation order, from its `after` parameter (null: absent). */
 export function creationCursor(afterParam: string | undefined): CreationKey | null {
   return afterParam === undefined ? null : cursorValue<CreationKey>(afterParam, ['string', 'string']);
+}
+
+/** The OpenAPI description of a paged list's `limit`, `after` and `Link`, the same on every paged route. */
+export function ApiPaged(items: string, defaultLimit: number) {
+  return applyDecorators(
+    ApiQuery({ name: 'limit', required: false, description: `${items} per page, 1 to ${MAX_PAGE} (default ${defaultLimit})` }),
+    ApiQuery({ name: 'after', required: false, description: 'cursor: the `after` of the previous answer\'s `Link` (rel="next")' }),
+    ApiHeader({ name: 'Link', required: false, description: 'response header: `<…>; rel="next"` when another page follows' }),
+  );
 }

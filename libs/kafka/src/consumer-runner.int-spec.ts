@@ -1,6 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@pushledger/testing';
-import { ConsumerRunner, InboundMessage } from './consumer-runner';
+import { ConsumerRunner, DeferMessageError, InboundMessage } from './consumer-runner';
 
 /** The dead-letter threshold this runner had before: a failure outliving it must still not reach the DLQ. */
 const OLD_ATTEMPT_LIMIT = 10;
@@ -136,6 +136,44 @@ describe('ConsumerRunner batches (real Kafka)', () => {
     released = true;
     await waitFor(async () => handled.includes('x'), { what: 'x handled once the store is back' });
     await waitFor(async () => runner!.pausedPartitions().length === 0, { what: 'the pause to end' });
+    const admin = kafka.admin();
+    await admin.connect();
+    const dlqOffsets = await admin.fetchTopicOffsets(dlq);
+    await admin.disconnect();
+    expect(dlqOffsets.map((p) => p.high)).toEqual(['0', '0']);
+  });
+  it('a deferred message comes back once after its wait, with only its partition paused, no quick retries and nothing dead-lettered', async () => {
+    topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 2);
+    const [topic, dlq] = topics.topics;
+    await producer.send({ topic, acks: -1, messages: [{ key: 'x', value: 'x', partition: 0 }, ...['y1', 'y2'].map((v) => ({ key: v, value: v, partition: 1 }))] });
+    const triesOfX: number[] = [];
+    const handled: string[] = [];
+    let pausedWhileWaiting: [string, number][] = [];
+    runner = new ConsumerRunner({
+      kafka,
+      groupId: uniqueName('runner'),
+      topics: [topic],
+      dlqTopic: dlq,
+      // The back-off a failure would get is far shorter than the deferral: coming back after 1.5 s shows which one ran.
+      retryBackoff: { initialMs: 10, maxMs: 100 },
+      maxWaitTimeInMs: 100,
+      handle: async (m: InboundMessage) => {
+        const v = m.value!.toString();
+        if (v === 'x') {
+          triesOfX.push(Date.now());
+          if (triesOfX.length === 1) throw new DeferMessageError(1500, 'retry_after');
+          // Still reported until the message is through: the partition held back for it, and only that one.
+          pausedWhileWaiting = runner!.pausedPartitions().map((p) => [p.topic, p.partition]);
+        }
+        handled.push(v);
+      },
+    });
+    await runner.start();
+    await waitFor(async () => handled.includes('x') && handled.length === 3, { what: 'x handled after its wait, and partition 1 too' });
+    expect(pausedWhileWaiting).toEqual([[topic, 0]]);
+    expect(triesOfX).toHaveLength(2);
+    expect(triesOfX[1] - triesOfX[0]).toBeGreaterThanOrEqual(1500);
+    expect(handled.filter((v) => v === 'x')).toHaveLength(1);
     const admin = kafka.admin();
     await admin.connect();
     const dlqOffsets = await admin.fetchTopicOffsets(dlq);

@@ -13,11 +13,26 @@ export class PoisonMessageError extends Error {
   }
 }
 
-/** A message's effect failed for a reason other than poison: its partition waits, then it is tried again. */
+/**
+ * Thrown by a handler whose message must wait longer than it should hold its partition's turn (a provider's
+ * Retry-After): what it finished is already durable, the rest is tried again after `afterMs` with its
+ * partition paused meanwhile. Not a failure: no quick retries, no attempt counted.
+ */
+export class DeferMessageError extends Error {
+  constructor(
+    readonly afterMs: number,
+    readonly reason: string,
+  ) {
+    super(`deferred ${afterMs} ms: ${reason}`);
+  }
+}
+
+/** A message's effect failed for a reason other than poison (or was deferred): its partition waits, then it is tried again. */
 class RetryLaterError extends Error {
   constructor(
     readonly attempts: number,
     failure: unknown,
+    readonly delayMs?: number,
   ) {
     super(failure instanceof Error ? failure.message : String(failure));
   }
@@ -201,7 +216,7 @@ export class ConsumerRunner {
         const resume = pause();
         const attempts = failure.attempts;
         const since = this.paused.get(key)?.since ?? Date.now();
-        const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempts - 1, 20));
+        const delay = failure.delayMs ?? Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempts - 1, 20));
         const timer = setTimeout(resume, delay);
         this.paused.set(key, { topic: batch.topic, partition: batch.partition, since, attempts, timer });
       },
@@ -236,12 +251,16 @@ export class ConsumerRunner {
           await this.apply(inbound);
           break;
         } catch (err) {
-          if (quick >= QUICK_ATTEMPTS || err instanceof PoisonMessageError) throw err;
+          if (quick >= QUICK_ATTEMPTS || err instanceof PoisonMessageError || err instanceof DeferMessageError) throw err;
           await new Promise((r) => setTimeout(r, this.backoff.initialMs * 2 ** (quick - 1)));
         }
       }
       this.failures.delete(id);
     } catch (err) {
+      if (err instanceof DeferMessageError) {
+        this.opts.logger?.log('message deferred', { topic, partition, offset: message.offset, afterMs: err.afterMs, reason: err.reason });
+        throw new RetryLaterError(this.failures.get(id) ?? 0, err, err.afterMs);
+      }
       // Anything but poison (a dead store, broker or network; a bug) is tried again, never dropped.
       const attempts = (this.failures.get(id) ?? 0) + 1;
       this.failures.set(id, attempts);

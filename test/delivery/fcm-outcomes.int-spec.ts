@@ -2,6 +2,7 @@ import { groupFor, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { api, repoRoot, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
+import { Pool } from 'pg';
 
 type Api = ReturnType<typeof api>;
 
@@ -151,6 +152,37 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     const attempts = sim.requestsFor(d.token);
     expect(attempts).toHaveLength(2);
     expect(attempts[1].time - attempts[0].time).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('a Retry-After longer than a handler waits defers only the device that got it: the others are recorded at once, sent once, and it is sent after its wait', async () => {
+    const user = `dora-${Date.now()}`;
+    const waiting = await device('ok', user);
+    const other = await device('ok', user);
+    // Longer than MAX_WAIT_IN_HANDLER_MS (5 s): the handler must not sleep it out while holding the other device's outcome.
+    sim.script(waiting.token, [{ kind: 'quota-exceeded', retryAfterSeconds: 8 }, 'success']);
+    const res = await server.post('/v1/push', { to: { userId: user }, notification: { title: 'Hello', body: 'World' }, transactional: true });
+    expect(res.status).toBe(202);
+    expect(res.body.targeted).toBe(2);
+    const late = await outcome(res.body.messageId, waiting.id);
+    const early = await outcome(res.body.messageId, other.id);
+    expect(late).toMatchObject({ outcome: 'sent' });
+    expect(early).toMatchObject({ outcome: 'sent' });
+    const pg = new Pool({ connectionString: stack.env.POSTGRES_URL, max: 1 });
+    const ledger = await pg
+      .query<{ device_id: string; attempts: number; at: Date; sends: number }>(
+        `SELECT o.device_id, o.attempts, o.at, p.sends FROM delivery.message_outcomes o JOIN delivery.pairs p USING (message_id, device_id) WHERE o.message_id = $1`,
+        [res.body.messageId],
+      )
+      .finally(() => pg.end());
+    const row = (id: string) => ledger.rows.find((r) => r.device_id === id)!;
+    expect([row(waiting.id).attempts, row(waiting.id).sends, row(other.id).attempts, row(other.id).sends]).toEqual([2, 2, 1, 1]);
+    const tries = sim.requestsFor(waiting.token);
+    expect(tries).toHaveLength(2);
+    expect(tries[1].time - tries[0].time).toBeGreaterThanOrEqual(8000);
+    // Recorded before the deferred device's second send: the request did not wait for it (in-handler sleep recorded both after it).
+    expect(row(other.id).at.getTime()).toBeLessThan(tries[1].time);
+    // The message came back after the wait; the device already done was not sent again.
+    expect(sim.requestsFor(other.token)).toHaveLength(1);
   });
 
   it('INTERNAL until the attempts run out → bounced (retries exhausted), token alone', async () => {

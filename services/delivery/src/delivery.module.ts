@@ -14,6 +14,7 @@ import { DeliveryCommandsController } from './edge/delivery-commands.controller'
 import { DeliveryRequestsController } from './edge/delivery-requests.controller';
 import { WebhookFeedsController } from './edge/webhook-feeds.controller';
 import { Webhooks } from './application/webhooks';
+import { SharedQuota } from './infrastructure/shared-quota';
 import { WebhookStore } from './infrastructure/webhook-store';
 import { DeliveryLedger } from './infrastructure/delivery-ledger';
 import { ApnsSenders } from './infrastructure/apns-senders';
@@ -85,8 +86,9 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
       { provide: ProviderSenders, useFactory: (cfg: PushledgerConfig) => new ProviderSenders(new FcmSenders(cfg), new ApnsSenders(cfg), new WebpushSenders(cfg)), inject: [CONFIG] },
       {
         provide: DeliveryHandler,
-        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: ProviderSenders, producer: Producer, logger: JsonLogger) => new DeliveryHandler(cfg, topics, ledger, senders, producer, logger),
-        inject: [CONFIG, TOPICS, DeliveryLedger, ProviderSenders, PRODUCER, JsonLogger],
+        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: ProviderSenders, producer: Producer, pool: Pool, logger: JsonLogger) =>
+          new DeliveryHandler(cfg, topics, ledger, senders, producer, new SharedQuota(pool), logger),
+        inject: [CONFIG, TOPICS, DeliveryLedger, ProviderSenders, PRODUCER, Pool, JsonLogger],
       },
       { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
       { provide: WebhookStore, useFactory: (pool: Pool) => new WebhookStore(pool), inject: [Pool] },

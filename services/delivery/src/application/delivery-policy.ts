@@ -43,6 +43,12 @@ export function verdictOf(c: ProviderErrorClassification): SendVerdict {
   }
 }
 
+/**
+ * The longest a delivery handler waits in place (quota, Retry-After, back-off). A longer wait defers the rest of
+ * the request: the partition is paused meanwhile, the group's heartbeats and rebalances go on.
+ */
+export const MAX_WAIT_IN_HANDLER_MS = 5_000;
+
 /** Exponential back-off with full jitter, never shorter than what the server asked for. */
 export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
   const exp = baseMs * 2 ** Math.max(0, attempt - 1);

@@ -3,11 +3,12 @@ import type { PushledgerConfig } from '@pushledger/config';
 import type { AppRecord, DeliveryOutcomeKind, DeliveryOutcomeV1, DeliveryRequestV1, DeliveryTargetV1, Provider, RegistrationCommand, TopicMap } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import type { JsonLogger } from '@pushledger/observability';
+import { DeferMessageError } from '@pushledger/kafka';
 import { CredentialSealError } from '@pushledger/platform';
 import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
-import { backoffMs, credentialsLookBroken, verdictOf } from './delivery-policy';
+import { backoffMs, credentialsLookBroken, MAX_WAIT_IN_HANDLER_MS, verdictOf } from './delivery-policy';
 import type { ProviderSender, PushSenders } from '../infrastructure/push-senders';
-import { QuotaLimiter } from './quota-limiter';
+import { quotaBurst, type QuotaLimiter } from './quota-limiter';
 
 interface Outcome {
   target: DeliveryTargetV1;
@@ -16,6 +17,12 @@ interface Outcome {
   attempts: number;
   /** APNs 410: when the token was last known dead; registration flows keep a token registered after it. */
   invalidSince?: string;
+}
+
+/** A wait longer than a handler may hold its message: what finished is recorded, the rest comes back after `afterMs`. */
+interface Deferral {
+  afterMs: number;
+  reason: string;
 }
 
 /** The pause a credentials breaker trips, per provider: `credentials` (FCM, as before) pauses only FCM sends. */
@@ -27,14 +34,13 @@ const PAUSE_REASONS: Record<Provider, string> = { fcm: 'credentials', apns: 'apn
  * outcome per pair, and only then mark the pairs done and let the offset be committed.
  */
 export class DeliveryHandler {
-  private readonly quota = new QuotaLimiter();
-
   constructor(
     private readonly config: PushledgerConfig,
     private readonly topics: TopicMap,
     private readonly ledger: DeliveryLedger,
     private readonly senders: PushSenders,
     private readonly producer: Producer,
+    private readonly quota: QuotaLimiter,
     private readonly logger: JsonLogger,
     private readonly sleep: (ms: number, heartbeat: () => Promise<void>) => Promise<void> = sleepWithHeartbeat,
   ) {}
@@ -51,18 +57,29 @@ export class DeliveryHandler {
       byProvider.set(provider, [...(byProvider.get(provider) ?? []), t]);
     }
     const paused = await this.ledger.pausedReason(app.id);
-    for (const [provider, targets] of byProvider) await this.sendThrough(provider, req, app, targets, paused, outcomes, heartbeat);
+    let deferral: Deferral | null = null;
+    for (const [provider, targets] of byProvider) {
+      const d = await this.sendThrough(provider, req, app, targets, pending, paused, outcomes, heartbeat);
+      if (d && (!deferral || d.afterMs > deferral.afterMs)) deferral = d;
+    }
     await this.record(req, outcomes);
+    // What finished is recorded; the pairs still pending come again with the message, after the wait.
+    if (deferral) throw new DeferMessageError(deferral.afterMs, deferral.reason);
     return outcomes;
   }
 
-  /** One provider's targets: its own sender only, never another's; the ledger, retries and breaker are shared. */
-  private async sendThrough(provider: Provider, req: DeliveryRequestV1, app: AppRecord, targets: DeliveryTargetV1[], paused: string | null, outcomes: Outcome[], heartbeat: () => Promise<void>): Promise<void> {
-    const finish = (list: DeliveryTargetV1[], outcome: DeliveryOutcomeKind, reason: string | null, attempts: number) => {
-      for (const target of list) outcomes.push({ target, outcome, reason, attempts });
+  /**
+   * One provider's targets: its own sender only, never another's; the ledger, retries and breaker are shared.
+   * `sends` holds each pair's sends so far (across deferrals and redeliveries) and counts the attempts.
+   * Answers a deferral when the next wait (quota, Retry-After, back-off) is longer than a handler may hold.
+   */
+  private async sendThrough(provider: Provider, req: DeliveryRequestV1, app: AppRecord, targets: DeliveryTargetV1[], sends: Map<string, number>, paused: string | null, outcomes: Outcome[], heartbeat: () => Promise<void>): Promise<Deferral | null> {
+    const attemptsOf = (target: DeliveryTargetV1) => sends.get(target.deviceId) ?? 0;
+    const finish = (list: DeliveryTargetV1[], outcome: DeliveryOutcomeKind, reason: string | null) => {
+      for (const target of list) outcomes.push({ target, outcome, reason, attempts: attemptsOf(target) });
     };
     const pauseReason = PAUSE_REASONS[provider];
-    if (paused !== null && paused === pauseReason) return finish(targets, 'failed', `app_paused:${paused}`, 0);
+    if (paused !== null && paused === pauseReason) return (finish(targets, 'failed', `app_paused:${paused}`), null);
     let sender: ProviderSender | null;
     try {
       sender = this.senders.for(app, provider);
@@ -70,65 +87,85 @@ export class DeliveryHandler {
       if (!(err instanceof CredentialSealError)) throw err;
       // A key that does not open the credentials will not open them on a retry either.
       this.logger.error('app credentials cannot be opened with the configured PUSHLEDGER_SECRET_KEY', { appId: app.id, provider, error: err.message });
-      return finish(targets, 'failed', 'credentials_unreadable', 0);
+      return (finish(targets, 'failed', 'credentials_unreadable'), null);
     }
     // Targeting skips these already; credentials removed since the request was made: never sent elsewhere, never invalidated.
-    if (!sender) return finish(targets, 'skipped', 'no_credentials', 0);
+    if (!sender) return (finish(targets, 'skipped', 'no_credentials'), null);
+    const chunkSize = provider === 'fcm' ? Math.min(sender.batchSize, quotaBurst(app.settings.fcmQuotaPerMinute)) : sender.batchSize;
     let remaining = targets;
-    for (let attempt = 1; remaining.length > 0; attempt++) {
+    while (remaining.length > 0) {
       const retry: DeliveryTargetV1[] = [];
       let retryAfter: number | undefined;
       let credentialFailures = 0;
       let wholeMessageFailed: string | null = null;
-      for (let i = 0; i < remaining.length; i += sender.batchSize) {
-        const chunk = remaining.slice(i, i + sender.batchSize);
+      for (let i = 0; i < remaining.length; i += chunkSize) {
+        const chunk = remaining.slice(i, i + chunkSize);
         if (provider === 'fcm') {
-          const wait = this.quota.reserve(app.id, chunk.length, app.settings.fcmQuotaPerMinute);
-          if (wait > 0) await this.sleep(wait, heartbeat);
+          const quota = await this.quota.reserve(app.id, chunk.length, app.settings.fcmQuotaPerMinute, MAX_WAIT_IN_HANDLER_MS);
+          // The chunks not sent in this round and the ones to retry stay pending in the ledger.
+          if (quota.deferMs !== undefined) return { afterMs: quota.deferMs, reason: 'fcm_quota' };
+          if (quota.waitMs > 0 && !(await this.waited(quota.waitMs, heartbeat))) return { afterMs: 0, reason: 'heartbeat_failed' };
         }
         await this.ledger.countSends(req.messageId, chunk.map((t) => t.deviceId));
+        for (const t of chunk) sends.set(t.deviceId, attemptsOf(t) + 1);
         const answers = await sender.send(req.messageId, chunk, req.content);
         answers.forEach((r, j) => {
           const target = chunk[j];
-          if (r.ok) return finish([target], 'sent', null, attempt);
+          if (r.ok) return finish([target], 'sent', null);
           const verdict = verdictOf(r.error);
           switch (verdict.kind) {
             case 'sent':
-              return finish([target], 'sent', null, attempt);
+              return finish([target], 'sent', null);
             case 'invalidated':
-              if (verdict.invalidSince) outcomes.push({ target, outcome: 'invalidated', reason: verdict.reason, attempts: attempt, invalidSince: verdict.invalidSince });
-              else finish([target], 'invalidated', verdict.reason, attempt);
+              if (verdict.invalidSince) outcomes.push({ target, outcome: 'invalidated', reason: verdict.reason, attempts: attemptsOf(target), invalidSince: verdict.invalidSince });
+              else finish([target], 'invalidated', verdict.reason);
               return;
             case 'bounced':
               if (verdict.credential) credentialFailures++;
-              return finish([target], 'bounced', verdict.reason, attempt);
+              return finish([target], 'bounced', verdict.reason);
             case 'failed':
               if (verdict.credential) credentialFailures++;
               if (verdict.wholeMessage) wholeMessageFailed = verdict.reason;
-              return finish([target], 'failed', verdict.reason, attempt);
+              return finish([target], 'failed', verdict.reason);
             case 'retry':
               retry.push(target);
               retryAfter = Math.max(retryAfter ?? 0, verdict.retryAfterMs ?? 0) || retryAfter;
               return;
           }
         });
-        if (credentialsLookBroken(credentialFailures, Math.min(remaining.length, i + chunk.length))) {
-          const share = credentialFailures / Math.min(remaining.length, i + chunk.length);
-          await this.pauseApp(app, pauseReason, share);
-          finish([...retry.splice(0), ...remaining.slice(i + sender.batchSize)], 'failed', `app_paused:${pauseReason}`, attempt);
+        // A rebalance took the partition, or the broker is gone: stop here rather than send what another member will send.
+        if (!(await this.beat(heartbeat))) return { afterMs: 0, reason: 'heartbeat_failed' };
+        const answered = Math.min(remaining.length, i + chunk.length);
+        if (credentialsLookBroken(credentialFailures, answered)) {
+          await this.pauseApp(app, pauseReason, credentialFailures / answered);
+          finish([...retry.splice(0), ...remaining.slice(i + chunkSize)], 'failed', `app_paused:${pauseReason}`);
           break;
         }
       }
-      if (wholeMessageFailed) {
-        finish(retry.splice(0), 'failed', wholeMessageFailed, attempt);
-      }
-      if (retry.length === 0) break;
-      if (attempt >= this.config.delivery.maxAttempts) {
-        finish(retry, 'bounced', 'retries_exhausted', attempt);
-        break;
-      }
-      await this.sleep(backoffMs(attempt, this.config.delivery.retryBaseMs, retryAfter), heartbeat);
-      remaining = retry;
+      if (wholeMessageFailed) finish(retry.splice(0), 'failed', wholeMessageFailed);
+      const exhausted = retry.filter((t) => attemptsOf(t) >= this.config.delivery.maxAttempts);
+      finish(exhausted, 'bounced', 'retries_exhausted');
+      remaining = retry.filter((t) => attemptsOf(t) < this.config.delivery.maxAttempts);
+      if (remaining.length === 0) break;
+      const wait = backoffMs(Math.max(...remaining.map(attemptsOf)), this.config.delivery.retryBaseMs, retryAfter);
+      if (wait > MAX_WAIT_IN_HANDLER_MS) return { afterMs: Math.ceil(wait), reason: retryAfter !== undefined ? 'retry_after' : 'backoff' };
+      if (!(await this.waited(wait, heartbeat))) return { afterMs: 0, reason: 'heartbeat_failed' };
+    }
+    return null;
+  }
+
+  /** Waits with heartbeats; false when a heartbeat failed (a rebalance, the broker gone): the batch must stop. */
+  private waited(ms: number, heartbeat: () => Promise<void>): Promise<boolean> {
+    return this.beat(() => this.sleep(ms, heartbeat));
+  }
+
+  private async beat(heartbeat: () => Promise<void>): Promise<boolean> {
+    try {
+      await heartbeat();
+      return true;
+    } catch (err) {
+      this.logger.warn('heartbeat failed: the rest of the request waits for its next delivery', { error: (err as Error).message });
+      return false;
     }
   }
 
@@ -173,6 +210,6 @@ async function sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>): P
   const until = Date.now() + ms;
   while (Date.now() < until) {
     await new Promise((r) => setTimeout(r, Math.min(2000, until - Date.now())));
-    await heartbeat().catch(() => undefined);
+    await heartbeat();
   }
 }

@@ -5,7 +5,10 @@ import { KafkaBatchContext, KafkaController, KafkaHandlerOptions, PoisonMessageE
 import { messagesHandled } from '@pushledger/platform';
 import { DeliveryHandler } from '../application/delivery.handler';
 
-/** A send of up to 500 pairs can outlast the default session while FCM asks to back off (the handler heartbeats). */
+/**
+ * A crashed instance's partitions move to another after this. 10 s (with waits capped at MAX_WAIT_IN_HANDLER_MS and a
+ * heartbeat after every provider batch) stalled the 20,000-device broadcast kill test after a restart: kept at 60 s.
+ */
 const DELIVERY_SESSION_TIMEOUT_MS = 60_000;
 
 /** Delivery requests; several partitions in flight give several sendEach batches at once. */

@@ -79,14 +79,14 @@ export class DeliveryLedger {
     return this.ready;
   }
 
-  /** Records the pairs and returns the device ids still to send (not yet done). */
-  async claim(appId: string, messageId: string, deviceIds: string[]): Promise<Set<string>> {
+  /** Records the pairs and returns the device ids still to send (not yet done), each with its sends so far. */
+  async claim(appId: string, messageId: string, deviceIds: string[]): Promise<Map<string, number>> {
     await this.pool.query(
       `INSERT INTO delivery.pairs (message_id, device_id, app_id) SELECT $1, d, $2 FROM unnest($3::text[]) AS d ON CONFLICT DO NOTHING`,
       [messageId, appId, deviceIds],
     );
-    const { rows } = await this.pool.query<{ device_id: string }>(`SELECT device_id FROM delivery.pairs WHERE message_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'`, [messageId, deviceIds]);
-    return new Set(rows.map((r) => r.device_id));
+    const { rows } = await this.pool.query<{ device_id: string; sends: number }>(`SELECT device_id, sends FROM delivery.pairs WHERE message_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'`, [messageId, deviceIds]);
+    return new Map(rows.map((r) => [r.device_id, r.sends]));
   }
 
   /** Counts each real send, so tests and operators can see duplicates. */

@@ -34,6 +34,27 @@ describe('ConsumerRunner batches (real Kafka)', () => {
     await producer.send({ topic, acks: -1, messages });
   }
 
+  /** Message `x` alone on partition 0, the `ys` on partition 1: whatever holds x back must not hold them. */
+  async function xBesideYs(ys: string[]): Promise<{ topic: string; dlq: string }> {
+    topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 2);
+    const [topic, dlq] = topics.topics;
+    await producer.send({ topic, acks: -1, messages: [{ key: 'x', value: 'x', partition: 0 }, ...ys.map((v) => ({ key: v, value: v, partition: 1 }))] });
+    return { topic, dlq };
+  }
+
+  /** A failure's back-off is 10–100 ms here, far shorter than any deferral a test asks for. */
+  function quickRetryRunner(topic: string, dlq: string, handle: (m: InboundMessage) => Promise<void>): ConsumerRunner {
+    return new ConsumerRunner({ kafka, groupId: uniqueName('runner'), topics: [topic], dlqTopic: dlq, retryBackoff: { initialMs: 10, maxMs: 100 }, maxWaitTimeInMs: 100, handle });
+  }
+
+  async function dlqHighOffsets(dlq: string): Promise<string[]> {
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(dlq);
+    await admin.disconnect();
+    return offsets.map((p) => p.high);
+  }
+
   it('handles the lanes of a batch at once, each key in order, and sends what afterBatch buffered before committing', async () => {
     topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 1);
     const [topic, dlq] = topics.topics;
@@ -104,27 +125,17 @@ describe('ConsumerRunner batches (real Kafka)', () => {
   });
 
   it('retries a failing effect past any fixed limit with only its partition paused, never dead-letters it, and reports the pause', async () => {
-    topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 2);
-    const [topic, dlq] = topics.topics;
-    await producer.send({ topic, acks: -1, messages: [{ key: 'x', value: 'x', partition: 0 }, ...['y1', 'y2', 'y3'].map((v) => ({ key: v, value: v, partition: 1 }))] });
+    const { topic, dlq } = await xBesideYs(['y1', 'y2', 'y3']);
     let attemptsOfX = 0;
     let released = false;
     const handled: string[] = [];
-    runner = new ConsumerRunner({
-      kafka,
-      groupId: uniqueName('runner'),
-      topics: [topic],
-      dlqTopic: dlq,
-      retryBackoff: { initialMs: 10, maxMs: 100 },
-      maxWaitTimeInMs: 100,
-      handle: async (m: InboundMessage) => {
-        const v = m.value!.toString();
-        if (v === 'x' && !released) {
-          attemptsOfX++;
-          throw new Error('the store is away (transient)');
-        }
-        handled.push(v);
-      },
+    runner = quickRetryRunner(topic, dlq, async (m) => {
+      const v = m.value!.toString();
+      if (v === 'x' && !released) {
+        attemptsOfX++;
+        throw new Error('the store is away (transient)');
+      }
+      handled.push(v);
     });
     await runner.start();
     await waitFor(async () => attemptsOfX > OLD_ATTEMPT_LIMIT + 2 && handled.length === 3, { what: 'x failing past the old limit while partition 1 moves on' });
@@ -136,37 +147,23 @@ describe('ConsumerRunner batches (real Kafka)', () => {
     released = true;
     await waitFor(async () => handled.includes('x'), { what: 'x handled once the store is back' });
     await waitFor(async () => runner!.pausedPartitions().length === 0, { what: 'the pause to end' });
-    const admin = kafka.admin();
-    await admin.connect();
-    const dlqOffsets = await admin.fetchTopicOffsets(dlq);
-    await admin.disconnect();
-    expect(dlqOffsets.map((p) => p.high)).toEqual(['0', '0']);
+    expect(await dlqHighOffsets(dlq)).toEqual(['0', '0']);
   });
   it('a deferred message comes back once after its wait, with only its partition paused, no quick retries and nothing dead-lettered', async () => {
-    topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 2);
-    const [topic, dlq] = topics.topics;
-    await producer.send({ topic, acks: -1, messages: [{ key: 'x', value: 'x', partition: 0 }, ...['y1', 'y2'].map((v) => ({ key: v, value: v, partition: 1 }))] });
+    const { topic, dlq } = await xBesideYs(['y1', 'y2']);
     const triesOfX: number[] = [];
     const handled: string[] = [];
     let pausedWhileWaiting: [string, number][] = [];
-    runner = new ConsumerRunner({
-      kafka,
-      groupId: uniqueName('runner'),
-      topics: [topic],
-      dlqTopic: dlq,
-      // The back-off a failure would get is far shorter than the deferral: coming back after 1.5 s shows which one ran.
-      retryBackoff: { initialMs: 10, maxMs: 100 },
-      maxWaitTimeInMs: 100,
-      handle: async (m: InboundMessage) => {
-        const v = m.value!.toString();
-        if (v === 'x') {
-          triesOfX.push(Date.now());
-          if (triesOfX.length === 1) throw new DeferMessageError(1500, 'retry_after');
-          // Still reported until the message is through: the partition held back for it, and only that one.
-          pausedWhileWaiting = runner!.pausedPartitions().map((p) => [p.topic, p.partition]);
-        }
-        handled.push(v);
-      },
+    // Coming back after 1.5 s, not after the failure back-off, shows the deferral ran.
+    runner = quickRetryRunner(topic, dlq, async (m) => {
+      const v = m.value!.toString();
+      if (v === 'x') {
+        triesOfX.push(Date.now());
+        if (triesOfX.length === 1) throw new DeferMessageError(1500, 'retry_after');
+        // Still reported until the message is through: the partition held back for it, and only that one.
+        pausedWhileWaiting = runner!.pausedPartitions().map((p) => [p.topic, p.partition]);
+      }
+      handled.push(v);
     });
     await runner.start();
     await waitFor(async () => handled.includes('x') && handled.length === 3, { what: 'x handled after its wait, and partition 1 too' });
@@ -174,10 +171,6 @@ describe('ConsumerRunner batches (real Kafka)', () => {
     expect(triesOfX).toHaveLength(2);
     expect(triesOfX[1] - triesOfX[0]).toBeGreaterThanOrEqual(1500);
     expect(handled.filter((v) => v === 'x')).toHaveLength(1);
-    const admin = kafka.admin();
-    await admin.connect();
-    const dlqOffsets = await admin.fetchTopicOffsets(dlq);
-    await admin.disconnect();
-    expect(dlqOffsets.map((p) => p.high)).toEqual(['0', '0']);
+    expect(await dlqHighOffsets(dlq)).toEqual(['0', '0']);
   });
 });

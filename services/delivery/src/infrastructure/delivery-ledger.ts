@@ -1,4 +1,5 @@
 import { Pool, type PoolClient } from 'pg';
+import { inTransaction } from './pg-transaction';
 import { utcDays, type DeliveryOutcomeKind, type MessageOutcomeV1, type OutcomeCountersV1, type PushDayCountsV1 } from '@pushledger/contracts';
 import { counterDelta, dailyDelta, emptyCounters, isZero, mergeReasons, type CounterDelta, type OutcomeChange } from '../application/outcome-counters';
 
@@ -236,19 +237,8 @@ export class DeliveryLedger {
     );
   }
 
-  private async transaction<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
-      const out = await work(db);
-      await db.query('COMMIT');
-      return out;
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
+  private transaction<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 
   async pause(appId: string, reason: string, failedShare: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { QuotaAnswer, QuotaLimiter, quotaBurst, reserveFrom } from '../application/quota-limiter';
+import { inTransaction } from './pg-transaction';
 
 /**
  * The FCM quota of each app as one token bucket in delivery's PostgreSQL, so N replicas together stay under
@@ -24,9 +25,7 @@ export class SharedQuota implements QuotaLimiter {
 
   async reserve(appId: string, n: number, perMinute: number, maxWaitMs: number): Promise<QuotaAnswer> {
     await this.init();
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
+    const answer = await inTransaction(this.pool, async (db) => {
       // A full bucket first, so the first reservations of two replicas lock one row rather than each start full.
       if (!this.known.has(appId)) {
         await db.query(`INSERT INTO delivery.quota_buckets (app_id, tokens, at_ms) VALUES ($1, $2, extract(epoch FROM clock_timestamp()) * 1000) ON CONFLICT (app_id) DO NOTHING`, [appId, quotaBurst(perMinute)]);
@@ -37,16 +36,11 @@ export class SharedQuota implements QuotaLimiter {
         [appId],
       );
       const row = rows[0];
-      const { bucket, answer } = reserveFrom({ tokens: row.tokens, atMs: row.at_ms }, n, perMinute, maxWaitMs, Number(row.now_ms));
-      await db.query(`UPDATE delivery.quota_buckets SET tokens = $2, at_ms = $3 WHERE app_id = $1`, [appId, bucket.tokens, bucket.atMs]);
-      await db.query('COMMIT');
-      this.known.add(appId);
-      return answer;
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
+      const taken = reserveFrom({ tokens: row.tokens, atMs: row.at_ms }, n, perMinute, maxWaitMs, Number(row.now_ms));
+      await db.query(`UPDATE delivery.quota_buckets SET tokens = $2, at_ms = $3 WHERE app_id = $1`, [appId, taken.bucket.tokens, taken.bucket.atMs]);
+      return taken.answer;
+    });
+    this.known.add(appId);
+    return answer;
   }
 }

@@ -1,6 +1,6 @@
 import { groupFor, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
-import { api, repoRoot, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
+import { api, repoRoot, scanTopics, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
 import { Pool } from 'pg';
 
@@ -75,14 +75,8 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     expect((req[0].message as any).android?.notification?.tag).toBe(m.messageId.slice(0, 64));
   });
 
-  it('100 successful pushes to one device leave one PushSent in its stream, not 100', async () => {
-    const d = await device('ok');
-    const messages: string[] = [];
-    for (let i = 0; i < 100; i++) messages.push((await pushTo(d.id)).messageId);
-    for (const m of messages) expect(await outcome(m, d.id)).toMatchObject({ outcome: 'sent' });
-    expect(sim.requestsFor(d.token)).toHaveLength(100);
-    // Each outcome's device command was on Kafka before the outcome; once the registration service has consumed
-    // every command there is, the stream holds every fact those 100 pushes will ever add.
+  /** Once the registration service has consumed every command there is, device streams hold every fact sent so far will add. */
+  async function registrationCaughtUp() {
     const admin = testKafka().admin();
     await admin.connect();
     try {
@@ -98,8 +92,52 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     } finally {
       await admin.disconnect();
     }
+  }
+
+  async function registrationCommandsFor(deviceId: string): Promise<string[]> {
+    const topic = topicsFor(stack.suffix).registrationCommands;
+    return (await scanTopics(stack.suffix, (t) => t === topic))
+      .map((m) => JSON.parse(m.value) as { type: string; appId: string; deviceId?: string })
+      .filter((c) => c.appId === app.id && c.deviceId === deviceId)
+      .map((c) => c.type);
+  }
+
+  it('100 successful pushes to one device leave one PushSent in its stream and send the registry one command, not 100', async () => {
+    const d = await device('ok');
+    const first = await pushTo(d.id);
+    expect(await outcome(first.messageId, d.id)).toMatchObject({ outcome: 'sent' });
+    await settledView(d.id, (v) => v.lastStatus === 'sent');
+    const messages: string[] = [];
+    for (let i = 0; i < 99; i++) messages.push((await pushTo(d.id)).messageId);
+    for (const m of messages) expect(await outcome(m, d.id)).toMatchObject({ outcome: 'sent' });
+    expect(sim.requestsFor(d.token)).toHaveLength(100);
+    // Each outcome's device command was on Kafka before the outcome was readable.
+    await registrationCaughtUp();
     expect((await eventsOf(d.id)).filter((t) => t === 'PushSent')).toHaveLength(1);
     expect((await server.get(`/v1/devices/${d.id}`)).body).toMatchObject({ lastStatus: 'sent' });
+    expect((await registrationCommandsFor(d.id)).filter((t) => t === 'RecordPushSent')).toHaveLength(1);
+  });
+
+  it('a send between two bounces ends the run of bounces even when the sender still read the device as sent: bounced, not suppressed', async () => {
+    const d = await device('ok');
+    const first = await pushTo(d.id);
+    expect(await outcome(first.messageId, d.id)).toMatchObject({ outcome: 'sent' });
+    await settledView(d.id, (v) => v.lastStatus === 'sent');
+    sim.script(d.token, ['sender-id-mismatch']);
+    const bounced = await pushTo(d.id);
+    expect(await outcome(bounced.messageId, d.id)).toMatchObject({ outcome: 'bounced' });
+    // Pushed at once: the registry may not have taken the bounce yet, so this send can be targeted as `sent`.
+    const between = await pushTo(d.id);
+    expect(await outcome(between.messageId, d.id)).toMatchObject({ outcome: 'sent' });
+    sim.script(d.token, ['sender-id-mismatch']);
+    const last = await pushTo(d.id);
+    expect(await outcome(last.messageId, d.id)).toMatchObject({ outcome: 'bounced' });
+    await registrationCaughtUp();
+    const events = await eventsOf(d.id);
+    expect(events.filter((t) => t === 'PushBounced')).toHaveLength(2);
+    expect(events).not.toContain('DeviceSuppressed');
+    await settledView(d.id, (v) => v.lastStatus === 'bounced');
+    expect((await registrationCommandsFor(d.id)).filter((t) => t.startsWith('RecordPush'))).toEqual(['RecordPushSent', 'RecordPushBounced', 'RecordPushSent', 'RecordPushBounced']);
   });
 
   it.each([

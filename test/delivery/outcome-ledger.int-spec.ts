@@ -103,6 +103,20 @@ describe('delivery ledger: outcomes, counters kept with them, paging, tenancy', 
     expect(rows.rows[0].n).toBe(3);
   });
 
+  it('each device remembers the last effect recorded for it and the hash of its token, per app', async () => {
+    const ledger = new DeliveryLedger(pg);
+    await ledger.init();
+    const other = await stack.createApp();
+    await ledger.record(app.id, 'm-eff-1', null, [
+      { deviceId: 'e1', outcome: 'sent', reason: null, attempts: 1, tokenHash: 'h1' },
+      { deviceId: 'e2', outcome: 'bounced', reason: 'SENDER_ID_MISMATCH', attempts: 1, tokenHash: 'h2' },
+      { deviceId: 'e3', outcome: 'failed', reason: 'internal', attempts: 3 },
+    ]);
+    await ledger.record(app.id, 'm-eff-2', null, [{ deviceId: 'e2', outcome: 'sent', reason: null, attempts: 1, tokenHash: 'h2' }]);
+    expect(await ledger.lastEffects(app.id, ['e1', 'e2', 'e3'])).toEqual(new Map([['e1', { tokenHash: 'h1', outcome: 'sent' }], ['e2', { tokenHash: 'h2', outcome: 'sent' }]]));
+    expect(await ledger.lastEffects(other.id, ['e1', 'e2'])).toEqual(new Map());
+  });
+
   it('daily counters: an outcome counts on the day it was recorded, a changed one leaves its old day, a receipt counts on its day; GET /v1/stats/pushes/daily reads them per app', async () => {
     const other = await stack.createApp();
     const ledger = new DeliveryLedger(pg);

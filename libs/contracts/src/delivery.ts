@@ -1,4 +1,4 @@
-import type { Provider } from './events/common';
+import type { LastStatus, Provider } from './events/common';
 export const PUSH_PRIORITIES = ['high', 'normal'] as const;
 export type PushPriority = (typeof PUSH_PRIORITIES)[number];
 
@@ -90,6 +90,8 @@ export interface DeliveryTargetV1 {
   userId: string | null;
   /** Per-recipient content (templates, locale); the request's content otherwise. */
   content: PushContentV1 | null;
+  /** The device's last status as the sender read it: a send to a device already `sent` is no news to its stream. Absent: unknown. */
+  lastStatus?: LastStatus;
 }
 
 /** `pushledger.delivery-requests.v1`: at most 500 targets, keyed by `${messageId}:${chunk}`. */

@@ -140,6 +140,7 @@ export class CampaignRunner {
         provider: pair.device.provider,
         userId: pair.device.userId,
         content: personal ? render(campaign.content, { user: { id: pair.user?.id ?? null, traits: pair.user?.traits ?? {} } }, pair.device.locale) : null,
+        lastStatus: pair.device.lastStatus,
       });
       if (chunk.length >= MAX_TARGETS_PER_REQUEST) await flush();
     }

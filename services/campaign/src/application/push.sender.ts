@@ -63,7 +63,7 @@ export class PushSender {
 
   async publish(appId: string, input: Omit<PushPlanInput, 'to'>, targeted: DeviceView[], skipped: { device: DeviceView; reason: string }[], now: Date): Promise<void> {
     const at = now.toISOString();
-    const targets: DeliveryTargetV1[] = targeted.map((d) => ({ deviceId: d.id, token: d.token!, provider: d.provider, userId: d.userId, content: input.render?.(d) ?? null }));
+    const targets: DeliveryTargetV1[] = targeted.map((d) => ({ deviceId: d.id, token: d.token!, provider: d.provider, userId: d.userId, content: input.render?.(d) ?? null, lastStatus: d.lastStatus }));
     const requests: DeliveryRequestV1[] = [];
     for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
       requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: targets.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });

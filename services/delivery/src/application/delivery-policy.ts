@@ -1,3 +1,4 @@
+import type { LastStatus } from '@pushledger/contracts';
 import type { FcmErrorAction } from '@pushledger/fcm';
 
 /** A provider's error, classified (classifyFcmError, classifyApnsError): the action and the provider's own code. */
@@ -59,4 +60,20 @@ export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number 
 /** The circuit breaker's test: most of a batch failing on credentials means the app's setup is wrong, not the tokens. */
 export function credentialsLookBroken(credentialFailures: number, answered: number): boolean {
   return answered >= 10 && credentialFailures / answered >= 0.5;
+}
+
+/** What delivery last told the registry about a device, and the hash of the token it was about. */
+export interface RememberedEffect {
+  tokenHash: string;
+  outcome: 'sent' | 'bounced' | 'invalidated';
+}
+
+/**
+ * Facts record changes, not traffic: a sent push goes to the registry unless the sender read the device as
+ * already `sent` and delivery's own last word on it was a send to this token. Either alone can be behind: the
+ * sender's read can miss a bounce delivery reported a moment ago, delivery's memory misses a reset the registry
+ * made (the same token registered again). When the device is news, the registry's decider still decides.
+ */
+export function sentIsNews(seen: LastStatus | undefined, remembered: RememberedEffect | undefined, tokenHash: string): boolean {
+  return !(seen === 'sent' && remembered?.outcome === 'sent' && remembered.tokenHash === tokenHash);
 }

@@ -2,13 +2,16 @@ import type { Producer } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { AppRecord, DeliveryOutcomeKind, DeliveryOutcomeV1, DeliveryRequestV1, DeliveryTargetV1, Provider, RegistrationCommand, TopicMap } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
-import type { JsonLogger } from '@pushledger/observability';
+import { tokenHash, type JsonLogger } from '@pushledger/observability';
 import { DeferMessageError } from '@pushledger/kafka';
 import { CredentialSealError } from '@pushledger/platform';
 import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
-import { backoffMs, credentialsLookBroken, MAX_WAIT_IN_HANDLER_MS, verdictOf } from './delivery-policy';
+import { backoffMs, credentialsLookBroken, MAX_WAIT_IN_HANDLER_MS, sentIsNews, verdictOf } from './delivery-policy';
 import type { ProviderSender, PushSenders } from '../infrastructure/push-senders';
 import { quotaBurst, type QuotaLimiter } from './quota-limiter';
+
+/** The outcomes that move a device's last status, remembered per device by the ledger. */
+const EFFECTS = new Set<DeliveryOutcomeKind>(['sent', 'bounced', 'invalidated']);
 
 interface Outcome {
   target: DeliveryTargetV1;
@@ -186,14 +189,17 @@ export class DeliveryHandler {
   private async record(req: DeliveryRequestV1, outcomes: Outcome[]): Promise<void> {
     const issuedAt = new Date().toISOString();
     const commands: RegistrationCommand[] = [];
+    const hashes = new Map(outcomes.map((o) => [o.target.deviceId, tokenHash(o.target.token)]));
+    const remembered = await this.ledger.lastEffects(req.appId, outcomes.filter((o) => o.outcome === 'sent' && o.target.lastStatus === 'sent').map((o) => o.target.deviceId));
     for (const o of outcomes) {
       const base = { appId: req.appId, issuedAt, commandId: deterministicUuid(`delivery:${req.messageId}:${o.target.deviceId}:${o.outcome}`) };
-      if (o.outcome === 'sent') commands.push({ ...base, type: 'RecordPushSent', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId });
+      const news = sentIsNews(o.target.lastStatus, remembered.get(o.target.deviceId), hashes.get(o.target.deviceId)!);
+      if (o.outcome === 'sent' && news) commands.push({ ...base, type: 'RecordPushSent', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId });
       if (o.outcome === 'bounced') commands.push({ ...base, type: 'RecordPushBounced', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId, reason: o.reason ?? 'bounced' });
       if (o.outcome === 'invalidated') commands.push({ ...base, type: 'InvalidateToken', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId, reason: o.reason ?? 'UNREGISTERED', ...(o.invalidSince ? { invalidSince: o.invalidSince } : {}) });
     }
     const rows: LedgerOutcome[] = [
-      ...outcomes.map((o) => ({ deviceId: o.target.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts })),
+      ...outcomes.map((o) => ({ deviceId: o.target.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, ...(EFFECTS.has(o.outcome) ? { tokenHash: hashes.get(o.target.deviceId) } : {}) })),
       ...(req.skipped ?? []).map((s) => ({ deviceId: s.deviceId, outcome: 'skipped' as const, reason: s.reason, attempts: 0 })),
     ];
     const events: DeliveryOutcomeV1[] = rows.map((o) => ({ messageId: req.messageId, appId: req.appId, campaignId: req.campaignId, deviceId: o.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, at: issuedAt }));

@@ -1,6 +1,7 @@
 import { Pool, type PoolClient } from 'pg';
 import { inTransaction } from './pg-transaction';
 import { utcDays, type DeliveryOutcomeKind, type MessageOutcomeV1, type OutcomeCountersV1, type PushDayCountsV1 } from '@pushledger/contracts';
+import type { RememberedEffect } from '../application/delivery-policy';
 import { counterDelta, dailyDelta, emptyCounters, isZero, mergeReasons, type CounterDelta, type OutcomeChange } from '../application/outcome-counters';
 
 export interface LedgerOutcome {
@@ -8,6 +9,8 @@ export interface LedgerOutcome {
   outcome: DeliveryOutcomeKind;
   reason: string | null;
   attempts: number;
+  /** The hash of the token a sent, bounced or invalidated outcome was for: remembered as the device's last effect. */
+  tokenHash?: string;
 }
 
 const COUNTER_COLUMNS = `sent bigint NOT NULL DEFAULT 0, bounced bigint NOT NULL DEFAULT 0, invalidated bigint NOT NULL DEFAULT 0,
@@ -70,6 +73,10 @@ export class DeliveryLedger {
         app_id text NOT NULL, day date NOT NULL, sent bigint NOT NULL DEFAULT 0, bounced bigint NOT NULL DEFAULT 0,
         invalidated bigint NOT NULL DEFAULT 0, failed bigint NOT NULL DEFAULT 0, skipped bigint NOT NULL DEFAULT 0,
         delivered bigint NOT NULL DEFAULT 0, opened bigint NOT NULL DEFAULT 0, PRIMARY KEY (app_id, day))`);
+      // What delivery last told the registry about each device, so a send to a device already `sent` sends it no command.
+      await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.device_effects (
+        app_id text NOT NULL, device_id text NOT NULL, token_hash text NOT NULL, outcome text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (app_id, device_id))`);
       await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.app_pauses (
         app_id text PRIMARY KEY, reason text NOT NULL, failed_share real NOT NULL, paused_at timestamptz NOT NULL DEFAULT now())`);
     })().catch((err) => {
@@ -96,6 +103,16 @@ export class DeliveryLedger {
     await this.pool.query(`UPDATE delivery.pairs SET sends = sends + 1, updated_at = now() WHERE message_id = $1 AND device_id = ANY($2::text[])`, [messageId, deviceIds]);
   }
 
+  /** Each device's last effect recorded here (sent, bounced, invalidated) and the hash of the token it was for. */
+  async lastEffects(appId: string, deviceIds: string[]): Promise<Map<string, RememberedEffect>> {
+    if (!deviceIds.length) return new Map();
+    const { rows } = await this.pool.query<{ device_id: string; token_hash: string; outcome: RememberedEffect['outcome'] }>(
+      'SELECT device_id, token_hash, outcome FROM delivery.device_effects WHERE app_id = $1 AND device_id = ANY($2::text[])',
+      [appId, deviceIds],
+    );
+    return new Map(rows.map((r) => [r.device_id, { tokenHash: r.token_hash, outcome: r.outcome }]));
+  }
+
   /**
    * One transaction: the pairs marked done, one outcome row per pair, and the message's and campaign's
    * counters moved by exactly what the rows changed. The message's counter row is locked first, so writes
@@ -112,6 +129,15 @@ export class DeliveryLedger {
            FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS o(device_id, outcome, reason, attempts)
            WHERE p.message_id = $1 AND p.device_id = o.device_id`,
           [messageId, done.map((o) => o.deviceId), done.map((o) => o.outcome), done.map((o) => o.reason), done.map((o) => o.attempts)],
+        );
+      }
+      const effects = outcomes.filter((o): o is LedgerOutcome & { tokenHash: string } => o.tokenHash !== undefined);
+      if (effects.length) {
+        await db.query(
+          `INSERT INTO delivery.device_effects (app_id, device_id, token_hash, outcome)
+           SELECT $1, e.device_id, e.token_hash, e.outcome FROM unnest($2::text[], $3::text[], $4::text[]) AS e(device_id, token_hash, outcome)
+           ON CONFLICT (app_id, device_id) DO UPDATE SET token_hash = excluded.token_hash, outcome = excluded.outcome, updated_at = now()`,
+          [appId, effects.map((e) => e.deviceId), effects.map((e) => e.tokenHash), effects.map((e) => e.outcome)],
         );
       }
       if (!outcomes.length) return;

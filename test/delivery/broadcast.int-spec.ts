@@ -267,4 +267,54 @@ describe('broadcast campaigns through the read models, the delivery service and 
     },
     BROADCAST_TIMEOUT_MS,
   );
+
+  it(
+    `a broadcast to the same ${DEVICES} devices cancelled midway stops: pairs already handed to delivery are skipped as cancelled, nothing is sent twice, and sent + cancelled cover every live device`,
+    async () => {
+      // The audience the test above seeded: every 100th device's token was invalidated by its first broadcast.
+      const live = DEVICES - Array.from({ length: DEVICES }, (_, j) => j).filter((j) => j % 100 === 7).length;
+      const c = await server.post('/v1/campaigns', { name: 'cancel-me', kind: 'broadcast', content: { title: 'Stop', body: 'me' } });
+      expect(c.status).toBe(201);
+      const from = sim.requests().length;
+      const ofSend = () => sim.requests().slice(from);
+      const sent = await server.post(`/v1/campaigns/${c.body.id}/send`, {});
+      expect(sent.status).toBe(202);
+      const messageId = sent.body.messageId as string;
+      await waitFor(async () => ofSend().length >= DEVICES / 10, { what: 'the broadcast to be under way', timeoutMs: 300000, intervalMs: 20 });
+      const cancel = await server.post(`/v1/campaigns/${c.body.id}/sends/${messageId}/cancel`, {});
+      const answeredAt = Date.now();
+      expect(cancel.status).toBe(200);
+      expect(cancel.body).toEqual({ messageId, status: 'cancelled' });
+      const atCancel = ofSend().length;
+
+      // Final once the wave has recorded what it handed over and the ledger has an outcome for each of those pairs.
+      const outcomeRows = async () => (await pg.query<{ outcome: string; reason: string | null; n: number }>('SELECT outcome, reason, count(*)::int AS n FROM delivery.message_outcomes WHERE message_id = $1 GROUP BY 1, 2', [messageId])).rows;
+      const stats = await waitFor(
+        async () => {
+          const s = (await server.get(`/v1/messages/${messageId}/stats`)).body as { targeted: number | null; sent: number; skipped: Record<string, number> };
+          const recorded = (await outcomeRows()).reduce((a, r) => a + r.n, 0);
+          return typeof s.targeted === 'number' && recorded === s.targeted ? s : undefined;
+        },
+        { what: 'an outcome for every pair the cancelled send handed to delivery', timeoutMs: 300000, intervalMs: 500 },
+      );
+      const rows = await outcomeRows();
+      const sentRows = rows.filter((r) => r.outcome === 'sent').reduce((a, r) => a + r.n, 0);
+      const stoppedByDelivery = rows.filter((r) => r.outcome === 'skipped' && r.reason === 'cancelled').reduce((a, r) => a + r.n, 0);
+      const received = ofSend();
+      const lastAt = Math.max(...received.map((r) => r.time));
+      console.log(
+        `cancel of a ${live}-device broadcast: ${atCancel} pushes at FCM when the cancel answered, ${received.length - atCancel} after it, the last ${lastAt - answeredAt} ms after it; ` +
+          `sent ${stats.sent}, handed to delivery ${stats.targeted} (${stoppedByDelivery} of them stopped there), cancelled in all ${stats.skipped.cancelled ?? 0}`,
+      );
+      expect(rows.filter((r) => r.outcome !== 'sent' && !(r.outcome === 'skipped' && r.reason === 'cancelled'))).toEqual([]);
+      expect(new Set(received.map((r) => r.token)).size).toBe(received.length);
+      expect(received.length).toBe(sentRows);
+      expect(stats.sent).toBe(sentRows);
+      expect(stats.sent).toBeLessThan(live);
+      expect(stats.sent + (stats.skipped.cancelled ?? 0)).toBe(live);
+      // Delivery stopped pairs it already held: without it, every pair handed over would have been sent.
+      expect(stoppedByDelivery).toBeGreaterThan(0);
+    },
+    BROADCAST_TIMEOUT_MS,
+  );
 });

@@ -103,7 +103,7 @@ describe('delivery ledger: outcomes, counters kept with them, paging, tenancy', 
     expect(rows.rows[0].n).toBe(3);
   });
 
-  it('each device remembers the last effect recorded for it and the hash of its token, per app', async () => {
+  it('each device remembers the last effect recorded for it and the hash of its token; a cancelled message is known as cancelled to its app only', async () => {
     const ledger = new DeliveryLedger(pg);
     await ledger.init();
     const other = await stack.createApp();
@@ -115,6 +115,11 @@ describe('delivery ledger: outcomes, counters kept with them, paging, tenancy', 
     await ledger.record(app.id, 'm-eff-2', null, [{ deviceId: 'e2', outcome: 'sent', reason: null, attempts: 1, tokenHash: 'h2' }]);
     expect(await ledger.lastEffects(app.id, ['e1', 'e2', 'e3'])).toEqual(new Map([['e1', { tokenHash: 'h1', outcome: 'sent' }], ['e2', { tokenHash: 'h2', outcome: 'sent' }]]));
     expect(await ledger.lastEffects(other.id, ['e1', 'e2'])).toEqual(new Map());
+    expect(await ledger.isCancelled(app.id, 'm-eff-2')).toBe(false);
+    await ledger.cancel(app.id, 'm-eff-2');
+    await ledger.cancel(app.id, 'm-eff-2');
+    expect(await ledger.isCancelled(app.id, 'm-eff-2')).toBe(true);
+    expect(await ledger.isCancelled(other.id, 'm-eff-2')).toBe(false);
   });
 
   it('daily counters: an outcome counts on the day it was recorded, a changed one leaves its old day, a receipt counts on its day; GET /v1/stats/pushes/daily reads them per app', async () => {

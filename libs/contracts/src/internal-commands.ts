@@ -46,8 +46,10 @@ export type AppAdminCommand = CreateAppCommand | ChangeAppSettingsCommand | Rota
 
 /** What the delivery service accepts on `pushledger.delivery-commands.v1` (keyed by app id). */
 export type ResumeSendsCommand = CommandMeta & { type: 'ResumeSends' };
-export type DeliveryCommand = ResumeSendsCommand | CreateWebhookCommand | DeleteWebhookCommand;
-export const DELIVERY_COMMAND_TYPES = ['ResumeSends', 'CreateWebhook', 'DeleteWebhook'] as const satisfies readonly DeliveryCommand['type'][];
+/** From the campaign service when a send is cancelled: the message's pairs not yet sent are skipped as `cancelled`. */
+export type CancelMessageCommand = CommandMeta & { type: 'CancelMessage'; messageId: string };
+export type DeliveryCommand = ResumeSendsCommand | CancelMessageCommand | CreateWebhookCommand | DeleteWebhookCommand;
+export const DELIVERY_COMMAND_TYPES = ['ResumeSends', 'CancelMessage', 'CreateWebhook', 'DeleteWebhook'] as const satisfies readonly DeliveryCommand['type'][];
 /** `resumed`: a pause was lifted (false: the app's sends were not paused). */
 export interface ResumeSendsResult {
   resumed: boolean;

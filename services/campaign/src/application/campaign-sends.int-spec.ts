@@ -64,6 +64,7 @@ describe('a campaign send as an event-sourced process (PostgreSQL event store, F
   let messages: MessagesStore;
   let producer: Producer;
   const handed: string[] = [];
+  const told: { type: string; appId: string; messageId: string }[] = [];
   const topics = topicsFor('sendproc');
   /** One CampaignSends per simulated replica, each over its own store connection pool. */
   let replicas: CampaignSends[];
@@ -76,17 +77,18 @@ describe('a campaign send as an event-sourced process (PostgreSQL event store, F
     messages = new MessagesStore(mongo.connection);
     await views.init();
     await messages.init();
-    replicas = stores.map((s) => new CampaignSends(new StreamExecutor(s), views));
     const real = createProducer(testKafka());
     await real.connect();
     // The real producer; the test keeps the keys of the requests handed to delivery.
     producer = Object.assign(Object.create(real) as Producer, {
       send: async (record: Parameters<Producer['send']>[0]) => {
-        handed.push(...record.messages.map((m) => String(m.key)));
+        if (record.topic === topics.deliveryCommands) told.push(...record.messages.map((m) => JSON.parse(String(m.value))));
+        else handed.push(...record.messages.map((m) => String(m.key)));
         return real.send(record);
       },
       disconnect: () => real.disconnect(),
     });
+    replicas = stores.map((s) => new CampaignSends(new StreamExecutor(s), views, producer, topics));
   });
   afterAll(async () => {
     await producer?.disconnect();
@@ -132,6 +134,8 @@ describe('a campaign send as an event-sourced process (PostgreSQL event store, F
     // 500 pairs were handed over before the cancel (one delivery request); the other 1,300 never were.
     expect(result).toEqual({ messageId: 'msg_cancel', targeted: 500, skipped: { cancelled: 1300 } });
     expect(handed.filter((k) => k.startsWith('msg_cancel:'))).toEqual(['msg_cancel:0']);
+    // Delivery is told, so it stops what was handed over and not yet sent.
+    expect(told.filter((c) => c.messageId === 'msg_cancel')).toMatchObject([{ type: 'CancelMessage', appId: APP, messageId: 'msg_cancel' }]);
     await replicas[3].recordTargeted(claim, result.targeted, result.skipped, at(2000));
     expect(await views.getSend(APP, 'msg_cancel')).toMatchObject({ status: 'cancelled', targeted: 500, skipped: { cancelled: 1300 } });
     expect(await messages.message(APP, 'msg_cancel')).toMatchObject({ targeted: 500, skipped: { cancelled: 1300 } });

@@ -1,9 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { campaignSendStream, type CampaignSendEvent, type CampaignSendStatus, type CampaignWavePlanV1 } from '@pushledger/contracts';
+import type { Producer } from 'kafkajs';
+import { campaignSendStream, type CampaignSendEvent, type CampaignSendStatus, type CampaignWavePlanV1, type CancelMessageCommand, type TopicMap } from '@pushledger/contracts';
 import { CampaignSendNotFoundError, campaignSendDecider, campaignSendStatus, type CampaignSendCommand, type CampaignSendState } from '@pushledger/domain';
 import { StreamExecutor, type StepResult } from '@pushledger/lifecycle';
 import { CampaignsStore, type CampaignSendDoc } from '@pushledger/messages';
+import { TOPICS } from '@pushledger/platform';
+
+/** The producer campaign sends go out with (one per campaign process). */
+export const CAMPAIGN_PRODUCER = Symbol('CAMPAIGN_PRODUCER');
 
 export interface WaveClaim {
   appId: string;
@@ -25,6 +30,8 @@ export class CampaignSends {
   constructor(
     private readonly exec: StreamExecutor,
     private readonly views: CampaignsStore,
+    @Inject(CAMPAIGN_PRODUCER) private readonly producer: Producer,
+    @Inject(TOPICS) private readonly topics: TopicMap,
   ) {}
 
   async schedule(appId: string, campaignId: string, messageId: string, waves: CampaignWavePlanV1[], now: Date): Promise<NonNullable<CampaignSendState>> {
@@ -72,7 +79,15 @@ export class CampaignSends {
     const { state } = await this.exec.load(campaignSendDecider, campaignSendStream(appId, messageId));
     if (!state || state.campaignId !== campaignId) throw new CampaignSendNotFoundError();
     const { state: after } = await this.step(appId, messageId, { type: 'CancelCampaignSend' }, now);
-    return { messageId, status: campaignSendStatus(after!) };
+    const status = campaignSendStatus(after!);
+    // Pairs already handed to delivery are stopped there. Told on every cancel, so a retry after a crash here still tells it.
+    if (status === 'cancelled') await this.tellDelivery(appId, messageId, now);
+    return { messageId, status };
+  }
+
+  private async tellDelivery(appId: string, messageId: string, now: Date): Promise<void> {
+    const command: CancelMessageCommand = { type: 'CancelMessage', appId, messageId, commandId: randomUUID(), issuedAt: now.toISOString() };
+    await this.producer.send({ topic: this.topics.deliveryCommands, acks: -1, messages: [{ key: appId, value: JSON.stringify(command), headers: { 'command-type': command.type, 'app-id': appId } }] });
   }
 
   private async step(appId: string, messageId: string, command: CampaignSendCommand, now: Date, commandId: string = randomUUID()): Promise<StepResult<CampaignSendState, CampaignSendEvent>> {

@@ -4,7 +4,7 @@ import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendRe
 import { campaignSendStatus, DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessagesStore, type LocalTimeWave } from '@pushledger/messages';
-import { CampaignSends, type WaveCheck } from './campaign-sends';
+import { CAMPAIGN_PRODUCER, CampaignSends, type WaveCheck } from './campaign-sends';
 import { TOPICS } from '@pushledger/platform';
 import { randomUUID } from 'crypto';
 import { AUDIENCE_SOURCE, AudienceSource } from './audience';
@@ -19,8 +19,6 @@ export class CampaignError extends Error {
     super(message);
   }
 }
-
-export const CAMPAIGN_PRODUCER = Symbol('CAMPAIGN_PRODUCER');
 
 /** Runs campaigns: transactional sends to one target, broadcasts to an audience, triggered sends per event. */
 @Injectable()

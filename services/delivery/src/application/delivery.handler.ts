@@ -103,6 +103,11 @@ export class DeliveryHandler {
       let wholeMessageFailed: string | null = null;
       for (let i = 0; i < remaining.length; i += chunkSize) {
         const chunk = remaining.slice(i, i + chunkSize);
+        // A cancelled campaign send stops between provider batches: what is not sent yet is skipped, never sent later.
+        if (req.campaignId !== null && (await this.ledger.isCancelled(app.id, req.messageId))) {
+          finish([...retry.splice(0), ...remaining.slice(i)], 'skipped', 'cancelled');
+          return null;
+        }
         if (provider === 'fcm') {
           const quota = await this.quota.reserve(app.id, chunk.length, app.settings.fcmQuotaPerMinute, MAX_WAIT_IN_HANDLER_MS);
           // The chunks not sent in this round and the ones to retry stay pending in the ledger.

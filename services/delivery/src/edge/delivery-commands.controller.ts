@@ -9,6 +9,7 @@ import { DeliveryLedger } from '../infrastructure/delivery-ledger';
 
 /**
  * What the gateway asks of delivery (request/reply on one topic): ResumeSends lifts a credentials pause;
+ * CancelMessage (from the campaign service, no reply) stops a cancelled send's pairs not yet sent;
  * webhooks are created, listed and deleted; the queries read outcomes and counters from the ledger. App
  * receipts go into the ledger too.
  */
@@ -32,6 +33,11 @@ export class DeliveryCommandsController {
         if (resumed) this.logger.log('app sends resumed', { appId: request.appId });
         return ok({ resumed } satisfies ResumeSendsResult);
       }
+      case 'CancelMessage':
+        if (!request.messageId) throw new PoisonMessageError('invalid_command', 'messageId is required');
+        await this.ledger.cancel(request.appId, request.messageId);
+        this.logger.log('message cancelled: its pairs not yet sent are skipped', { appId: request.appId, messageId: request.messageId });
+        return ok({ cancelled: true });
       case 'CreateWebhook':
         return ok(await this.webhooks.create(request));
       case 'DeleteWebhook':

@@ -77,6 +77,8 @@ export class DeliveryLedger {
       await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.device_effects (
         app_id text NOT NULL, device_id text NOT NULL, token_hash text NOT NULL, outcome text NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (app_id, device_id))`);
+      await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.cancelled_messages (
+        app_id text NOT NULL, message_id text NOT NULL, cancelled_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (app_id, message_id))`);
       await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.app_pauses (
         app_id text PRIMARY KEY, reason text NOT NULL, failed_share real NOT NULL, paused_at timestamptz NOT NULL DEFAULT now())`);
     })().catch((err) => {
@@ -265,6 +267,16 @@ export class DeliveryLedger {
 
   private transaction<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, work);
+  }
+
+  async cancel(appId: string, messageId: string): Promise<void> {
+    await this.init();
+    await this.pool.query('INSERT INTO delivery.cancelled_messages (app_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [appId, messageId]);
+  }
+
+  async isCancelled(appId: string, messageId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM delivery.cancelled_messages WHERE app_id = $1 AND message_id = $2', [appId, messageId]);
+    return (rowCount ?? 0) > 0;
   }
 
   async pause(appId: string, reason: string, failedShare: number): Promise<void> {

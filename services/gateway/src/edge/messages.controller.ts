@@ -82,7 +82,7 @@ export class MessagesController {
   @ApiTags('messages')
   @ApiOperation({
     summary: 'Counts of a message',
-    description: '`{ messageId, campaignId, targeted, skipped: {reason: n}, sent, bounced, invalidated, failed, delivered, opened }`: targeted and skipped as recorded at send time, the rest kept with the outcomes (constant-time read).',
+    description: '`{ messageId, campaignId, targeted, skipped: {reason: n}, sent, bounced, invalidated, failed, delivered, opened }`: targeted and skipped as recorded at send time, the rest kept with the outcomes (constant-time read). `skipped.cancelled` of a cancelled campaign send counts the devices never handed to delivery and those delivery stopped before sending (these are in `targeted` too).',
   })
   async stats(@CurrentCaller() caller: Caller, @Param('messageId') messageId: string) {
     const [message, counters] = await Promise.all([this.owners.message(caller.app.id, messageId), this.owners.messageCounters(caller.app.id, messageId)]);
@@ -91,7 +91,7 @@ export class MessagesController {
       messageId,
       campaignId: message.campaignId,
       targeted: message.targeted,
-      skipped: message.skipped,
+      skipped: withStoppedByDelivery(message.skipped, counters?.skippedByReason.cancelled ?? 0),
       sent: counters?.sent ?? 0,
       bounced: counters?.bounced ?? 0,
       invalidated: counters?.invalidated ?? 0,
@@ -115,4 +115,9 @@ export class MessagesController {
 
 function present(o: MessageOutcomeV1) {
   return { deviceId: o.deviceId, outcome: o.outcome, ...(o.reason ? { reason: o.reason } : {}), ...(o.deliveredAt ? { deliveredAt: o.deliveredAt } : {}), ...(o.openedAt ? { openedAt: o.openedAt } : {}) };
+}
+
+/** A cancelled send's devices that delivery stopped were targeted at send time; the cancel skipped them later. */
+function withStoppedByDelivery(skipped: Record<string, number>, stopped: number): Record<string, number> {
+  return stopped ? { ...skipped, cancelled: (skipped.cancelled ?? 0) + stopped } : skipped;
 }

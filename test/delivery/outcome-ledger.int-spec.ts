@@ -103,6 +103,24 @@ describe('delivery ledger: outcomes, counters kept with them, paging, tenancy', 
     expect(rows.rows[0].n).toBe(3);
   });
 
+  it('a pair sent by one holder is not handed to another while its lease runs; its own holder gets it, and anyone once the lease has run out or the pair is done', async () => {
+    const ledger = new DeliveryLedger(pg);
+    await ledger.init();
+    const messageId = `m-lease-${Date.now()}`;
+    const ids = ['p1', 'p2', 'p3'];
+    expect((await ledger.claim(app.id, messageId, ids, 'A')).pending).toEqual(new Map([['p1', 0], ['p2', 0], ['p3', 0]]));
+    await ledger.countSends(messageId, ['p1', 'p2'], 'A', 60_000);
+    const other = await ledger.claim(app.id, messageId, ids, 'B');
+    expect(other.pending).toEqual(new Map([['p3', 0]]));
+    expect(other.heldForMs).toBeGreaterThan(50_000);
+    expect(other.heldForMs).toBeLessThanOrEqual(60_000);
+    expect(await ledger.claim(app.id, messageId, ids, 'A')).toEqual({ pending: new Map([['p1', 1], ['p2', 1], ['p3', 0]]), heldForMs: 0 });
+    await ledger.record(app.id, messageId, null, [{ deviceId: 'p1', outcome: 'sent', reason: null, attempts: 1 }]);
+    await ledger.countSends(messageId, ['p2'], 'A', 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await ledger.claim(app.id, messageId, ids, 'B')).toEqual({ pending: new Map([['p2', 2], ['p3', 0]]), heldForMs: 0 });
+  });
+
   it('each device remembers the last effect recorded for it and the hash of its token; a cancelled message is known as cancelled to its app only', async () => {
     const ledger = new DeliveryLedger(pg);
     await ledger.init();

@@ -50,6 +50,13 @@ export function verdictOf(c: ProviderErrorClassification): SendVerdict {
  */
 export const MAX_WAIT_IN_HANDLER_MS = 5_000;
 
+/**
+ * How long a pair's send may still be in flight after its sender counted it: a provider batch (500 sends over
+ * one HTTP/2 session) and the heartbeat after it. Another holder of the partition sends the pair only after
+ * this, so two processes never send it at once; a batch stalled longer is resent (at least once, counted).
+ */
+export const PAIR_LEASE_MS = 30_000;
+
 /** Exponential back-off with full jitter, never shorter than what the server asked for. */
 export function backoffMs(attempt: number, baseMs: number, retryAfterMs: number | undefined, random = Math.random): number {
   const exp = baseMs * 2 ** Math.max(0, attempt - 1);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { AppRecord, DeliveryOutcomeKind, DeliveryOutcomeV1, DeliveryRequestV1, DeliveryTargetV1, Provider, RegistrationCommand, TopicMap } from '@pushledger/contracts';
@@ -6,7 +7,7 @@ import { tokenHash, type JsonLogger } from '@pushledger/observability';
 import { DeferMessageError } from '@pushledger/kafka';
 import { CredentialSealError } from '@pushledger/platform';
 import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
-import { backoffMs, credentialsLookBroken, MAX_WAIT_IN_HANDLER_MS, sentIsNews, verdictOf } from './delivery-policy';
+import { backoffMs, credentialsLookBroken, MAX_WAIT_IN_HANDLER_MS, PAIR_LEASE_MS, sentIsNews, verdictOf } from './delivery-policy';
 import type { ProviderSender, PushSenders } from '../infrastructure/push-senders';
 import { quotaBurst, type QuotaLimiter } from './quota-limiter';
 
@@ -46,11 +47,13 @@ export class DeliveryHandler {
     private readonly quota: QuotaLimiter,
     private readonly logger: JsonLogger,
     private readonly sleep: (ms: number, heartbeat: () => Promise<void>) => Promise<void> = sleepWithHeartbeat,
+    /** This process, as the holder of the pairs it sends (a restarted process is another holder); the pid lets operators tell whose. */
+    private readonly holder: string = `${process.pid}:${randomUUID()}`,
   ) {}
 
   async handle(req: DeliveryRequestV1, app: AppRecord, heartbeat: () => Promise<void>): Promise<Outcome[]> {
     await this.ledger.init();
-    const pending = await this.ledger.claim(req.appId, req.messageId, req.targets.map((t) => t.deviceId));
+    const { pending, heldForMs } = await this.ledger.claim(req.appId, req.messageId, req.targets.map((t) => t.deviceId), this.holder);
     const outcomes: Outcome[] = [];
     const byProvider = new Map<Provider, DeliveryTargetV1[]>();
     for (const t of req.targets) {
@@ -65,6 +68,8 @@ export class DeliveryHandler {
       const d = await this.sendThrough(provider, req, app, targets, pending, paused, outcomes, heartbeat);
       if (d && (!deferral || d.afterMs > deferral.afterMs)) deferral = d;
     }
+    // Pairs another holder may still be sending come again once its lease has run out.
+    if (heldForMs > 0 && (!deferral || heldForMs > deferral.afterMs)) deferral = { afterMs: heldForMs, reason: 'pairs_leased' };
     await this.record(req, outcomes);
     // What finished is recorded; the pairs still pending come again with the message, after the wait.
     if (deferral) throw new DeferMessageError(deferral.afterMs, deferral.reason);
@@ -114,7 +119,7 @@ export class DeliveryHandler {
           if (quota.deferMs !== undefined) return { afterMs: quota.deferMs, reason: 'fcm_quota' };
           if (quota.waitMs > 0 && !(await this.waited(quota.waitMs, heartbeat))) return { afterMs: 0, reason: 'heartbeat_failed' };
         }
-        await this.ledger.countSends(req.messageId, chunk.map((t) => t.deviceId));
+        await this.ledger.countSends(req.messageId, chunk.map((t) => t.deviceId), this.holder, PAIR_LEASE_MS);
         for (const t of chunk) sends.set(t.deviceId, attemptsOf(t) + 1);
         const answers = await sender.send(req.messageId, chunk, req.content);
         answers.forEach((r, j) => {

@@ -56,6 +56,8 @@ export class DeliveryLedger {
         state text NOT NULL DEFAULT 'pending', outcome text, reason text, attempts int NOT NULL DEFAULT 0,
         sends int NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (message_id, device_id))`);
+      // Who sent a pair last and until when its send may still be in flight (ledgers from before leases get the columns).
+      await this.pool.query('ALTER TABLE delivery.pairs ADD COLUMN IF NOT EXISTS leased_by text, ADD COLUMN IF NOT EXISTS lease_until timestamptz');
       // Outcomes are keyed by device, never by user (personal data stays in the sealed event store).
       await this.pool.query(`CREATE TABLE IF NOT EXISTS delivery.message_outcomes (
         app_id text NOT NULL, message_id text NOT NULL, device_id text NOT NULL, campaign_id text,
@@ -89,20 +91,35 @@ export class DeliveryLedger {
     return this.ready;
   }
 
-  /** Records the pairs and returns the device ids still to send (not yet done), each with its sends so far. */
-  async claim(appId: string, messageId: string, deviceIds: string[]): Promise<Map<string, number>> {
+  /**
+   * Records the pairs; answers the device ids still to send (not yet done), each with its sends so far, and
+   * how long the longest lease another holder has on a pending pair still runs. A leased pair is not to be
+   * sent: its send by that holder may still be in flight.
+   */
+  async claim(appId: string, messageId: string, deviceIds: string[], holder: string): Promise<{ pending: Map<string, number>; heldForMs: number }> {
     await this.pool.query(
       `INSERT INTO delivery.pairs (message_id, device_id, app_id) SELECT $1, d, $2 FROM unnest($3::text[]) AS d ON CONFLICT DO NOTHING`,
       [messageId, appId, deviceIds],
     );
-    const { rows } = await this.pool.query<{ device_id: string; sends: number }>(`SELECT device_id, sends FROM delivery.pairs WHERE message_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'`, [messageId, deviceIds]);
-    return new Map(rows.map((r) => [r.device_id, r.sends]));
+    const { rows } = await this.pool.query<{ device_id: string; sends: number; held_ms: number | null }>(
+      `SELECT device_id, sends, CASE WHEN leased_by IS DISTINCT FROM $3 AND lease_until > now() THEN ceil(extract(epoch FROM lease_until - now()) * 1000)::int END AS held_ms
+       FROM delivery.pairs WHERE message_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'`,
+      [messageId, deviceIds, holder],
+    );
+    return {
+      pending: new Map(rows.filter((r) => r.held_ms === null).map((r) => [r.device_id, r.sends])),
+      heldForMs: Math.max(0, ...rows.map((r) => r.held_ms ?? 0)),
+    };
   }
 
-  /** Counts each real send, so tests and operators can see duplicates. */
-  async countSends(messageId: string, deviceIds: string[]): Promise<void> {
+  /** Counts each real send, so tests and operators can see duplicates, and leases the pairs to their sender for `leaseMs`. */
+  async countSends(messageId: string, deviceIds: string[], holder: string, leaseMs: number): Promise<void> {
     if (!deviceIds.length) return;
-    await this.pool.query(`UPDATE delivery.pairs SET sends = sends + 1, updated_at = now() WHERE message_id = $1 AND device_id = ANY($2::text[])`, [messageId, deviceIds]);
+    await this.pool.query(
+      `UPDATE delivery.pairs SET sends = sends + 1, leased_by = $3, lease_until = now() + $4 * interval '1 millisecond', updated_at = now()
+       WHERE message_id = $1 AND device_id = ANY($2::text[])`,
+      [messageId, deviceIds, holder, leaseMs],
+    );
   }
 
   /** Each device's last effect recorded here (sent, bounced, invalidated) and the hash of the token it was for. */

@@ -78,7 +78,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
   });
 
   it(
-    `SIGKILL of the delivery service ${KILLS} times during a ${DEVICES}-device broadcast: at least once, at most twice, every duplicate was in flight at a kill`,
+    `SIGKILL of one of two delivery processes ${KILLS} times during a ${DEVICES}-device broadcast, then of the campaign process running a second one beside another: at least once, at most twice, every duplicate was in flight at a kill`,
     async () => {
       // Two devices per user; every 100th token is scripted UNREGISTERED by its prefix.
       const devices = Array.from({ length: DEVICES }, (_, j) => {
@@ -149,13 +149,18 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const ours = () => sim.requests().filter((r) => deviceOfToken.has(r.token));
       const distinctSeen = () => new Set(ours().map((r) => r.token)).size;
       // The app has this one message, so the ledger is read by app while the send is still being answered.
-      /** Pairs whose send the ledger counted (written before each FCM call) but that are not yet done, with their send counts. */
-      const startedNotDone = async () => {
-        const { rows } = await pg.query<{ device_id: string; sends: number }>("SELECT device_id, sends FROM delivery.pairs WHERE app_id = $1 AND state = 'pending' AND sends > 0", [app.id]);
-        return new Map(rows.map((r) => [r.device_id, r.sends]));
-      };
+      /** Pairs a process sent (its lease, written before each FCM call, names its pid) that are not yet done. */
+      const heldBy = async (pid: number, live = false) =>
+        (
+          await pg.query<{ device_id: string }>(
+            `SELECT device_id FROM delivery.pairs WHERE app_id = $1 AND state = 'pending' AND leased_by LIKE $2${live ? ' AND lease_until > now()' : ''}`,
+            [app.id, `${pid}:%`],
+          )
+        ).rows.map((r) => r.device_id);
       const doneCount = async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND state = 'done'", [app.id])).rows[0].n;
 
+      // Two delivery processes share the requests' partitions; the stack's own one is killed, the replica lives on.
+      await stack.startReplica('delivery');
       const c = await server.post('/v1/campaigns', { name: 'big', kind: 'broadcast', content: { title: 'Big', body: 'news' } });
       expect(c.status).toBe(201);
       const broadcastStart = Date.now();
@@ -165,14 +170,13 @@ describe('broadcast campaigns through the read models, the delivery service and 
       expect(sent.body).toMatchObject({ status: 'sending', targeted: null });
       console.log(`send of ${DEVICES} answered in ${Date.now() - broadcastStart} ms`);
 
-      // In flight at kill k: the pairs whose send the killed process started (sends grew since the previous kill) and did not finish.
+      // In flight at kill k: the pairs the killed process had sent (leased) and not finished.
       const inFlight: Set<string>[] = [];
       const simSeenNotDone: number[] = [];
-      let before = new Map<string, number>();
       for (let k = 1; k <= KILLS; k++) {
         const requestsBefore = ours().length;
         // A pair in flight at every kill would be sent once per kill, whatever the service does: each kill waits
-        // until the restarted process has finished what was in flight at the previous one, and made progress.
+        // until what was in flight at the previous one is done, for progress, and for the process to be sending.
         const previous = [...(inFlight[k - 2] ?? [])];
         await waitFor(
           async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'", [app.id, previous])).rows[0].n === 0,
@@ -180,12 +184,11 @@ describe('broadcast campaigns through the read models, the delivery service and 
         );
         await waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 });
         const proc = stack.procs.get('delivery')!;
+        await waitFor(async () => (await heldBy(proc.child.pid!, true)).length > 0, { what: `the delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 });
         proc.kill('SIGKILL');
         await proc.exited;
-        const started = await startedNotDone();
-        inFlight.push(new Set([...started].filter(([id, sends]) => sends > (before.get(id) ?? 0)).map(([id]) => id)));
+        inFlight.push(new Set(await heldBy(proc.child.pid!)));
         simSeenNotDone.push(distinctSeen() - (await doneCount()));
-        before = started;
         await stack.restart('delivery');
       }
       expect(inFlight.every((s) => s.size > 0)).toBe(true);
@@ -246,11 +249,13 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const sent2 = await server.post(`/v1/campaigns/${c2.body.id}/send`, {});
       expect(sent2.status).toBe(202);
       await waitFor(async () => (await server.get(`/v1/campaigns/${c2.body.id}`)).body?.sends?.[0]?.status === 'sending', { what: 'the second broadcast to start', intervalMs: 20 });
+      // The send was claimed by the only campaign process; a second one starts now, and the first dies mid-send.
+      const replica = stack.startReplica('campaign');
       const campaignProc = stack.procs.get('campaign')!;
       campaignProc.kill('SIGKILL');
       await campaignProc.exited;
       const seenAtKill = ours().length - requestsBefore;
-      await stack.restart('campaign');
+      await Promise.all([replica, stack.restart('campaign')]);
       const second = await finishedSend(server, c2.body.id, sent2.body.messageId, { timeoutMs: 600000, intervalMs: 1000 });
       expect(second).toMatchObject({ status: 'sent', runs: 2, targeted: live.length });
       const message2 = sent2.body.messageId as string;

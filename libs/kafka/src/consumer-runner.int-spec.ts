@@ -173,4 +173,38 @@ describe('ConsumerRunner batches (real Kafka)', () => {
     expect(handled.filter((v) => v === 'x')).toHaveLength(1);
     expect(await dlqHighOffsets(dlq)).toEqual(['0', '0']);
   });
+
+  it('a deferred partition taken away by a rebalance and given back is fetched again, not left paused with no timer to resume it', async () => {
+    topics = await createTestTopics(kafka, ['runner', 'runner.dlq'], 2);
+    const [topic, dlq] = topics.topics;
+    await producer.send({ topic, acks: -1, messages: [0, 1].map((partition) => ({ key: `hold-${partition}`, value: `hold-${partition}`, partition })) });
+    const groupId = uniqueName('runner');
+    const deferredByA = new Set<number>();
+    const handledByA: string[] = [];
+    // A defers both partitions for 10 minutes: only a partition it was given back and fetches again can move sooner.
+    runner = new ConsumerRunner({ kafka, groupId, topics: [topic], dlqTopic: dlq, maxWaitTimeInMs: 100, handle: async (m) => {
+      const v = m.value!.toString();
+      if (v.startsWith('hold-')) {
+        deferredByA.add(m.partition);
+        throw new DeferMessageError(600_000, 'test');
+      }
+      handledByA.push(v);
+    } });
+    await runner.start();
+    await waitFor(async () => deferredByA.size === 2, { what: 'A to defer both partitions' });
+    const handledByB: { value: string; partition: number }[] = [];
+    const b = new ConsumerRunner({ kafka, groupId, topics: [topic], dlqTopic: dlq, maxWaitTimeInMs: 100, handle: async (m) => {
+      handledByB.push({ value: m.value!.toString(), partition: m.partition });
+    } });
+    await b.start();
+    try {
+      await waitFor(async () => handledByB.length > 0, { what: 'B to be given one of the partitions', timeoutMs: 60000 });
+    } finally {
+      await b.stop();
+    }
+    const moved = handledByB[0].partition;
+    await producer.send({ topic, acks: -1, messages: [{ key: 'after', value: 'after', partition: moved }] });
+    await waitFor(async () => handledByA.includes('after'), { what: `A to fetch partition ${moved} again once B has left`, timeoutMs: 60000 });
+    expect(handledByA).toEqual(['after']);
+  });
 });

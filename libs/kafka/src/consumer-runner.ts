@@ -143,12 +143,15 @@ export class ConsumerRunner {
     reviveOnFatalCrash(this.consumer, { name: `consumer group ${groupId}`, start: () => this.startConsumer(), stopped: () => this.stopped, logger: this.opts.logger });
     await this.consumer.connect();
     for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
-    // A partition that moved to another member is no longer ours to report as paused.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+    // A partition that moved to another member is no longer ours to report as paused. kafkajs keeps its pause
+    // across assignments, so it is resumed too: if it comes back to this member, it must be fetched again.
+    const consumer = this.consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       for (const [key, held] of this.paused) {
         if (payload.memberAssignment[held.topic]?.includes(held.partition)) continue;
         clearTimeout(held.timer);
         this.paused.delete(key);
+        consumer.resume([{ topic: held.topic, partitions: [held.partition] }]);
       }
     });
     await this.consumer.run({

@@ -11,7 +11,7 @@
  */
 import { loadConfig } from '@pushledger/config';
 import type { DevicePolicy, DeviceStatus, JsonObject, LastStatus, Platform } from '@pushledger/contracts';
-import { deviceStream, userStream } from '@pushledger/contracts';
+import { deviceStream, tokenHash, userStream } from '@pushledger/contracts';
 import { decideDevice, evolveDevice, type DeviceState } from '@pushledger/domain';
 import { PostgresEventStore, type NewEvent, type StoredEvent } from '@pushledger/event-store';
 import {
@@ -236,8 +236,8 @@ async function fillStore(store: PostgresEventStore, events: number): Promise<{ m
         }
       };
       step({ type: 'MarkSeen', appId: APP, deviceId: id }, at(20 - k));
-      step({ type: 'RecordPushSent', appId: APP, deviceId: id, token: s!.token!, messageId: `m_${k}_${i}` }, at(20 - k));
-      step({ type: 'RecordPushBounced', appId: APP, deviceId: id, token: s!.token!, messageId: `b_${k}_${i}`, reason: 'UNAVAILABLE' }, at(20 - k));
+      step({ type: 'RecordPushSent', appId: APP, deviceId: id, tokenHash: tokenHash(s!.token!), messageId: `m_${k}_${i}` }, at(20 - k));
+      step({ type: 'RecordPushBounced', appId: APP, deviceId: id, tokenHash: tokenHash(s!.token!), messageId: `b_${k}_${i}`, reason: 'UNAVAILABLE' }, at(20 - k));
       if (list.length) await append(deviceStream(APP, id), list, BigInt(s!.revision - list.length - 1));
       states.set(id, s!);
     });

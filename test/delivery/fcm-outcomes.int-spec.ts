@@ -1,4 +1,5 @@
-import { groupFor, topicsFor } from '@pushledger/contracts';
+import { randomUUID } from 'node:crypto';
+import { groupFor, tokenHash, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { api, repoRoot, scanTopics, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
@@ -94,12 +95,16 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     }
   }
 
-  async function registrationCommandsFor(deviceId: string): Promise<string[]> {
+  /** The types of the registration commands about a device; those delivery sent name its token by hash only. */
+  async function registrationCommandsFor(device: { id: string; token: string }): Promise<string[]> {
     const topic = topicsFor(stack.suffix).registrationCommands;
-    return (await scanTopics(stack.suffix, (t) => t === topic))
-      .map((m) => JSON.parse(m.value) as { type: string; appId: string; deviceId?: string })
-      .filter((c) => c.appId === app.id && c.deviceId === deviceId)
-      .map((c) => c.type);
+    const commands = (await scanTopics(stack.suffix, (t) => t === topic))
+      .map((m) => ({ raw: m.value, command: JSON.parse(m.value) as { type: string; appId: string; deviceId?: string; tokenHash?: string } }))
+      .filter(({ command }) => command.appId === app.id && command.deviceId === device.id);
+    const fromDelivery = commands.filter(({ command }) => ['RecordPushSent', 'RecordPushBounced', 'InvalidateToken'].includes(command.type));
+    expect(fromDelivery.filter(({ raw }) => raw.includes(device.token))).toEqual([]);
+    expect(fromDelivery.every(({ command }) => command.tokenHash === tokenHash(device.token))).toBe(true);
+    return commands.map(({ command }) => command.type);
   }
 
   it('100 successful pushes to one device leave one PushSent in its stream and send the registry one command, not 100', async () => {
@@ -115,7 +120,7 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     await registrationCaughtUp();
     expect((await eventsOf(d.id)).filter((t) => t === 'PushSent')).toHaveLength(1);
     expect((await server.get(`/v1/devices/${d.id}`)).body).toMatchObject({ lastStatus: 'sent' });
-    expect((await registrationCommandsFor(d.id)).filter((t) => t === 'RecordPushSent')).toHaveLength(1);
+    expect((await registrationCommandsFor(d)).filter((t) => t === 'RecordPushSent')).toHaveLength(1);
   });
 
   it('a send between two bounces ends the run of bounces even when the sender still read the device as sent: bounced, not suppressed', async () => {
@@ -137,7 +142,21 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     expect(events.filter((t) => t === 'PushBounced')).toHaveLength(2);
     expect(events).not.toContain('DeviceSuppressed');
     await settledView(d.id, (v) => v.lastStatus === 'bounced');
-    expect((await registrationCommandsFor(d.id)).filter((t) => t.startsWith('RecordPush'))).toEqual(['RecordPushSent', 'RecordPushBounced', 'RecordPushSent', 'RecordPushBounced']);
+    expect((await registrationCommandsFor(d)).filter((t) => t.startsWith('RecordPush'))).toEqual(['RecordPushSent', 'RecordPushBounced', 'RecordPushSent', 'RecordPushBounced']);
+  });
+
+  it('a device effect queued before effects named tokens by hash (it carries the token) is still applied', async () => {
+    const d = await device('ok');
+    const producer = testKafka().producer();
+    await producer.connect();
+    try {
+      const legacy = { type: 'RecordPushBounced', appId: app.id, deviceId: d.id, token: d.token, messageId: `legacy-${n}`, reason: 'UNAVAILABLE', commandId: randomUUID(), issuedAt: new Date().toISOString() };
+      await producer.send({ topic: topicsFor(stack.suffix).registrationCommands, acks: -1, messages: [{ key: d.id, value: JSON.stringify(legacy) }] });
+    } finally {
+      await producer.disconnect();
+    }
+    await settledView(d.id, (v) => v.lastStatus === 'bounced');
+    expect(await eventsOf(d.id)).toContain('PushBounced');
   });
 
   it.each([
@@ -156,6 +175,7 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
     const reg = await write.post('/v1/devices', { deviceId: d.id, token: d.token, provider: 'fcm', platform: 'android' });
     expect(reg.status).toBe(409);
     expect(reg.body.error.code).toBe('token_invalidated');
+    expect(await registrationCommandsFor(d)).toContain('InvalidateToken');
   });
 
   it('SENDER_ID_MISMATCH → bounced, token left alone', async () => {

@@ -28,9 +28,10 @@ export type DeviceCommand = DeviceTarget &
     | { type: 'MarkSeen' }
     | { type: 'UpdateDeviceAttributes'; attributes: DeviceAttributesPatch }
     | { type: 'ChangePushPermission'; pushEnabled: boolean }
-    | { type: 'RecordPushSent'; token: string; messageId: string }
-    | { type: 'RecordPushBounced'; token: string; messageId: string; reason: string }
-    | { type: 'InvalidateToken'; token: string; reason: string; messageId: string | null; invalidSince?: string }
+    /** Outcomes and invalidations name the token by its hash: the token itself stays in the device's sealed facts. */
+    | { type: 'RecordPushSent'; tokenHash: string; messageId: string }
+    | { type: 'RecordPushBounced'; tokenHash: string; messageId: string; reason: string }
+    | { type: 'InvalidateToken'; tokenHash: string; reason: string; messageId: string | null; invalidSince?: string }
     | { type: 'ExpireToken'; staleAfterDays: number }
     /** The token was claimed by `toDeviceId` under generation `claim`. */
     | { type: 'ReleaseToken'; token: string; toDeviceId: string; claim: number }

@@ -1,3 +1,4 @@
+import { tokenHash } from '@pushledger/contracts';
 import { givenFor } from '../test/given';
 import { APP, DEV, T0, after, cmd, days, ev, hours, minutes, register, registered } from '../test/fixtures';
 import { RECENT_MESSAGE_IDS, deviceDecider, EMPTY_ATTRIBUTES } from './device.decider';
@@ -10,8 +11,8 @@ const identified = (userId: string, now: Date = T0) => ev('Identified', now, { p
 const sent = (messageId: string, now: Date = T0) => ev('PushSent', now, { messageId });
 const bounced = (messageId: string, consecutiveBounces: number, now: Date = T0) =>
   ev('PushBounced', now, { messageId, reason: 'UNAVAILABLE', consecutiveBounces });
-const bounce = (messageId: string, token = 'tok-a') => cmd('RecordPushBounced', { token, messageId, reason: 'UNAVAILABLE' });
-const pushSent = (messageId: string, token = 'tok-a') => cmd('RecordPushSent', { token, messageId });
+const bounce = (messageId: string, token = 'tok-a') => cmd('RecordPushBounced', { tokenHash: tokenHash(token), messageId, reason: 'UNAVAILABLE' });
+const pushSent = (messageId: string, token = 'tok-a') => cmd('RecordPushSent', { tokenHash: tokenHash(token), messageId });
 
 describe('device decider', () => {
   describe('rule 1: a token is anonymous until identified', () => {
@@ -127,7 +128,7 @@ describe('device decider', () => {
 
     it('invalidates the current token', () => {
       const state = given([registered('tok-a')])
-        .when(cmd('InvalidateToken', { token: 'tok-a', reason: 'UNREGISTERED', messageId: 'm1' }), T1)
+        .when(cmd('InvalidateToken', { tokenHash: tokenHash('tok-a'), reason: 'UNREGISTERED', messageId: 'm1' }), T1)
         .then([invalidated]);
       expect(state?.status).toBe('invalid');
     });
@@ -145,19 +146,19 @@ describe('device decider', () => {
 
     it('an invalidation of a token the device no longer holds changes nothing', () => {
       given([registered('tok-a'), ev('TokenRefreshed', T1, { previousToken: 'tok-a', token: 'tok-b', provider: 'fcm', platform: 'android', claim: 1 })])
-        .when(cmd('InvalidateToken', { token: 'tok-a', reason: 'UNREGISTERED', messageId: null }), T1)
+        .when(cmd('InvalidateToken', { tokenHash: tokenHash('tok-a'), reason: 'UNREGISTERED', messageId: null }), T1)
         .then([]);
     });
 
     it('invalidating twice changes nothing', () => {
-      given([registered('tok-a'), invalidated]).when(cmd('InvalidateToken', { token: 'tok-a', reason: 'UNREGISTERED', messageId: 'm2' }), T1).then([]);
+      given([registered('tok-a'), invalidated]).when(cmd('InvalidateToken', { tokenHash: tokenHash('tok-a'), reason: 'UNREGISTERED', messageId: 'm2' }), T1).then([]);
     });
 
     it('APNs 410: a token registered after the provider last knew it dead stays valid; one registered before is invalidated', () => {
       const before = new Date(T0.getTime() - 60_000).toISOString();
-      given([registered('tok-a')]).when(cmd('InvalidateToken', { token: 'tok-a', reason: 'Unregistered', messageId: 'm1', invalidSince: before }), T1).then([]);
+      given([registered('tok-a')]).when(cmd('InvalidateToken', { tokenHash: tokenHash('tok-a'), reason: 'Unregistered', messageId: 'm1', invalidSince: before }), T1).then([]);
       given([registered('tok-a')])
-        .when(cmd('InvalidateToken', { token: 'tok-a', reason: 'Unregistered', messageId: 'm1', invalidSince: after(minutes(1)).toISOString() }), T1)
+        .when(cmd('InvalidateToken', { tokenHash: tokenHash('tok-a'), reason: 'Unregistered', messageId: 'm1', invalidSince: after(minutes(1)).toISOString() }), T1)
         .then([ev('TokenInvalidated', T1, { token: 'tok-a', reason: 'Unregistered', messageId: 'm1' })]);
     });
 
@@ -386,7 +387,7 @@ describe('device decider', () => {
       const history = [registered('tok-a'), gone('tok-a')];
       given(history).when(pushSent('m1'), T1).then([]);
       given(history).when(bounce('m1'), T1).then([]);
-      given(history).when(cmd('InvalidateToken', { token: 'tok-a', reason: 'UNREGISTERED', messageId: null }), T1).then([]);
+      given(history).when(cmd('InvalidateToken', { tokenHash: tokenHash('tok-a'), reason: 'UNREGISTERED', messageId: null }), T1).then([]);
       given(history).when(cmd('ExpireToken', { staleAfterDays: 60 }), after(days(90))).then([]);
       given(history).when(cmd('ReleaseToken', { token: 'tok-a', toDeviceId: 'dev-2', claim: 2 }), T1).then([]);
     });

@@ -7,6 +7,7 @@ import {
   type LastStatus,
   type Platform,
   type Provider,
+  tokenHash,
 } from '@pushledger/contracts';
 import type { DeviceCommand, DeviceCommandOf } from './device.commands';
 import type { Decider } from './decider';
@@ -90,9 +91,9 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
     }
     case 'InvalidateToken':
       // An invalidation of a token this device no longer holds must not kill its new token.
-      if (command.invalidSince !== undefined && registeredSince(s, command.token, command.invalidSince)) return [];
-      return s.token === command.token && s.status !== 'invalid'
-        ? [{ type: 'TokenInvalidated', data: { ...fact, token: command.token, reason: command.reason, messageId: command.messageId } }]
+      if (command.invalidSince !== undefined && registeredSince(s, command.tokenHash, command.invalidSince)) return [];
+      return s.token !== null && holdsToken(s, command.tokenHash) && s.status !== 'invalid'
+        ? [{ type: 'TokenInvalidated', data: { ...fact, token: s.token, reason: command.reason, messageId: command.messageId } }]
         : [];
     case 'ExpireToken':
       if (!(command.staleAfterDays > 0)) throw new InvalidCommandError('staleAfterDays must be positive');
@@ -121,13 +122,18 @@ export function decideDevice(command: DeviceCommand, state: DeviceState | null, 
 }
 
 /**
- * Whether the device registered `token` after `invalidSince` (APNs's 410 `timestamp`: when it last knew the
- * token dead). Apple: stop sending until the device registers the token again later; such a token stays valid.
+ * Whether the device registered the token (named by its hash) after `invalidSince` (APNs's 410 `timestamp`: when it
+ * last knew the token dead). Apple: stop sending until the device registers the token again later; such a token stays valid.
  */
-export function registeredSince(s: Pick<DeviceState, 'token' | 'tokenRegisteredAt'>, token: string, invalidSince: string): boolean {
+export function registeredSince(s: Pick<DeviceState, 'token' | 'tokenRegisteredAt'>, hash: string, invalidSince: string): boolean {
   const since = Date.parse(invalidSince);
   const registered = s.tokenRegisteredAt === null ? NaN : Date.parse(s.tokenRegisteredAt);
-  return s.token === token && !Number.isNaN(since) && !Number.isNaN(registered) && registered > since;
+  return holdsToken(s, hash) && !Number.isNaN(since) && !Number.isNaN(registered) && registered > since;
+}
+
+/** Whether the device's current token is the one with this hash. */
+export function holdsToken(s: Pick<DeviceState, 'token'>, hash: string): boolean {
+  return s.token !== null && tokenHash(s.token) === hash;
 }
 
 /** The owner leaves by the usual logout (so the user's device list follows), then the device goes. */
@@ -205,8 +211,8 @@ function sentChangesDevice(s: DeviceState): boolean {
   return s.lastStatus !== 'sent' || s.consecutiveBounces > 0;
 }
 
-function outcomeApplies(s: DeviceState, c: { token: string; messageId: string }): boolean {
-  return !s.recentMessageIds.includes(c.messageId) && s.token === c.token && s.status !== 'invalid';
+function outcomeApplies(s: DeviceState, c: { tokenHash: string; messageId: string }): boolean {
+  return !s.recentMessageIds.includes(c.messageId) && holdsToken(s, c.tokenHash) && s.status !== 'invalid';
 }
 
 function applyPatch(current: DeviceAttributes, patch: DeviceAttributesPatch): DeviceAttributes {

@@ -67,7 +67,7 @@ export function releaseFollowUp(token: string, deviceId: string, ownership: Toke
  * stream) and on the device the failing push went to, if different.
  */
 export function invalidationFollowUps(
-  token: string,
+  hash: string,
   ownership: TokenOwnershipState,
   report: { deviceId: string | null; reason: string; messageId: string | null; invalidSince?: string },
 ): DeviceCommand[] {
@@ -76,7 +76,7 @@ export function invalidationFollowUps(
     type: 'InvalidateToken',
     appId: ownership.appId,
     deviceId,
-    token,
+    tokenHash: hash,
     reason: report.reason,
     messageId: report.messageId,
     ...(report.invalidSince !== undefined ? { invalidSince: report.invalidSince } : {}),

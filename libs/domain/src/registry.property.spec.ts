@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { deviceStream, isDeviceEvent, type DeviceEvent, type PushledgerEvent } from '@pushledger/contracts';
+import { deviceStream, isDeviceEvent, tokenHash, type DeviceEvent, type PushledgerEvent } from '@pushledger/contracts';
 import { InMemoryRegistry } from '../test/in-memory-registry';
 import { DeviceNotFoundError, TokenInvalidatedError, UserErasedError } from './domain-errors';
 import { toDeviceView } from './device.view';
@@ -64,7 +64,7 @@ function apply(r: InMemoryRegistry, a: Action, now: Date): void {
     case 'outcome': {
       const sentTo = a.token ?? r.device(a.device)?.token ?? null;
       if (sentTo === null) return;
-      const common = { appId: APP, deviceId: a.device, token: sentTo, messageId: a.messageId };
+      const common = { appId: APP, deviceId: a.device, tokenHash: tokenHash(sentTo), messageId: a.messageId };
       r.onDevice(a.bounced ? { ...common, type: 'RecordPushBounced', reason: 'UNAVAILABLE' } : { ...common, type: 'RecordPushSent' }, now);
       return;
     }

@@ -10,6 +10,7 @@ import {
   type Platform,
   type Provider,
   type PushledgerEvent,
+  tokenHash as hashOf,
 } from '@pushledger/contracts';
 import type { Decider } from '../src/decider';
 import type { DeviceCommand } from '../src/device.commands';
@@ -70,7 +71,7 @@ export class InMemoryRegistry {
     const release = releaseFollowUp(r.token, r.deviceId, ownership);
     if (release) this.onDevice(release, now);
     // Closes the race with an invalidation that retired the token after our claim.
-    if (this.token(r.token)?.retired) this.onDevice({ type: 'InvalidateToken', appId: this.appId, deviceId: r.deviceId, token: r.token, reason: 'retired', messageId: null }, now);
+    if (this.token(r.token)?.retired) this.onDevice({ type: 'InvalidateToken', appId: this.appId, deviceId: r.deviceId, tokenHash: hashOf(r.token), reason: 'retired', messageId: null }, now);
     if (r.userId !== null) this.identify(r.deviceId, r.userId, null, now);
   }
 
@@ -87,7 +88,7 @@ export class InMemoryRegistry {
   invalidate(token: string, report: { deviceId: string | null; reason: string; messageId: string | null }, now: Date): void {
     const tokenHash = this.hashToken(token);
     this.execute(tokenOwnershipDecider, tokenStream(this.appId, tokenHash), { type: 'RetireToken', appId: this.appId, tokenHash, deviceId: report.deviceId, reason: report.reason }, now);
-    for (const command of invalidationFollowUps(token, this.token(token)!, report)) {
+    for (const command of invalidationFollowUps(hashOf(token), this.token(token)!, report)) {
       try {
         this.onDevice(command, now);
       } catch (e) {

@@ -1,3 +1,4 @@
+import { tokenHash } from '@pushledger/contracts';
 import { PostgresEventStore, type StoredEvent } from '@pushledger/event-store';
 import { createTestDatabase, createTestMongo } from '@pushledger/testing';
 import { dbOf, Generations, Layout } from './generations';
@@ -59,11 +60,11 @@ describe('segments and targeting on FerretDB', () => {
     await segmentPopulation(t);
     await t.register('g1', 'tok-g1');
     await t.device('g1', { type: 'Identify', userId: 'grace' });
-    await t.device('g1', { type: 'InvalidateToken', token: 'tok-g1', reason: 'UNREGISTERED', messageId: null });
+    await t.device('g1', { type: 'InvalidateToken', tokenHash: tokenHash('tok-g1'), reason: 'UNREGISTERED', messageId: null });
     await t.register('h1', 'tok-h1');
     await t.device('h1', { type: 'Identify', userId: 'henry' });
-    await t.device('h1', { type: 'RecordPushBounced', token: 'tok-h1', messageId: 'm1', reason: 'UNAVAILABLE' });
-    await t.device('h1', { type: 'RecordPushBounced', token: 'tok-h1', messageId: 'm2', reason: 'UNAVAILABLE' });
+    await t.device('h1', { type: 'RecordPushBounced', tokenHash: tokenHash('tok-h1'), messageId: 'm1', reason: 'UNAVAILABLE' });
+    await t.device('h1', { type: 'RecordPushBounced', tokenHash: tokenHash('tok-h1'), messageId: 'm2', reason: 'UNAVAILABLE' });
     // Deleted registrations: one was ivy's, one anonymous. Gone for every target, counted nowhere.
     await t.register('i1', 'tok-i1');
     await t.device('i1', { type: 'Identify', userId: 'ivy' });

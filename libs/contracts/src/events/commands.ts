@@ -45,12 +45,15 @@ export type ChangePushPermissionCommand = CommandMeta & { type: 'ChangePushPermi
 /** The app was opened. */
 export type MarkSeenCommand = CommandMeta & { type: 'MarkSeen'; device: DeviceRef };
 
-/** Delivery outcomes name the token the push went to, so an outcome for a replaced token changes nothing. */
-export type RecordPushSentCommand = CommandMeta & { type: 'RecordPushSent'; deviceId: string; token: string; messageId: string };
+/**
+ * Delivery outcomes name the token the push went to by its hash (`tokenHash`), so an outcome for a replaced token
+ * changes nothing and no whole token travels back over Kafka.
+ */
+export type RecordPushSentCommand = CommandMeta & { type: 'RecordPushSent'; deviceId: string; tokenHash: string; messageId: string };
 export type RecordPushBouncedCommand = CommandMeta & {
   type: 'RecordPushBounced';
   deviceId: string;
-  token: string;
+  tokenHash: string;
   messageId: string;
   reason: string;
 };
@@ -58,7 +61,7 @@ export type RecordPushBouncedCommand = CommandMeta & {
 export type InvalidateTokenCommand = CommandMeta & {
   type: 'InvalidateToken';
   deviceId: string | null;
-  token: string;
+  tokenHash: string;
   messageId: string | null;
   reason: string;
   /** When the provider says the token stopped being valid (APNs 410 `timestamp`, ISO): a registration after it keeps the token. */

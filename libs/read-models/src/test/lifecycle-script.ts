@@ -2,7 +2,7 @@
  * Test support: drives the domain deciders over a real event store so that every device and user fact
  * type gets written, and folds the store back into the documents the read models must hold.
  */
-import { deviceStream, parseStream, userStream, type DeviceEvent, type UserEvent } from '@pushledger/contracts';
+import { deviceStream, parseStream, tokenHash, userStream, type DeviceEvent, type UserEvent } from '@pushledger/contracts';
 import { deviceDecider, userDecider, type DeviceCommand, type UserCommand } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
 import { StreamExecutor } from '@pushledger/lifecycle';
@@ -62,9 +62,9 @@ export async function writeEveryFactType(d: Driver): Promise<void> {
   await d.tick().device('d1', { type: 'ChangePushPermission', pushEnabled: false });
   await d.tick().device('d1', { type: 'Identify', userId: 'u1' });
   await d.tick().device('d1', { type: 'Identify', userId: 'u2' }); // LoggedOut(moved) + Identified
-  await d.tick().device('d1', { type: 'RecordPushSent', token: 'tok-1', messageId: 'm1' });
-  await d.tick().device('d1', { type: 'RecordPushBounced', token: 'tok-1', messageId: 'm2', reason: 'UNAVAILABLE' });
-  await d.tick().device('d1', { type: 'RecordPushBounced', token: 'tok-1', messageId: 'm3', reason: 'UNAVAILABLE' }); // + DeviceSuppressed
+  await d.tick().device('d1', { type: 'RecordPushSent', tokenHash: tokenHash('tok-1'), messageId: 'm1' });
+  await d.tick().device('d1', { type: 'RecordPushBounced', tokenHash: tokenHash('tok-1'), messageId: 'm2', reason: 'UNAVAILABLE' });
+  await d.tick().device('d1', { type: 'RecordPushBounced', tokenHash: tokenHash('tok-1'), messageId: 'm3', reason: 'UNAVAILABLE' }); // + DeviceSuppressed
   await d.tick().register('d1', 'tok-1'); // DeliveryStatusReset (+ DeviceSeen)
   await d.tick().register('d1', 'tok-1', { claim: 2 }); // TokenReclaimed
   await d.tick(90 * 24 * HOUR).device('d1', { type: 'ExpireToken', staleAfterDays: 60 });
@@ -76,7 +76,7 @@ export async function writeEveryFactType(d: Driver): Promise<void> {
   await d.tick().device('d1', { type: 'Identify', userId: 'u4' });
   await d.tick().device('d1', { type: 'AnonymiseDevice', userId: 'u4' });
   await d.tick().device('d1', { type: 'Identify', userId: 'u4' });
-  await d.tick().device('d1', { type: 'InvalidateToken', token: 'tok-1b', reason: 'UNREGISTERED', messageId: null });
+  await d.tick().device('d1', { type: 'InvalidateToken', tokenHash: tokenHash('tok-1b'), reason: 'UNREGISTERED', messageId: null });
 
   await d.register('d2', 'tok-2', { platform: 'ios', provider: 'apns', attributes: { appVersion: '1.9.3', osVersion: '17.4.1' }, pushEnabled: true });
   await d.tick().device('d2', { type: 'Identify', userId: 'u1' });

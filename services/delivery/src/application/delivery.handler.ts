@@ -204,9 +204,9 @@ export class DeliveryHandler {
     for (const o of outcomes) {
       const base = { appId: req.appId, issuedAt, commandId: deterministicUuid(`delivery:${req.messageId}:${o.target.deviceId}:${o.outcome}`) };
       const news = sentIsNews(o.target.lastStatus, remembered.get(o.target.deviceId), hashes.get(o.target.deviceId)!);
-      if (o.outcome === 'sent' && news) commands.push({ ...base, type: 'RecordPushSent', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId });
-      if (o.outcome === 'bounced') commands.push({ ...base, type: 'RecordPushBounced', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId, reason: o.reason ?? 'bounced' });
-      if (o.outcome === 'invalidated') commands.push({ ...base, type: 'InvalidateToken', deviceId: o.target.deviceId, token: o.target.token, messageId: req.messageId, reason: o.reason ?? 'UNREGISTERED', ...(o.invalidSince ? { invalidSince: o.invalidSince } : {}) });
+      if (o.outcome === 'sent' && news) commands.push({ ...base, type: 'RecordPushSent', deviceId: o.target.deviceId, tokenHash: hashes.get(o.target.deviceId)!, messageId: req.messageId });
+      if (o.outcome === 'bounced') commands.push({ ...base, type: 'RecordPushBounced', deviceId: o.target.deviceId, tokenHash: hashes.get(o.target.deviceId)!, messageId: req.messageId, reason: o.reason ?? 'bounced' });
+      if (o.outcome === 'invalidated') commands.push({ ...base, type: 'InvalidateToken', deviceId: o.target.deviceId, tokenHash: hashes.get(o.target.deviceId)!, messageId: req.messageId, reason: o.reason ?? 'UNREGISTERED', ...(o.invalidSince ? { invalidSince: o.invalidSince } : {}) });
     }
     const rows: LedgerOutcome[] = [
       ...outcomes.map((o) => ({ deviceId: o.target.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, ...(EFFECTS.has(o.outcome) ? { tokenHash: hashes.get(o.target.deviceId) } : {}) })),

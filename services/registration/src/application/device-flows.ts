@@ -70,9 +70,9 @@ export class DeviceFlows {
       case 'MarkSeen':
         return this.onRef(command.device, { type: 'MarkSeen' }, ctx);
       case 'RecordPushSent':
-        return this.onDevice(command.deviceId, { type: 'RecordPushSent', token: command.token, messageId: command.messageId }, ctx);
+        return this.onDevice(command.deviceId, { type: 'RecordPushSent', tokenHash: command.tokenHash, messageId: command.messageId }, ctx);
       case 'RecordPushBounced':
-        return this.onDevice(command.deviceId, { type: 'RecordPushBounced', token: command.token, messageId: command.messageId, reason: command.reason }, ctx);
+        return this.onDevice(command.deviceId, { type: 'RecordPushBounced', tokenHash: command.tokenHash, messageId: command.messageId, reason: command.reason }, ctx);
       case 'ExpireToken':
         return this.onDevice(command.deviceId, { type: 'ExpireToken', staleAfterDays: command.staleAfterDays }, ctx);
       case 'DetachDevice':
@@ -137,17 +137,17 @@ export class DeviceFlows {
 
   /** Retires the token and invalidates it on the device holding it and on the one the failing push went to: one step. */
   async invalidate(cmd: RegistryCommandOf<'InvalidateToken'>, ctx: Ctx): Promise<DeviceView> {
-    const hash = tokenHash(cmd.token);
+    const hash = cmd.tokenHash;
     const followUps: DeviceCommand[] = [];
     const reported = await this.exec.transact({ ...ctx, step: 'retire' }, async (tx) => {
       followUps.length = 0;
       if (cmd.invalidSince !== undefined && cmd.deviceId !== null) {
         // Registered again since the provider knew it dead: the token lives on, so it is not retired either.
         const device = await tx.load(deviceDecider, deviceStream(cmd.appId, cmd.deviceId));
-        if (device && registeredSince(device, cmd.token, cmd.invalidSince)) return cmd.deviceId;
+        if (device && registeredSince(device, hash, cmd.invalidSince)) return cmd.deviceId;
       }
       const retired = (await tx.decide(tokenOwnershipDecider, tokenStream(cmd.appId, hash), { type: 'RetireToken', appId: cmd.appId, tokenHash: hash, deviceId: cmd.deviceId, reason: cmd.reason })).state!;
-      for (const follow of invalidationFollowUps(cmd.token, retired, { deviceId: cmd.deviceId, reason: cmd.reason, messageId: cmd.messageId, ...(cmd.invalidSince !== undefined ? { invalidSince: cmd.invalidSince } : {}) })) {
+      for (const follow of invalidationFollowUps(hash, retired, { deviceId: cmd.deviceId, reason: cmd.reason, messageId: cmd.messageId, ...(cmd.invalidSince !== undefined ? { invalidSince: cmd.invalidSince } : {}) })) {
         // A device that does not exist has nothing to invalidate.
         if (await tx.peek(deviceDecider, deviceStream(cmd.appId, follow.deviceId))) await this.decideDevice(tx, cmd.appId, follow.deviceId, follow, followUps);
       }

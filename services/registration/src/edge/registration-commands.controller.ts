@@ -1,5 +1,5 @@
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { APP_ADMIN_COMMAND_TYPES, AppAdminCommand, AppCommandResult, REGISTRATION_COMMAND_TYPES, REGISTRATION_QUERY_TYPES, RegistrationCommand, RegistrationQuery } from '@pushledger/contracts';
+import { APP_ADMIN_COMMAND_TYPES, AppAdminCommand, AppCommandResult, REGISTRATION_COMMAND_TYPES, REGISTRATION_QUERY_TYPES, RegistrationCommand, RegistrationQuery, tokenHash } from '@pushledger/contracts';
 import { DomainError } from '@pushledger/domain';
 import { CommandEnvelope, CommandReply, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { answerQuery } from '@pushledger/platform';
@@ -30,7 +30,7 @@ export class RegistrationCommandsController {
 
   @MessagePattern('registrationCommands', { group: 'pushledger-registration', dlq: 'registrationCommandsDlq' } satisfies KafkaHandlerOptions)
   async handle(@Payload() envelope: CommandEnvelope): Promise<CommandReply> {
-    const request = envelope as unknown as Request;
+    const request = withTokenHash(envelope as unknown as Request);
     if (!KNOWN_TYPES.includes(request.type) || (!request.appId && request.type !== 'ListApps')) throw new PoisonMessageError('unknown_command', `unknown command type ${request.type}`);
     if (isQuery(request)) return answerQuery(request.commandId, () => this.query(request));
     try {
@@ -56,4 +56,14 @@ export class RegistrationCommandsController {
         return this.deviceReads.handle(query);
     }
   }
+}
+
+const BY_TOKEN_HASH: readonly string[] = ['RecordPushSent', 'RecordPushBounced', 'InvalidateToken'];
+
+/** Delivery outcomes sent before they named tokens by hash still carry the token: hashed here, on arrival. */
+function withTokenHash(request: Request): Request {
+  if (!BY_TOKEN_HASH.includes(request.type) || 'tokenHash' in request) return request;
+  const { token, ...rest } = request as unknown as { token?: unknown };
+  if (typeof token !== 'string') throw new PoisonMessageError('invalid_command', `${request.type} needs tokenHash`);
+  return { ...rest, tokenHash: tokenHash(token) } as unknown as Request;
 }

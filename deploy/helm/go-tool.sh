@@ -5,6 +5,8 @@
 # module and build caches are, so a fresh clone reuses it.
 go_tool_bin() {
   local name="$1" dir="$2" module="$3" package="$4" ldflags="${5:-}" version hash cache bin t0
+  # Same lookup as deploy/local/infra.sh: the go.dev tarball's Go is often not on PATH.
+  if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
   command -v go >/dev/null || { echo "[$name] go not found: install Go >= 1.26" >&2; return 1; }
   version="$(sed -n "s#^require $module \(v[0-9.]*\)\$#\1#p" "$dir/go.mod")"
   hash="$(cat "$dir/go.mod" "$dir/go.sum" <(go env GOVERSION) | sha256sum | cut -c1-12)"

@@ -159,8 +159,10 @@ describe('broadcast campaigns through the read models, the delivery service and 
         ).rows.map((r) => r.device_id);
       const doneCount = async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND state = 'done'", [app.id])).rows[0].n;
 
-      // Two delivery processes share the requests' partitions; the stack's own one is killed, the replica lives on.
-      await stack.startReplica('delivery');
+      // Two delivery processes share the requests' partitions; at each kill the one sending dies and the other lives on
+      // (after a restart the new process may get no partition with work left before the broadcast ends).
+      let deliveryReplica = (await stack.startReplica('delivery')).proc;
+      const deliveryProcs = () => [stack.procs.get('delivery')!, deliveryReplica];
       const c = await server.post('/v1/campaigns', { name: 'big', kind: 'broadcast', content: { title: 'Big', body: 'news' } });
       expect(c.status).toBe(201);
       const broadcastStart = Date.now();
@@ -173,6 +175,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
       // In flight at kill k: the pairs the killed process had sent (leased) and not finished.
       const inFlight: Set<string>[] = [];
       const simSeenNotDone: number[] = [];
+      const killed: string[] = [];
       for (let k = 1; k <= KILLS; k++) {
         const requestsBefore = ours().length;
         // A pair in flight at every kill would be sent once per kill, whatever the service does: each kill waits
@@ -183,13 +186,20 @@ describe('broadcast campaigns through the read models, the delivery service and 
           { what: `the pairs in flight at kill ${k - 1} to be done`, timeoutMs: 300000, intervalMs: 200 },
         );
         await waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 });
-        const proc = stack.procs.get('delivery')!;
-        await waitFor(async () => (await heldBy(proc.child.pid!, true)).length > 0, { what: `the delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 });
+        const proc = await waitFor(
+          async () => {
+            for (const p of deliveryProcs()) if ((await heldBy(p.child.pid!, true)).length > 0) return p;
+            return undefined;
+          },
+          { what: `a delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 },
+        );
         proc.kill('SIGKILL');
         await proc.exited;
         inFlight.push(new Set(await heldBy(proc.child.pid!)));
         simSeenNotDone.push(distinctSeen() - (await doneCount()));
-        await stack.restart('delivery');
+        killed.push(proc === stack.procs.get('delivery') ? 'first' : 'replica');
+        if (proc === stack.procs.get('delivery')) await stack.restart('delivery');
+        else deliveryReplica = (await stack.startReplica('delivery')).proc;
       }
       expect(inFlight.every((s) => s.size > 0)).toBe(true);
       expect(await finishedSend(server, c.body.id, sent.body.messageId, { timeoutMs: 600000, intervalMs: 1000 })).toMatchObject({ status: 'sent', targeted: DEVICES, skipped: {} });
@@ -206,7 +216,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const inFlightTotal = inFlight.reduce((a, s) => a + s.size, 0);
       console.log(
         `broadcast of ${DEVICES}: seeded in ${seededMs} ms, projected after ${projectedMs} ms, delivered in ${broadcastMs} ms; ` +
-          `in flight at the kills (ledger) ${inFlight.map((s) => s.size).join(', ')} (sim-seen minus done: ${simSeenNotDone.join(', ')}); duplicate sends ${duplicates}`,
+          `killed ${killed.join(', ')}; in flight at the kills (ledger) ${inFlight.map((s) => s.size).join(', ')} (sim-seen minus done: ${simSeenNotDone.join(', ')}); duplicate sends ${duplicates}`,
       );
       expect(perDevice.size).toBe(DEVICES);
       expect(Math.max(...perDevice.values())).toBeLessThanOrEqual(2);

@@ -95,6 +95,7 @@ export interface PausedPartition {
 }
 
 const DEFAULT_RETRY_BACKOFF = { initialMs: 200, maxMs: 30_000 };
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3000;
 /** Tries of a failing message within its batch before its partition is paused between attempts. */
 const QUICK_ATTEMPTS = 3;
 
@@ -136,7 +137,7 @@ export class ConsumerRunner {
     this.consumer = kafka.consumer({
       groupId,
       sessionTimeout: this.opts.sessionTimeout ?? 30000,
-      heartbeatInterval: this.opts.heartbeatInterval ?? 3000,
+      heartbeatInterval: this.opts.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       ...(this.opts.maxWaitTimeInMs !== undefined ? { maxWaitTimeInMs: this.opts.maxWaitTimeInMs } : {}),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => true },
     });
@@ -235,7 +236,15 @@ export class ConsumerRunner {
     return [...this.paused.values()].map(({ topic, partition, since, attempts }) => ({ topic, partition, since, attempts }));
   }
 
-  private async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
+  private async process(topic: string, partition: number, message: KafkaMessage, batchHeartbeat: () => Promise<void>): Promise<void> {
+    // kafkajs heartbeats only when asked: one long provider call or store write must not make a live member look dead.
+    // A rebalance the keep-alive learns of reaches the handler at its next heartbeat (kafkajs would skip that one as too soon).
+    let missed: unknown;
+    const keepAlive = setInterval(() => void batchHeartbeat().catch((err) => (missed ??= err)), this.opts.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+    const heartbeat = async (): Promise<void> => {
+      if (missed !== undefined) throw missed;
+      await batchHeartbeat();
+    };
     const inbound: InboundMessage = {
       topic,
       partition,
@@ -277,6 +286,8 @@ export class ConsumerRunner {
       }
       this.opts.logger?.warn(`handler failed, will retry (attempt ${attempts}${max ? `/${max}` : ''})`, { topic, partition, offset: message.offset, error: (err as Error).message });
       throw new RetryLaterError(attempts, err);
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 

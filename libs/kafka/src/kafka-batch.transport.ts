@@ -25,6 +25,8 @@ export interface KafkaHandlerOptions {
   laneOf?: (message: KafkaMessage) => string;
   partitionsConsumedConcurrently?: number;
   sessionTimeout?: number;
+  /** How often a live member tells the group so, also while a handler works (at most a third of sessionTimeout). */
+  heartbeatInterval?: number;
   maxAttempts?: number;
   /** Undecodable messages are another group's to dead-letter: this one passes them over. */
   skipUndecodable?: boolean;
@@ -142,6 +144,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       laneOf: o.laneOf,
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? this.options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY,
       sessionTimeout: o.sessionTimeout,
+      heartbeatInterval: o.heartbeatInterval,
       maxAttempts: o.maxAttempts,
       retryBackoff: o.retryBackoff,
     };

@@ -6,10 +6,13 @@ import { messagesHandled } from '@pushledger/platform';
 import { DeliveryHandler } from '../application/delivery.handler';
 
 /**
- * A crashed instance's partitions move to another after this. 10 s (with waits capped at MAX_WAIT_IN_HANDLER_MS and a
- * heartbeat after every provider batch) stalled the 20,000-device broadcast kill test after a restart: kept at 60 s.
+ * A crashed instance's partitions move once the group misses its heartbeats for this long and the survivors rejoin
+ * (at their next heartbeat): under 10 s. 6 s is the brokers' default smallest session (group.min.session.timeout.ms).
+ * A live instance heartbeats while its handler works too (the consumer runner's keep-alive), and waits at most
+ * MAX_WAIT_IN_HANDLER_MS in place.
  */
-const DELIVERY_SESSION_TIMEOUT_MS = 60_000;
+const DELIVERY_SESSION_TIMEOUT_MS = 6_000;
+const DELIVERY_HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Delivery requests; several partitions in flight give several sendEach batches at once. */
 @KafkaController()
@@ -19,7 +22,7 @@ export class DeliveryRequestsController {
     private readonly delivery: DeliveryHandler,
   ) {}
 
-  @EventPattern('deliveryRequests', { group: 'pushledger-delivery', dlq: 'deliveryRequestsDlq', sessionTimeout: DELIVERY_SESSION_TIMEOUT_MS } satisfies KafkaHandlerOptions)
+  @EventPattern('deliveryRequests', { group: 'pushledger-delivery', dlq: 'deliveryRequestsDlq', sessionTimeout: DELIVERY_SESSION_TIMEOUT_MS, heartbeatInterval: DELIVERY_HEARTBEAT_INTERVAL_MS } satisfies KafkaHandlerOptions)
   async onDeliveryRequest(@Payload() req: DeliveryRequestV1, @Ctx() ctx: KafkaBatchContext): Promise<void> {
     if (!req?.messageId || !req.appId || !Array.isArray(req.targets) || req.targets.length > MAX_TARGETS_PER_REQUEST || !req.content || (req.skipped !== undefined && (!Array.isArray(req.skipped) || req.skipped.length > MAX_TARGETS_PER_REQUEST))) {
       throw new PoisonMessageError('invalid_request', `messageId, appId, content and at most ${MAX_TARGETS_PER_REQUEST} targets (and skipped devices) are required`);

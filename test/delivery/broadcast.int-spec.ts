@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { Client } from 'pg';
 import mongoose from 'mongoose';
-import { deviceStream, groupFor, topicsFor } from '@pushledger/contracts';
+import { campaignSendStream, type CampaignSendEvent, deviceStream, groupFor, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { DeviceFlows } from '../../services/registration/src/application/device-flows';
@@ -176,6 +176,9 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const inFlight: Set<string>[] = [];
       const simSeenNotDone: number[] = [];
       const killed: string[] = [];
+      const failoverMs: number[] = [];
+      const groupAdmin = testKafka().admin();
+      await groupAdmin.connect();
       for (let k = 1; k <= KILLS; k++) {
         const requestsBefore = ours().length;
         // A pair in flight at every kill would be sent once per kill, whatever the service does: each kill waits
@@ -194,13 +197,24 @@ describe('broadcast campaigns through the read models, the delivery service and 
           { what: `a delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 },
         );
         proc.kill('SIGKILL');
+        const killedAt = Date.now();
         await proc.exited;
         inFlight.push(new Set(await heldBy(proc.child.pid!)));
+        // Failover: the requests' group is stable again with the survivor alone, holding every partition.
+        await waitFor(
+          async () => {
+            const [g] = (await groupAdmin.describeGroups([groupFor('pushledger-delivery', stack.suffix)])).groups;
+            return g.state === 'Stable' && g.members.length === 1;
+          },
+          { what: `the survivor to hold every delivery partition after kill ${k}`, timeoutMs: 180000, intervalMs: 100 },
+        );
+        failoverMs.push(Date.now() - killedAt);
         simSeenNotDone.push(distinctSeen() - (await doneCount()));
         killed.push(proc === stack.procs.get('delivery') ? 'first' : 'replica');
         if (proc === stack.procs.get('delivery')) await stack.restart('delivery');
         else deliveryReplica = (await stack.startReplica('delivery')).proc;
       }
+      await groupAdmin.disconnect();
       expect(inFlight.every((s) => s.size > 0)).toBe(true);
       expect(await finishedSend(server, c.body.id, sent.body.messageId, { timeoutMs: 600000, intervalMs: 1000 })).toMatchObject({ status: 'sent', targeted: DEVICES, skipped: {} });
       expect((await server.post(`/v1/campaigns/${c.body.id}/send`, {}, { 'idempotency-key': 'big-broadcast' })).body).toMatchObject({ messageId: sent.body.messageId, status: 'sent', targeted: DEVICES });
@@ -216,7 +230,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const inFlightTotal = inFlight.reduce((a, s) => a + s.size, 0);
       console.log(
         `broadcast of ${DEVICES}: seeded in ${seededMs} ms, projected after ${projectedMs} ms, delivered in ${broadcastMs} ms; ` +
-          `killed ${killed.join(', ')}; in flight at the kills (ledger) ${inFlight.map((s) => s.size).join(', ')} (sim-seen minus done: ${simSeenNotDone.join(', ')}); duplicate sends ${duplicates}`,
+          `killed ${killed.join(', ')}, partitions moved ${failoverMs.join(', ')} ms after; in flight at the kills (ledger) ${inFlight.map((s) => s.size).join(', ')} (sim-seen minus done: ${simSeenNotDone.join(', ')}); duplicate sends ${duplicates}`,
       );
       expect(perDevice.size).toBe(DEVICES);
       expect(Math.max(...perDevice.values())).toBeLessThanOrEqual(2);
@@ -269,6 +283,12 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const second = await finishedSend(server, c2.body.id, sent2.body.messageId, { timeoutMs: 600000, intervalMs: 1000 });
       expect(second).toMatchObject({ status: 'sent', runs: 2, targeted: live.length });
       const message2 = sent2.body.messageId as string;
+      // Each wave targeted exactly once across the two runs: the send's stream holds one outcome per wave.
+      const sendFacts = (await store.readStream(campaignSendStream(app.id, message2))) as unknown as CampaignSendEvent[];
+      const scheduled = sendFacts.flatMap((e) => (e.type === 'CampaignSendScheduled' ? e.data.waves.map((w) => w.wave) : []));
+      const ended = sendFacts.flatMap((e) => (e.type === 'CampaignWaveTargeted' || e.type === 'CampaignWaveFailed' ? [e.data.wave] : []));
+      expect(sendFacts.filter((e) => e.type === 'CampaignWaveClaimed').map((e) => e.data.run)).toEqual([1, 2]);
+      expect(ended).toEqual(scheduled);
       await waitFor(
         async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE message_id = $1 AND state = 'done'", [message2])).rows[0].n === live.length,
         { what: 'every pair of the resumed broadcast to be done', timeoutMs: 600000, intervalMs: 500 },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { Client } from 'pg';
 import mongoose from 'mongoose';
-import { campaignSendStream, type CampaignSendEvent, deviceStream, groupFor, topicsFor } from '@pushledger/contracts';
+import { campaignSendStream, type CampaignSendEvent, DEFAULT_APP_SETTINGS, deviceStream, groupFor, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { DeviceFlows } from '../../services/registration/src/application/device-flows';
@@ -16,6 +16,7 @@ const KILLS = 3;
 // Seeding, projection, three kill-restarts (each waits out the dead consumer's Kafka session) and the tail, on a shared 2-core machine.
 const BROADCAST_TIMEOUT_MS = 1_200_000;
 const SEED_CONCURRENCY = 32;
+const KILL_TEST_QUOTA_PER_MINUTE = 6_000;
 
 describe('broadcast campaigns through the read models, the delivery service and the FCM simulator', () => {
   let sim: FcmSimulator;
@@ -162,6 +163,10 @@ describe('broadcast campaigns through the read models, the delivery service and 
       // Two delivery processes share the requests' partitions; at each kill the one sending dies and the other lives on
       // (after a restart the new process may get no partition with work left before the broadcast ends).
       let deliveryReplica = (await stack.startReplica('delivery')).proc;
+      // Paced by the app's FCM quota (100/s), so that three kill cycles (each waits out the killed process's 30 s pair
+      // leases) fit inside the broadcast however fast the machine sends; the later sends in this suite are not paced.
+      const operator = api(stack.url, stack.adminToken);
+      expect((await operator.patch(`/v1/apps/${app.id}`, { settings: { fcmQuotaPerMinute: KILL_TEST_QUOTA_PER_MINUTE } })).status).toBe(200);
       const deliveryProcs = () => [stack.procs.get('delivery')!, deliveryReplica];
       const c = await server.post('/v1/campaigns', { name: 'big', kind: 'broadcast', content: { title: 'Big', body: 'news' } });
       expect(c.status).toBe(201);
@@ -179,34 +184,50 @@ describe('broadcast campaigns through the read models, the delivery service and 
       const failoverMs: number[] = [];
       const groupAdmin = testKafka().admin();
       await groupAdmin.connect();
+      const sinceStart = () => Date.now() - broadcastStart;
+      const timeline: string[] = [];
+      // A stalled wait says where the broadcast stood and what the processes last logged.
+      const explained = async <T>(wait: Promise<T>): Promise<T> => {
+        try {
+          return await wait;
+        } catch (err) {
+          const pairs = (await pg.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 GROUP BY 1', [app.id])).rows;
+          throw new Error(`${(err as Error).message} at ${sinceStart()} ms: ${ours().length} requests, ${distinctSeen()} devices at FCM, pairs ${JSON.stringify(pairs)}; ${timeline.join('; ')}\n${stack.logs()}`);
+        }
+      };
       for (let k = 1; k <= KILLS; k++) {
         const requestsBefore = ours().length;
         // A pair in flight at every kill would be sent once per kill, whatever the service does: each kill waits
         // until what was in flight at the previous one is done, for progress, and for the process to be sending.
         const previous = [...(inFlight[k - 2] ?? [])];
-        await waitFor(
-          async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'", [app.id, previous])).rows[0].n === 0,
-          { what: `the pairs in flight at kill ${k - 1} to be done`, timeoutMs: 300000, intervalMs: 200 },
+        await explained(
+          waitFor(
+            async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'", [app.id, previous])).rows[0].n === 0,
+            { what: `the pairs in flight at kill ${k - 1} to be done`, timeoutMs: 300000, intervalMs: 200 },
+          ),
         );
-        await waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 });
-        const proc = await waitFor(
+        await explained(waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 }));
+        const proc = await explained(waitFor(
           async () => {
             for (const p of deliveryProcs()) if ((await heldBy(p.child.pid!, true)).length > 0) return p;
             return undefined;
           },
           { what: `a delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 },
-        );
+        ));
+        timeline.push(`kill ${k} at ${sinceStart()} ms (${distinctSeen()} devices at FCM)`);
         proc.kill('SIGKILL');
         const killedAt = Date.now();
         await proc.exited;
         inFlight.push(new Set(await heldBy(proc.child.pid!)));
         // Failover: the requests' group is stable again with the survivor alone, holding every partition.
-        await waitFor(
-          async () => {
-            const [g] = (await groupAdmin.describeGroups([groupFor('pushledger-delivery', stack.suffix)])).groups;
-            return g.state === 'Stable' && g.members.length === 1;
-          },
-          { what: `the survivor to hold every delivery partition after kill ${k}`, timeoutMs: 180000, intervalMs: 100 },
+        await explained(
+          waitFor(
+            async () => {
+              const [g] = (await groupAdmin.describeGroups([groupFor('pushledger-delivery', stack.suffix)])).groups;
+              return g.state === 'Stable' && g.members.length === 1;
+            },
+            { what: `the survivor to hold every delivery partition after kill ${k}`, timeoutMs: 180000, intervalMs: 100 },
+          ),
         );
         failoverMs.push(Date.now() - killedAt);
         simSeenNotDone.push(distinctSeen() - (await doneCount()));
@@ -215,6 +236,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
         else deliveryReplica = (await stack.startReplica('delivery')).proc;
       }
       await groupAdmin.disconnect();
+      expect((await operator.patch(`/v1/apps/${app.id}`, { settings: { fcmQuotaPerMinute: DEFAULT_APP_SETTINGS.fcmQuotaPerMinute } })).status).toBe(200);
       expect(inFlight.every((s) => s.size > 0)).toBe(true);
       expect(await finishedSend(server, c.body.id, sent.body.messageId, { timeoutMs: 600000, intervalMs: 1000 })).toMatchObject({ status: 'sent', targeted: DEVICES, skipped: {} });
       expect((await server.post(`/v1/campaigns/${c.body.id}/send`, {}, { 'idempotency-key': 'big-broadcast' })).body).toMatchObject({ messageId: sent.body.messageId, status: 'sent', targeted: DEVICES });

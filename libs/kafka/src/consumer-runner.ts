@@ -1,4 +1,4 @@
-import { Consumer, Kafka, KafkaMessage, Producer, IHeaders } from 'kafkajs';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, IHeaders } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
 import { createProducer, ensureTopics } from './kafka.factory';
 import { reviveOnFatalCrash } from './revive';
@@ -159,72 +159,89 @@ export class ConsumerRunner {
       autoCommit: true,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 4,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }) => {
-        const done = new Set<string>();
-        let failure: unknown;
-        const lanes = new Map<string, KafkaMessage[]>();
-        const concurrency = this.opts.keyConcurrency ?? 1;
-        for (const m of batch.messages) {
-          const lane = concurrency <= 1 ? '' : this.opts.laneOf ? this.opts.laneOf(m) : (m.key?.toString('utf8') ?? '');
-          const list = lanes.get(lane);
-          if (list) list.push(m);
-          else lanes.set(lane, [m]);
-        }
-        const queue = [...lanes.values()];
-        const worker = async () => {
-          for (let lane = queue.shift(); lane; lane = queue.shift()) {
-            for (const m of lane) {
-              if (failure !== undefined || !isRunning() || isStale()) return;
-              try {
-                await this.process(batch.topic, batch.partition, m, heartbeat);
-                done.add(m.offset);
-                await heartbeat();
-              } catch (err) {
-                failure ??= err;
-              }
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  /**
+   * One fetched batch. kafkajs heartbeats only when asked: one long provider call or store write must not make a live
+   * member look dead, so a keep-alive heartbeats while the batch works. A rebalance it learns of reaches the handler
+   * at its next heartbeat (kafkajs would skip that one as too soon).
+   */
+  private async handleBatch({ batch, resolveOffset, heartbeat: batchHeartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
+    let missed: unknown;
+    const keepAlive = setInterval(() => void batchHeartbeat().catch((err) => (missed ??= err)), this.opts.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+    const heartbeat = async (): Promise<void> => {
+      if (missed !== undefined) throw missed;
+      await batchHeartbeat();
+    };
+    try {
+      const done = new Set<string>();
+      let failure: unknown;
+      const lanes = new Map<string, KafkaMessage[]>();
+      const concurrency = this.opts.keyConcurrency ?? 1;
+      for (const m of batch.messages) {
+        const lane = concurrency <= 1 ? '' : this.opts.laneOf ? this.opts.laneOf(m) : (m.key?.toString('utf8') ?? '');
+        const list = lanes.get(lane);
+        if (list) list.push(m);
+        else lanes.set(lane, [m]);
+      }
+      const queue = [...lanes.values()];
+      const worker = async () => {
+        for (let lane = queue.shift(); lane; lane = queue.shift()) {
+          for (const m of lane) {
+            if (failure !== undefined || !isRunning() || isStale()) return;
+            try {
+              await this.process(batch.topic, batch.partition, m, heartbeat);
+              done.add(m.offset);
+              await heartbeat();
+            } catch (err) {
+              failure ??= err;
             }
           }
-        };
-        await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) || 1 }, worker));
-        if (done.size) {
-          try {
-            await this.opts.afterBatch?.();
-          } catch (err) {
-            // What the batch buffered (replies) did not leave: nothing of it is committed, all of it comes again.
-            done.clear();
-            const attempts = (this.failures.get(`${batch.topic}/${batch.partition}/after-batch`) ?? 0) + 1;
-            this.failures.set(`${batch.topic}/${batch.partition}/after-batch`, attempts);
-            failure = new RetryLaterError(attempts, err);
-          }
         }
-        // Offsets are committed only up to the first message not handled: the rest come again (handlers are idempotent).
-        let firstUnhandled: KafkaMessage | undefined;
-        for (const m of batch.messages) {
-          if (!done.has(m.offset)) {
-            firstUnhandled = m;
-            break;
-          }
-          resolveOffset(m.offset);
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) || 1 }, worker));
+      if (done.size) {
+        try {
+          await this.opts.afterBatch?.();
+        } catch (err) {
+          // What the batch buffered (replies) did not leave: nothing of it is committed, all of it comes again.
+          done.clear();
+          const attempts = (this.failures.get(`${batch.topic}/${batch.partition}/after-batch`) ?? 0) + 1;
+          this.failures.set(`${batch.topic}/${batch.partition}/after-batch`, attempts);
+          failure = new RetryLaterError(attempts, err);
         }
-        await commitOffsetsIfNecessary();
-        await heartbeat();
-        const key = `${batch.topic}/${batch.partition}`;
-        if (failure === undefined) {
-          this.failures.delete(`${key}/after-batch`);
-          if (!firstUnhandled) this.paused.delete(key);
-          return;
+      }
+      // Offsets are committed only up to the first message not handled: the rest come again (handlers are idempotent).
+      let firstUnhandled: KafkaMessage | undefined;
+      for (const m of batch.messages) {
+        if (!done.has(m.offset)) {
+          firstUnhandled = m;
+          break;
         }
-        if (!(failure instanceof RetryLaterError)) throw failure;
-        // The partition waits without holding the others (or the group's heartbeats); the next fetch after
-        // the resume starts at the first message not handled, since nothing at or after it was resolved.
-        const resume = pause();
-        const attempts = failure.attempts;
-        const since = this.paused.get(key)?.since ?? Date.now();
-        const delay = failure.delayMs ?? Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempts - 1, 20));
-        const timer = setTimeout(resume, delay);
-        this.paused.set(key, { topic: batch.topic, partition: batch.partition, since, attempts, timer });
-      },
-    });
+        resolveOffset(m.offset);
+      }
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+      const key = `${batch.topic}/${batch.partition}`;
+      if (failure === undefined) {
+        this.failures.delete(`${key}/after-batch`);
+        if (!firstUnhandled) this.paused.delete(key);
+        return;
+      }
+      if (!(failure instanceof RetryLaterError)) throw failure;
+      // The partition waits without holding the others (or the group's heartbeats); the next fetch after
+      // the resume starts at the first message not handled, since nothing at or after it was resolved.
+      const resume = pause();
+      const attempts = failure.attempts;
+      const since = this.paused.get(key)?.since ?? Date.now();
+      const delay = failure.delayMs ?? Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempts - 1, 20));
+      const timer = setTimeout(resume, delay);
+      this.paused.set(key, { topic: batch.topic, partition: batch.partition, since, attempts, timer });
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private get backoff() {
@@ -236,15 +253,7 @@ export class ConsumerRunner {
     return [...this.paused.values()].map(({ topic, partition, since, attempts }) => ({ topic, partition, since, attempts }));
   }
 
-  private async process(topic: string, partition: number, message: KafkaMessage, batchHeartbeat: () => Promise<void>): Promise<void> {
-    // kafkajs heartbeats only when asked: one long provider call or store write must not make a live member look dead.
-    // A rebalance the keep-alive learns of reaches the handler at its next heartbeat (kafkajs would skip that one as too soon).
-    let missed: unknown;
-    const keepAlive = setInterval(() => void batchHeartbeat().catch((err) => (missed ??= err)), this.opts.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
-    const heartbeat = async (): Promise<void> => {
-      if (missed !== undefined) throw missed;
-      await batchHeartbeat();
-    };
+  private async process(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
     const inbound: InboundMessage = {
       topic,
       partition,
@@ -286,8 +295,6 @@ export class ConsumerRunner {
       }
       this.opts.logger?.warn(`handler failed, will retry (attempt ${attempts}${max ? `/${max}` : ''})`, { topic, partition, offset: message.offset, error: (err as Error).message });
       throw new RetryLaterError(attempts, err);
-    } finally {
-      clearInterval(keepAlive);
     }
   }
 

@@ -10,6 +10,7 @@ import { createPrivateEventStore } from '@pushledger/privacy';
 import { DeadLetters } from '@pushledger/kafka';
 import { lastProjectedPosition, ReadModels } from '@pushledger/read-models';
 import { repoRoot, startStack, testConfig, testKafka, waitFor, type RunningProcess, type Stack, type StackPart, type TestApp, type ToolArgs } from '@pushledger/testing';
+import { missingStreamKinds, repeatedFacts, userModelProblems, type Fact, type UserModelDoc } from './fact-checks';
 
 /** `npm run test:chaos` sets it: long loads, several faults per scenario. Without it (`npm test`) every scenario runs shortened. */
 export const CHAOS_FULL = process.env.PUSHLEDGER_CHAOS_FULL === '1';
@@ -75,6 +76,10 @@ export interface ChaosReport {
   devices: number;
   deviceEvents: number;
   storeEvents: number;
+  /** Streams in the store by kind (`device`, `user`, `token`, `app`, ...): what the repeated-fact check covered. */
+  streamsByKind: Record<string, number>;
+  /** `users` read-model documents of the app the user-model check read. */
+  usersChecked: number;
   pushes: number;
   pushesSent: number;
   maxReceiptsPerMessage: number;
@@ -342,8 +347,9 @@ export class ChaosHarness {
 
   /**
    * The checks: every acknowledged operation left its facts (no lost write), each exactly once (no
-   * duplicate), in acknowledgement order per device; the read models hold every device as the store does;
-   * no device got one message more than twice.
+   * duplicate, in any stream), in acknowledgement order per device; the read models hold every device as
+   * the store does, and each user lists its devices once and no device another user owns; no device got
+   * one message more than twice.
    */
   async verify(opts: { catchUpMs?: number; requireDelivery?: boolean } = {}): Promise<ChaosReport> {
     const problems: string[] = [];
@@ -351,8 +357,12 @@ export class ChaosHarness {
     const store = await createPrivateEventStore(config, { poolSize: 2 });
     const conn = await mongoose.createConnection(this.stack.env.MONGODB_URI, { serverSelectionTimeoutMS: 15000 }).asPromise();
     const reads = new ReadModels(conn, { pointerTtlMs: 0, store });
+    const ops = this.devices.flatMap((d) => d.ops);
+    const ackedByKind = ops.filter((o) => o.acked).reduce<Partial<Record<OpKind, number>>>((m, o) => ({ ...m, [o.kind]: (m[o.kind] ?? 0) + 1 }), {});
     let deviceEvents = 0;
     let storeEvents = 0;
+    let streamsByKind: Record<string, number> = {};
+    let usersChecked = 0;
     let pushes = 0;
     let pushesSent = 0;
     let maxReceipts = 0;
@@ -395,13 +405,23 @@ export class ChaosHarness {
       await waitFor(async () => (await reads.position()) >= head, { timeoutMs: opts.catchUpMs ?? CATCH_UP_MS, intervalMs: 250, what: `the projector to reach position ${head}` });
       projectorCatchUpSeconds = Math.round((Date.now() - catchUpFrom) / 100) / 10;
 
-      // The whole store: no event id twice.
-      const seen = new Set<string>();
+      // Slim copies: the soak's store holds far more than its checks need to keep.
+      const facts: Fact[] = [];
       for await (const e of store.readAll({})) {
         storeEvents++;
-        if (seen.has(e.eventId)) problems.push(`event ${e.eventId} (${e.type} in ${e.stream}) stored twice`);
-        seen.add(e.eventId);
+        facts.push({ stream: e.stream, type: e.type, eventId: e.eventId, data: { deviceId: (e.data as { deviceId?: unknown } | null)?.deviceId }, metadata: { causationId: e.metadata?.causationId } });
       }
+      const repeated = repeatedFacts(facts);
+      streamsByKind = repeated.streamsByKind;
+      problems.push(...repeated.problems, ...missingStreamKinds(ackedByKind, streamsByKind));
+
+      const users: UserModelDoc[] = [];
+      for (const coll of (await reads.layout())?.allUsers() ?? []) {
+        for (const doc of await coll.find({ appId: this.app.id }, { projection: { appId: 1, userId: 1, devices: 1, linkedDevices: 1, deviceCount: 1 } }).toArray()) users.push(doc);
+      }
+      usersChecked = users.length;
+      if ((ackedByKind.identify ?? 0) > 0 && !users.length) problems.push(`read model: no user document, yet ${ackedByKind.identify} identify acknowledged`);
+      problems.push(...userModelProblems(users));
 
       for (const run of this.devices) {
         const events = await store.readStream(deviceStream(this.app.id, run.deviceId));
@@ -415,8 +435,6 @@ export class ChaosHarness {
             problems.push(`lost: ${op.kind} #${op.opId} on ${run.deviceId} acknowledged (${op.status}) but no fact carries its command ${op.commandId}`);
             continue;
           }
-          const byType = countBy(mine, (e) => `${e.type}/${String(e.metadata.causationId)}`);
-          for (const [type, n] of byType) if (n > 1) problems.push(`duplicate: ${type} stored ${n} times for ${op.kind} #${op.opId} on ${run.deviceId}`);
           if (op.kind === 'register' && op === writes[0] && mine.filter((e) => e.type === 'TokenRegistered').length !== 1) {
             problems.push(`register #${op.opId} on ${run.deviceId}: ${mine.filter((e) => e.type === 'TokenRegistered').length} TokenRegistered`);
           }
@@ -446,13 +464,12 @@ export class ChaosHarness {
       await store.close().catch(() => undefined);
       await conn.close().catch(() => undefined);
     }
-    const ops = this.devices.flatMap((d) => d.ops);
     const report: ChaosReport = {
       scenario: this.scenario,
       historyFile: path.relative(repoRoot, this.historyFile),
       ops: ops.length,
       acked: ops.filter((o) => o.acked).length,
-      ackedByKind: ops.filter((o) => o.acked).reduce<Partial<Record<OpKind, number>>>((m, o) => ({ ...m, [o.kind]: (m[o.kind] ?? 0) + 1 }), {}),
+      ackedByKind,
       abandoned: ops.filter((o) => o.abandoned).length,
       rejected: ops.filter((o) => !o.acked && !o.abandoned).length,
       attempts: ops.reduce((n, o) => n + o.attempts, 0),
@@ -460,6 +477,8 @@ export class ChaosHarness {
       devices: this.devices.length,
       deviceEvents,
       storeEvents,
+      streamsByKind,
+      usersChecked,
       pushes,
       pushesSent,
       maxReceiptsPerMessage: maxReceipts,
@@ -487,12 +506,6 @@ function summarize(json: any): unknown {
   // Device views carry the token masked already; keep the fields the checks reason about.
   const pick = ['id', 'userId', 'status', 'revision', 'messageId', 'targeted', 'skipped'];
   return Object.fromEntries(pick.filter((k) => k in json).map((k) => [k, json[k]]));
-}
-
-function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const i of items) m.set(key(i), (m.get(key(i)) ?? 0) + 1);
-  return m;
 }
 
 const minRevision = (events: StoredEvent[]) => events.reduce((m, e) => (e.streamRevision < m ? e.streamRevision : m), events[0].streamRevision);

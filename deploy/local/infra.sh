@@ -114,12 +114,8 @@ parse_config() {
 
 # ---------------------------------------------------------------- prerequisites
 
-find_go() {
-  if command -v go >/dev/null 2>&1; then command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
-  else return 1
-  fi
-}
+# shellcheck source=../find-go.sh
+source "$SCRIPT_DIR/../find-go.sh"
 
 find_pg_bin() {
   local d

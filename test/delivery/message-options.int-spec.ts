@@ -1,3 +1,4 @@
+import { FCM_PAYLOAD_LIMIT_BYTES, pushPayloadBytes } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
 import { AcceptedPush, api, finishedPush, finishedSend, repoRoot, startStack, Stack, TestApp, waitFor } from '@pushledger/testing';
 import * as path from 'path';
@@ -204,6 +205,22 @@ describe('message options and subscription topics reach FCM as documented', () =
     const twilio = await api(stack.url).post('/v1/PushNotifications', { to: [{ userId: u.userId }], content: { title: 't', body: 'b'.repeat(4090) } }, basic);
     expect(twilio.status).toBe(413);
     expect(twilio.body.error.code).toBe('payload_too_large');
+  });
+
+  it('a push the gateway takes at exactly 4096 bytes, every option set, is sent: FCM counts the payload (notification and data), not the delivery options', async () => {
+    const u = await userWithPhone('at-limit');
+    const notification = { title: 'Hello', body: 'é'.repeat(100), sound: 'chime.caf', badge: 3, link: 'https://example.com/orders/7' };
+    const options = { ttlSeconds: 600, priority: 'high' as const, collapseKey: 'c'.repeat(64), androidChannelId: 'orders', mutableContent: true };
+    const sized = (blob: string) => pushPayloadBytes({ title: notification.title, body: notification.body, imageUrl: null, data: { blob }, sound: notification.sound, badge: notification.badge, link: notification.link, options });
+    const blob = 'x'.repeat(FCM_PAYLOAD_LIMIT_BYTES - sized(''));
+    expect(sized(blob)).toBe(FCM_PAYLOAD_LIMIT_BYTES);
+    const accepted = await push({ to: { userId: u.userId }, notification, data: { blob }, options });
+    expect(await finishedPush(server, accepted)).toEqual([{ deviceId: u.deviceId, outcome: 'sent' }]);
+    // The Android, APNs and Web Push blocks the sender adds made the request larger than the limit.
+    const wire = await received(u.token, accepted.messageId);
+    expect(Buffer.byteLength(JSON.stringify({ data: wire.data, notification: wire.notification, android: wire.android, apns: wire.apns, webpush: wire.webpush }))).toBeGreaterThan(FCM_PAYLOAD_LIMIT_BYTES);
+    const over = await server.post('/v1/push', { to: { userId: u.userId }, notification, data: { blob: `${blob}x` }, options });
+    expect(over.status).toBe(413);
   });
 
   it('a topic the user turned off is skipped (topic_unsubscribed) for transactional and marketing pushes; other topics still arrive', async () => {

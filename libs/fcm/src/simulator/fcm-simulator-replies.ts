@@ -208,7 +208,8 @@ export function validateMessage(message: unknown, rawLength: number, limits: Pay
   const limit = m.token === undefined ? limits.maxTopicPayloadBytes : limits.maxPayloadBytes;
   // The raw request is larger than the payload it carries, so most requests skip the re-serialization.
   if (rawLength > limit) {
-    const size = Buffer.byteLength(JSON.stringify({ data: m.data, notification: m.notification, android: m.android, apns: m.apns, webpush: m.webpush }));
+    // FCM's documented limit is on the payload (notification and data); collapse keys, TTLs and headers are delivery options.
+    const size = Buffer.byteLength(JSON.stringify({ data: m.data, notification: m.notification }));
     if (size > limit) {
       return payloadErrorReply([{ field: 'message', description: `Message is too big. Payload is ${size} bytes, the limit is ${limit} bytes.` }], true);
     }

@@ -117,6 +117,9 @@ describe('FCM simulator (raw clients)', () => {
       'type.googleapis.com/google.rpc.BadRequest',
     ]);
     expect((await send({ message: { topic: 'news', data: { a: 'q'.repeat(2100) } } })).status).toBe(400);
+    // The limit is on the payload a device gets (notification and data); platform delivery options do not count.
+    const options = { android: { collapse_key: 'k'.repeat(64), notification: { tag: 'k'.repeat(64) } }, apns: { headers: { 'apns-collapse-id': 'k'.repeat(64) }, payload: { aps: {} } } };
+    expect((await send({ message: { token: 'ok:x', data: { a: 'q'.repeat(4070) }, ...options } })).status).toBe(200);
   });
 
   it('adds latency and keeps a per-project rolling quota', async () => {

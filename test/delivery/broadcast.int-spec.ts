@@ -79,7 +79,7 @@ describe('broadcast campaigns through the read models, the delivery service and 
   });
 
   it(
-    `SIGKILL of one of two delivery processes ${KILLS} times during a ${DEVICES}-device broadcast, then of the campaign process running a second one beside another: at least once, at most twice, every duplicate was in flight at a kill`,
+    `SIGKILL of one of two delivery processes ${KILLS} times during a ${DEVICES}-device broadcast, then of the campaign process running a second one beside another: at least once, and once more at most per kill the pair was in flight at`,
     async () => {
       // Two devices per user; every 100th token is scripted UNREGISTERED by its prefix.
       const devices = Array.from({ length: DEVICES }, (_, j) => {
@@ -163,8 +163,8 @@ describe('broadcast campaigns through the read models, the delivery service and 
       // Two delivery processes share the requests' partitions; at each kill the one sending dies and the other lives on
       // (after a restart the new process may get no partition with work left before the broadcast ends).
       let deliveryReplica = (await stack.startReplica('delivery')).proc;
-      // Paced by the app's FCM quota (100/s), so that three kill cycles (each waits out the killed process's 30 s pair
-      // leases) fit inside the broadcast however fast the machine sends; the later sends in this suite are not paced.
+      // Paced by the app's FCM quota (100/s), so that three kill cycles fit inside the broadcast however fast the
+      // machine sends; the later sends in this suite are not paced.
       const operator = api(stack.url, stack.adminToken);
       expect((await operator.patch(`/v1/apps/${app.id}`, { settings: { fcmQuotaPerMinute: KILL_TEST_QUOTA_PER_MINUTE } })).status).toBe(200);
       const deliveryProcs = () => [stack.procs.get('delivery')!, deliveryReplica];
@@ -195,48 +195,45 @@ describe('broadcast campaigns through the read models, the delivery service and 
           throw new Error(`${(err as Error).message} at ${sinceStart()} ms: ${ours().length} requests, ${distinctSeen()} devices at FCM, pairs ${JSON.stringify(pairs)}; ${timeline.join('; ')}\n${stack.logs()}`);
         }
       };
-      for (let k = 1; k <= KILLS; k++) {
-        const requestsBefore = ours().length;
-        // A pair in flight at every kill would be sent once per kill, whatever the service does: each kill waits
-        // until what was in flight at the previous one is done, for progress, and for the process to be sending.
-        const previous = [...(inFlight[k - 2] ?? [])];
-        await explained(
-          waitFor(
-            async () => (await pg.query<{ n: number }>("SELECT count(*)::int AS n FROM delivery.pairs WHERE app_id = $1 AND device_id = ANY($2::text[]) AND state = 'pending'", [app.id, previous])).rows[0].n === 0,
-            { what: `the pairs in flight at kill ${k - 1} to be done`, timeoutMs: 300000, intervalMs: 200 },
-          ),
-        );
-        await explained(waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 }));
-        const proc = await explained(waitFor(
-          async () => {
-            for (const p of deliveryProcs()) if ((await heldBy(p.child.pid!, true)).length > 0) return p;
-            return undefined;
-          },
-          { what: `a delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 },
-        ));
-        timeline.push(`kill ${k} at ${sinceStart()} ms (${distinctSeen()} devices at FCM)`);
-        proc.kill('SIGKILL');
-        const killedAt = Date.now();
-        await proc.exited;
-        inFlight.push(new Set(await heldBy(proc.child.pid!)));
-        // Failover: the requests' group is stable again with the survivor alone, holding every partition.
-        await explained(
-          waitFor(
+      try {
+        for (let k = 1; k <= KILLS; k++) {
+          const requestsBefore = ours().length;
+          // A pair in flight at several kills may be sent once per kill, whatever the service does: the checks below
+          // bound each device's sends by the kills it was in flight at (waiting for those pairs to be done between
+          // kills made the broadcast end first: a redelivered request waits out the dead process's 30 s leases).
+          await explained(waitFor(async () => ours().length >= requestsBefore + DEVICES / 10 && distinctSeen() >= (DEVICES * k) / 5, { what: `progress before kill ${k}`, timeoutMs: 300000, intervalMs: 20 }));
+          const proc = await explained(waitFor(
             async () => {
-              const [g] = (await groupAdmin.describeGroups([groupFor('pushledger-delivery', stack.suffix)])).groups;
-              return g.state === 'Stable' && g.members.length === 1;
+              for (const p of deliveryProcs()) if ((await heldBy(p.child.pid!, true)).length > 0) return p;
+              return undefined;
             },
-            { what: `the survivor to hold every delivery partition after kill ${k}`, timeoutMs: 180000, intervalMs: 100 },
-          ),
-        );
-        failoverMs.push(Date.now() - killedAt);
-        simSeenNotDone.push(distinctSeen() - (await doneCount()));
-        killed.push(proc === stack.procs.get('delivery') ? 'first' : 'replica');
-        if (proc === stack.procs.get('delivery')) await stack.restart('delivery');
-        else deliveryReplica = (await stack.startReplica('delivery')).proc;
+            { what: `a delivery process to be sending before kill ${k}`, timeoutMs: 300000, intervalMs: 20 },
+          ));
+          timeline.push(`kill ${k} at ${sinceStart()} ms (${distinctSeen()} devices at FCM)`);
+          proc.kill('SIGKILL');
+          const killedAt = Date.now();
+          await proc.exited;
+          inFlight.push(new Set(await heldBy(proc.child.pid!)));
+          // Failover: the requests' group is stable again with the survivor alone, holding every partition.
+          await explained(
+            waitFor(
+              async () => {
+                const [g] = (await groupAdmin.describeGroups([groupFor('pushledger-delivery', stack.suffix)])).groups;
+                return g.state === 'Stable' && g.members.length === 1;
+              },
+              { what: `the survivor to hold every delivery partition after kill ${k}`, timeoutMs: 180000, intervalMs: 100 },
+            ),
+          );
+          failoverMs.push(Date.now() - killedAt);
+          simSeenNotDone.push(distinctSeen() - (await doneCount()));
+          killed.push(proc === stack.procs.get('delivery') ? 'first' : 'replica');
+          if (proc === stack.procs.get('delivery')) await stack.restart('delivery');
+          else deliveryReplica = (await stack.startReplica('delivery')).proc;
+        }
+      } finally {
+        await groupAdmin.disconnect();
+        expect((await operator.patch(`/v1/apps/${app.id}`, { settings: { fcmQuotaPerMinute: DEFAULT_APP_SETTINGS.fcmQuotaPerMinute } })).status).toBe(200);
       }
-      await groupAdmin.disconnect();
-      expect((await operator.patch(`/v1/apps/${app.id}`, { settings: { fcmQuotaPerMinute: DEFAULT_APP_SETTINGS.fcmQuotaPerMinute } })).status).toBe(200);
       expect(inFlight.every((s) => s.size > 0)).toBe(true);
       expect(await finishedSend(server, c.body.id, sent.body.messageId, { timeoutMs: 600000, intervalMs: 1000 })).toMatchObject({ status: 'sent', targeted: DEVICES, skipped: {} });
       expect((await server.post(`/v1/campaigns/${c.body.id}/send`, {}, { 'idempotency-key': 'big-broadcast' })).body).toMatchObject({ messageId: sent.body.messageId, status: 'sent', targeted: DEVICES });
@@ -255,11 +252,11 @@ describe('broadcast campaigns through the read models, the delivery service and 
           `killed ${killed.join(', ')}, partitions moved ${failoverMs.join(', ')} ms after; in flight at the kills (ledger) ${inFlight.map((s) => s.size).join(', ')} (sim-seen minus done: ${simSeenNotDone.join(', ')}); duplicate sends ${duplicates}`,
       );
       expect(perDevice.size).toBe(DEVICES);
-      expect(Math.max(...perDevice.values())).toBeLessThanOrEqual(2);
       expect(duplicates).toBeLessThanOrEqual(inFlightTotal);
-      // Stronger than the count: every device sent twice was in flight at one of the kills.
-      const inFlightAny = new Set(inFlight.flatMap((s) => [...s]));
-      expect(duplicated.filter((id) => !inFlightAny.has(id))).toEqual([]);
+      // Stronger than the count: a device is sent at most once, plus once per kill it was in flight at.
+      const killsInFlight = (id: string) => inFlight.filter((s) => s.has(id)).length;
+      expect([...perDevice].filter(([id, n]) => n > 1 + killsInFlight(id))).toEqual([]);
+      expect(duplicated.filter((id) => killsInFlight(id) === 0)).toEqual([]);
       // The ledger's count is taken before each send, so it never undercounts what FCM received.
       const { rows } = await pg.query<{ device_id: string; sends: number }>('SELECT device_id, sends FROM delivery.pairs WHERE message_id = $1', [messageId]);
       expect(rows).toHaveLength(DEVICES);

@@ -86,6 +86,8 @@ export interface ChaosReport {
   /** From the end of the load (and of deliveries) until the read models reached the store's head. */
   projectorCatchUpSeconds?: number;
   faults: number;
+  /** Per fault, the operations in flight when it began. */
+  inFlightAtFaults: number[];
   supervisorRestarts: number;
   /** Answers 5xx other than 503: an engine away must never be a fault of ours (500). */
   serverErrors: number;
@@ -109,6 +111,8 @@ export class ChaosHarness {
   private supervisor?: Promise<void>;
   private readonly started = Date.now();
   faults = 0;
+  /** When each fault began: the checks ask that every one of them hit operations in flight. */
+  private readonly faultStarts: number[] = [];
   supervisorRestarts = 0;
   serverErrors = 0;
   /** Where requests go, in turn (a retry goes to the next one), as behind a load balancer. */
@@ -182,8 +186,7 @@ export class ChaosHarness {
     if (!proc) throw new Error(`no ${part} in this stack`);
     this.restarting.add(part);
     try {
-      this.faults++;
-      this.record({ t: 'fault', fault: 'SIGKILL', part, pid: proc.child.pid, ackedSoFar: this.acked });
+      this.faultBegins({ t: 'fault', fault: 'SIGKILL', part, pid: proc.child.pid, ackedSoFar: this.acked });
       proc.kill('SIGKILL');
       await proc.exited;
       await sleep(downMs);
@@ -196,8 +199,7 @@ export class ChaosHarness {
 
   /** SIGKILL a process that is not restarted (one of several replicas): the others must carry its work. */
   async killReplica(part: StackPart, proc: RunningProcess): Promise<void> {
-    this.faults++;
-    this.record({ t: 'fault', fault: 'SIGKILL replica', part, pid: proc.child.pid, ackedSoFar: this.acked });
+    this.faultBegins({ t: 'fault', fault: 'SIGKILL replica', part, pid: proc.child.pid, ackedSoFar: this.acked });
     proc.kill('SIGKILL');
     await proc.exited;
   }
@@ -206,8 +208,7 @@ export class ChaosHarness {
   async pause(part: StackPart, pausedMs: number): Promise<void> {
     const proc = this.stack.procs.get(part);
     if (!proc) throw new Error(`no ${part} in this stack`);
-    this.faults++;
-    this.record({ t: 'fault', fault: 'SIGSTOP', part, pid: proc.child.pid, ms: pausedMs, ackedSoFar: this.acked });
+    this.faultBegins({ t: 'fault', fault: 'SIGSTOP', part, pid: proc.child.pid, ms: pausedMs, ackedSoFar: this.acked });
     proc.child.kill('SIGSTOP');
     try {
       await sleep(pausedMs);
@@ -219,13 +220,23 @@ export class ChaosHarness {
 
   /** A fault the scenario injects itself (an engine restart, FCM errors): recorded around `action`. */
   async fault<T>(name: string, action: () => Promise<T>): Promise<T> {
-    this.faults++;
-    this.record({ t: 'fault', fault: name, ackedSoFar: this.acked });
+    this.faultBegins({ t: 'fault', fault: name, ackedSoFar: this.acked });
     try {
       return await action();
     } finally {
       this.record({ t: 'fault-end', fault: name });
     }
+  }
+
+  private faultBegins(entry: Record<string, unknown>): void {
+    this.faults++;
+    this.faultStarts.push(Date.now());
+    this.record({ ...entry, inFlight: this.inFlightAt(Date.now()) });
+  }
+
+  /** Operations started and not yet answered (or abandoned) at `t`. */
+  private inFlightAt(t: number): number {
+    return this.devices.reduce((n, d) => n + d.ops.filter((o) => o.startedAt <= t && (o.endedAt === undefined || o.endedAt >= t)).length, 0);
   }
 
   async waitAcked(n: number, timeoutMs = 120_000): Promise<void> {
@@ -484,6 +495,7 @@ export class ChaosHarness {
       maxReceiptsPerMessage: maxReceipts,
       projectorCatchUpSeconds,
       faults: this.faults,
+      inFlightAtFaults: this.faultStarts.map((t) => this.inFlightAt(t)),
       supervisorRestarts: this.supervisorRestarts,
       serverErrors: this.serverErrors,
       problems: problems.slice(0, 50),
@@ -569,6 +581,9 @@ export function expectSound(report: ChaosReport, opts: { faults?: boolean } = {}
   // The load must have meant something: most operations acknowledged despite the faults.
   if (report.acked < report.ops * 0.8) throw new Error(`${report.scenario}: only ${report.acked} of ${report.ops} operations acknowledged (history ${report.historyFile})`);
   if (opts.faults !== false && report.faults < 1) throw new Error(`${report.scenario}: no fault injected`);
+  // A fault that hit an idle system shows nothing about the work it could have broken.
+  const idle = report.inFlightAtFaults.flatMap((n, i) => (n === 0 ? [i + 1] : []));
+  if (idle.length) throw new Error(`${report.scenario}: fault(s) ${idle.join(', ')} began with no operation in flight (history ${report.historyFile})`);
 }
 
 /** One suite: a full stack with the FCM simulator, and for each part a load during which it is SIGKILLed. */

@@ -110,7 +110,6 @@ export class ChaosHarness {
   private supervising = false;
   private supervisor?: Promise<void>;
   private readonly started = Date.now();
-  faults = 0;
   /** When each fault began: the checks ask that every one of them hit operations in flight. */
   private readonly faultStarts: number[] = [];
   supervisorRestarts = 0;
@@ -229,9 +228,9 @@ export class ChaosHarness {
   }
 
   private faultBegins(entry: Record<string, unknown>): void {
-    this.faults++;
-    this.faultStarts.push(Date.now());
-    this.record({ ...entry, inFlight: this.inFlightAt(Date.now()) });
+    const at = Date.now();
+    this.faultStarts.push(at);
+    this.record({ ...entry, inFlight: this.inFlightAt(at) });
   }
 
   /** Operations started and not yet answered (or abandoned) at `t`. */
@@ -494,7 +493,7 @@ export class ChaosHarness {
       pushesSent,
       maxReceiptsPerMessage: maxReceipts,
       projectorCatchUpSeconds,
-      faults: this.faults,
+      faults: this.faultStarts.length,
       inFlightAtFaults: this.faultStarts.map((t) => this.inFlightAt(t)),
       supervisorRestarts: this.supervisorRestarts,
       serverErrors: this.serverErrors,

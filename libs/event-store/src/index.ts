@@ -9,3 +9,4 @@ export type { PollingOptions } from './polling-subscription';
 export * from './relay';
 export * from './keep-alive';
 export * from './leader-lock';
+export { createPgPool } from './pg-pool';

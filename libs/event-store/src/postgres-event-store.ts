@@ -24,6 +24,7 @@
  * (DuplicateEventIdError); the unique index on event_id backs this up under races.
  */
 import { Client, Pool } from 'pg';
+import { createPgPool } from './pg-pool';
 import { idempotentResult, validateMultiAppend } from './append-rules';
 import { DataKeyConflictError, DuplicateEventIdError, EventStoreError, WrongExpectedVersionError } from './event-store.errors';
 import type {
@@ -270,9 +271,7 @@ export class PostgresEventStore implements EventStore {
   static async connect(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
     const schema = options.schema ?? 'event_store';
     if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw new EventStoreError(`invalid schema name: ${schema}`);
-    const pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
+    const pool = createPgPool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
     const store = new PostgresEventStore(pool, schema, options);
     try {
       if (options.migrate !== false) await store.migrate();

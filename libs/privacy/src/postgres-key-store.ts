@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import { Pool } from 'pg';
+import { createPgPool } from '@pushledger/event-store';
 import type { DataKey, KeyRef, KeyStore } from './key-store.port';
 import { newDataKey } from './sealing';
 
@@ -22,8 +23,7 @@ export class PostgresKeyStore implements KeyStore {
   private constructor(private readonly pool: Pool) {}
 
   static async connect(options: PostgresKeyStoreOptions): Promise<PostgresKeyStore> {
-    const pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
-    pool.on('error', () => undefined);
+    const pool = createPgPool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
     const store = new PostgresKeyStore(pool);
     try {
       await store.migrate();

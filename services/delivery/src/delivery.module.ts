@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { AppRegistry } from '@pushledger/apps';
 import type { PushledgerConfig } from '@pushledger/config';
 import type { TopicMap } from '@pushledger/contracts';
-import type { EventStore } from '@pushledger/event-store';
+import { createPgPool, type EventStore } from '@pushledger/event-store';
 import { createProducer } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
@@ -58,10 +58,7 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
       {
         provide: Pool,
         useFactory: (cfg: PushledgerConfig) => {
-          const pool = new Pool({ connectionString: cfg.eventStore.postgresUrl, max: LEDGER_POOL_SIZE });
-          // An idle connection dropped by a restarting PostgreSQL: the pool replaces it; without a listener the process dies.
-          pool.on('error', () => undefined);
-          return pool;
+          return createPgPool({ connectionString: cfg.eventStore.postgresUrl, max: LEDGER_POOL_SIZE });
         },
         inject: [CONFIG],
       },

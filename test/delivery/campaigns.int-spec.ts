@@ -157,6 +157,34 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
     }, { what: 'receipts in stats' });
     expect(stats).toMatchObject({ targeted: 1, sent: 1, delivered: 1, opened: 1 });
   });
+  it('a send whose waves are all targeted is still cancelled while a quota paces its delivery: the pairs not yet sent are skipped as cancelled', async () => {
+    // One push a second: the broadcast's 30 pushes take 30 s at FCM, long after targeting has finished.
+    const { write, server } = await appWith({ fcmQuotaPerMinute: 60 });
+    const devices: { id: string; token: string }[] = [];
+    for (let i = 0; i < 30; i++) devices.push(await register(write, `paced${i}`));
+    for (let i = 0; i < 30; i++) await linked(server, `paced${i}`, 1);
+    const c = await server.post('/v1/campaigns', { name: 'paced', kind: 'broadcast', content: { title: 'Paced', body: 'b' } });
+    const send = await server.post(`/v1/campaigns/${c.body.id}/send`, {});
+    expect(send.status).toBe(202);
+    const messageId = send.body.messageId as string;
+    await waitFor(async () => ((await server.get(`/v1/campaigns/${c.body.id}`)).body.sends?.[0]?.status === 'sent' ? true : undefined), { what: 'targeting to finish' });
+    const atFcm = () => devices.filter((d) => sim.requestsFor(d.token).length > 0).length;
+    const before = atFcm();
+    expect(before).toBeLessThan(30);
+    const cancelled = await server.post(`/v1/campaigns/${c.body.id}/sends/${messageId}/cancel`, {});
+    expect([cancelled.status, cancelled.body]).toEqual([200, { messageId, status: 'cancelled' }]);
+    const got = await outcomes(server, messageId, 30);
+    const sent = got.filter((o) => o.outcome === 'sent');
+    const stopped = got.filter((o) => o.outcome === 'skipped' && o.reason === 'cancelled');
+    expect(sent.length + stopped.length).toBe(30);
+    expect(stopped.length).toBeGreaterThan(0);
+    expect(atFcm()).toBe(sent.length);
+    const stats = (await server.get(`/v1/messages/${messageId}/stats`)).body;
+    expect(stats).toMatchObject({ targeted: 30, sent: sent.length, skipped: { cancelled: stopped.length } });
+    // A second cancel answers the same.
+    expect((await server.post(`/v1/campaigns/${c.body.id}/sends/${messageId}/cancel`, {})).body).toEqual({ messageId, status: 'cancelled' });
+  });
+
   it('lists campaigns newest first a page at a time; a scheduled send is cancelled and never sent; a finished send answers 409; another app answers 404', async () => {
     const { write, server } = await appWith();
     const d = await register(write, 'ivy');

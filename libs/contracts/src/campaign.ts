@@ -99,5 +99,6 @@ export type SendCampaignCommand = {
   properties: Record<string, unknown>;
 };
 /** Stops a broadcast send: waves not started never start; a running one hands nothing more to delivery. */
-export type CancelCampaignSendCommand = { type: 'CancelCampaignSend'; commandId: string; appId: string; issuedAt: string; campaignId: string; messageId: string };
+/** `deliveryFinished`: the message's pairs delivery's ledger had finished when the cancel was asked (see the campaign send decider). */
+export type CancelCampaignSendCommand = { type: 'CancelCampaignSend'; commandId: string; appId: string; issuedAt: string; campaignId: string; messageId: string; deliveryFinished?: number };
 export type CampaignCommand = SendPushCommand | CreateCampaignCommand | SendCampaignCommand | CancelCampaignSendCommand;

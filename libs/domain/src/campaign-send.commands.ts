@@ -6,4 +6,8 @@ export type CampaignSendCommand =
   | { type: 'RenewCampaignWaveLease'; wave: string | null; run: number; leaseMs: number }
   | { type: 'RecordCampaignWaveTargeted'; wave: string | null; run: number; targeted: number; skipped: Record<string, number> }
   | { type: 'FailCampaignWave'; wave: string | null; run: number; error: string }
-  | { type: 'CancelCampaignSend' };
+  /**
+   * `deliveryFinished`: the pairs delivery had finished (sent, bounced, invalidated, failed or skipped) when the
+   * cancel was asked, as its ledger counted them; absent when unknown.
+   */
+  | { type: 'CancelCampaignSend'; deliveryFinished?: number };

@@ -87,5 +87,15 @@ describe('campaign send decider', () => {
       given([scheduled(), claimed(1, T0), targeted(1, after(1), 1)]).when({ type: 'CancelCampaignSend' }, after(2)).thenThrows(CampaignSendFinishedError);
       given([]).when({ type: 'CancelCampaignSend' }, T0).thenThrows(CampaignSendNotFoundError);
     });
+
+    it('a send whose waves are all targeted is cancelled while delivery has pairs left, and is finished once it has none', () => {
+      const sent = [scheduled(), claimed(1, T0), targeted(1, after(1), 300)];
+      const state = given(sent).when({ type: 'CancelCampaignSend', deliveryFinished: 120 }, after(2)).then([cancelled(after(2))]);
+      expect(state && campaignSendStatus(state)).toBe('cancelled');
+      expect(state?.waves[0]).toMatchObject({ status: 'sent', targeted: 300 });
+      given(sent).when({ type: 'CancelCampaignSend', deliveryFinished: 0 }, after(2)).then([cancelled(after(2))]);
+      given(sent).when({ type: 'CancelCampaignSend', deliveryFinished: 300 }, after(2)).thenThrows(CampaignSendFinishedError);
+      given([scheduled(), claimed(1, T0), targeted(1, after(1), 0)]).when({ type: 'CancelCampaignSend', deliveryFinished: 0 }, after(2)).thenThrows(CampaignSendFinishedError);
+    });
   });
 });

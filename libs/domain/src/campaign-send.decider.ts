@@ -75,7 +75,7 @@ export function decideCampaignSend(command: CampaignSendCommand, state: Campaign
     case 'CancelCampaignSend': {
       if (state.cancelledAt) return [];
       const status = campaignSendStatus(state);
-      if (status === 'sent' || status === 'failed') throw new CampaignSendFinishedError(status);
+      if ((status === 'sent' || status === 'failed') && !stillDelivering(state, command.deliveryFinished)) throw new CampaignSendFinishedError(status);
       return [{ type: 'CampaignSendCancelled', data: { at } }];
     }
     case 'ClaimCampaignWave': {
@@ -103,6 +103,17 @@ export function decideCampaignSend(command: CampaignSendCommand, state: Campaign
       throw new InvalidCommandError(`unknown campaign send command ${(_exhaustive as { type: string }).type}`);
     }
   }
+}
+
+/**
+ * Every wave targeted, but delivery has not finished every pair handed to it (a quota paces it): a cancel still
+ * stops what is not sent yet. Delivery's count also holds the devices targeting skipped by name, so it may
+ * reach `targeted` a little before the last pair is sent: the cancel is then refused, never accepted with
+ * nothing left to stop. Unknown progress counts as finished.
+ */
+function stillDelivering(state: NonNullable<CampaignSendState>, deliveryFinished: number | undefined): boolean {
+  if (deliveryFinished === undefined) return false;
+  return deliveryFinished < state.waves.reduce((n, w) => n + w.targeted, 0);
 }
 
 function claimed(w: CampaignWaveState, run: number, leaseMs: number, now: Date): CampaignSendEvent {

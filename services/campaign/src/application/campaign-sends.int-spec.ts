@@ -128,7 +128,7 @@ describe('a campaign send as an event-sourced process (PostgreSQL event store, F
     const claim = (await replicas[3].claim(due, LEASE, T0))!;
     const running = runner.broadcast(app, campaign, 'msg_cancel', T0, undefined, () => replicas[3].check(claim));
     await atGate;
-    expect(await replicas[4].cancel(APP, campaign.id, 'msg_cancel', at(1000))).toEqual({ messageId: 'msg_cancel', status: 'cancelled' });
+    expect(await replicas[4].cancel(APP, campaign.id, 'msg_cancel', undefined, at(1000))).toEqual({ messageId: 'msg_cancel', status: 'cancelled' });
     release();
     const result = await running;
     // 500 pairs were handed over before the cancel (one delivery request); the other 1,300 never were.
@@ -143,13 +143,13 @@ describe('a campaign send as an event-sourced process (PostgreSQL event store, F
 
   it('a scheduled send cancelled is never claimed; a second cancel answers the same; a finished send or another campaign cannot be cancelled', async () => {
     await replicas[0].schedule(APP, 'cmp_s', 'msg_sched', [{ wave: null, dueAt: at(3_600_000).toISOString() }], T0);
-    expect(await replicas[1].cancel(APP, 'cmp_s', 'msg_sched', T0)).toEqual({ messageId: 'msg_sched', status: 'cancelled' });
-    expect(await replicas[2].cancel(APP, 'cmp_s', 'msg_sched', at(1))).toEqual({ messageId: 'msg_sched', status: 'cancelled' });
+    expect(await replicas[1].cancel(APP, 'cmp_s', 'msg_sched', undefined, T0)).toEqual({ messageId: 'msg_sched', status: 'cancelled' });
+    expect(await replicas[2].cancel(APP, 'cmp_s', 'msg_sched', undefined, at(1))).toEqual({ messageId: 'msg_sched', status: 'cancelled' });
     expect((await views.dueSends(at(3_600_001))).filter((s) => s.messageId === 'msg_sched')).toEqual([]);
     expect(await replicas[0].claim({ appId: APP, campaignId: 'cmp_s', messageId: 'msg_sched', wave: null, dueAt: at(3_600_000) }, LEASE, at(3_600_001))).toBeNull();
-    await expect(replicas[0].cancel(APP, 'cmp_other', 'msg_sched', at(2))).rejects.toBeInstanceOf(CampaignSendNotFoundError);
-    await expect(replicas[0].cancel(APP, 'cmp_a', 'msg_a', at(2))).rejects.toBeInstanceOf(CampaignSendFinishedError);
-    await expect(replicas[0].cancel(APP, 'cmp_s', 'msg_nothing', at(2))).rejects.toBeInstanceOf(CampaignSendNotFoundError);
+    await expect(replicas[0].cancel(APP, 'cmp_other', 'msg_sched', undefined, at(2))).rejects.toBeInstanceOf(CampaignSendNotFoundError);
+    await expect(replicas[0].cancel(APP, 'cmp_a', 'msg_a', undefined, at(2))).rejects.toBeInstanceOf(CampaignSendFinishedError);
+    await expect(replicas[0].cancel(APP, 'cmp_s', 'msg_nothing', undefined, at(2))).rejects.toBeInstanceOf(CampaignSendNotFoundError);
   });
 
   it('local-time waves: each wave counted once even when a wave is re-run after its runner died', async () => {

@@ -74,11 +74,11 @@ export class CampaignSends {
     await this.step(claim.appId, claim.messageId, { type: 'FailCampaignWave', wave: claim.wave, run: claim.run, error }, now);
   }
 
-  /** Cancels the campaign's send; another campaign's message id is not found. */
-  async cancel(appId: string, campaignId: string, messageId: string, now: Date): Promise<{ messageId: string; status: CampaignSendStatus }> {
+  /** Cancels the campaign's send (see the decider for `deliveryFinished`); another campaign's message id is not found. */
+  async cancel(appId: string, campaignId: string, messageId: string, deliveryFinished: number | undefined, now: Date): Promise<{ messageId: string; status: CampaignSendStatus }> {
     const { state } = await this.exec.load(campaignSendDecider, campaignSendStream(appId, messageId));
     if (!state || state.campaignId !== campaignId) throw new CampaignSendNotFoundError();
-    const { state: after } = await this.step(appId, messageId, { type: 'CancelCampaignSend' }, now);
+    const { state: after } = await this.step(appId, messageId, { type: 'CancelCampaignSend', deliveryFinished }, now);
     const status = campaignSendStatus(after!);
     // Pairs already handed to delivery are stopped there. Told on every cancel, so a retry after a crash here still tells it.
     if (status === 'cancelled') await this.tellDelivery(appId, messageId, now);

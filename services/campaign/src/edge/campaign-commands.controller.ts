@@ -45,7 +45,7 @@ export class CampaignCommandsController {
           return { commandId: command.commandId, ok: true, result };
         }
         case 'CancelCampaignSend':
-          return { commandId: command.commandId, ok: true, result: await this.sends.cancel(app.id, command.campaignId, command.messageId, new Date()) };
+          return { commandId: command.commandId, ok: true, result: await this.sends.cancel(app.id, command.campaignId, command.messageId, command.deliveryFinished, new Date()) };
         default: {
           const _exhaustive: never = command;
           throw new PoisonMessageError('unknown_command', `unknown command type ${(_exhaustive as { type: string }).type}`);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
-import { deterministicUuid, type CampaignDefinitionV1, type PushTarget } from '@pushledger/contracts';
+import { deterministicUuid, type CampaignDefinitionV1, type OutcomeCountersV1, type PushTarget } from '@pushledger/contracts';
 import { CampaignsStore } from '@pushledger/messages';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
@@ -95,7 +95,9 @@ export class CampaignsController {
   @Post(':id/sends/:messageId/cancel')
   @HttpCode(200)
   async cancel(@CurrentCaller() caller: Caller, @Param('id') id: string, @Param('messageId') messageId: string) {
-    return this.owners.campaign({ type: 'CancelCampaignSend', commandId: randomUUID(), appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId });
+    // What delivery has finished, so a send whose waves are all targeted can still be cancelled while a quota paces it.
+    const deliveryFinished = finishedPairs(await this.owners.messageCounters(caller.app.id, messageId));
+    return this.owners.campaign({ type: 'CancelCampaignSend', commandId: randomUUID(), appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId, deliveryFinished });
   }
 
   @Get(':id')
@@ -118,3 +120,7 @@ function present(c: CampaignDefinitionV1) {
 }
 
 const DEFAULT_PAGE = 100;
+
+function finishedPairs(counters: OutcomeCountersV1 | null): number {
+  return counters ? counters.sent + counters.bounced + counters.invalidated + counters.failed + counters.skipped : 0;
+}

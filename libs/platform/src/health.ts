@@ -1,6 +1,6 @@
-import { Pool } from 'pg';
 import mongoose from 'mongoose';
 import type { Kafka } from 'kafkajs';
+import { createPgPool } from '@pushledger/event-store';
 
 export type HealthState = 'ok' | 'degraded';
 export type DependencyState = { status: HealthState; latencyMs: number; error?: string };
@@ -57,9 +57,8 @@ export const kafkaCheck = (kafka: Kafka): HealthCheck => {
 
 /** One connection for the process's life, opened by the first probe: a connection per probe costs the server a backend each time. */
 export const postgresCheck = (url: string, applicationName = 'pushledger-health'): HealthCheck => {
-  const pool = new Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 2000, query_timeout: 2000, application_name: applicationName, allowExitOnIdle: true });
-  // A connection the server dropped while idle: the next probe opens another.
-  pool.on('error', () => undefined);
+  // A connection the server dropped: the next probe opens another.
+  const pool = createPgPool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 2000, query_timeout: 2000, application_name: applicationName, allowExitOnIdle: true });
   const check: HealthCheck = async () => {
     await pool.query('select 1');
   };

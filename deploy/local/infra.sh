@@ -368,12 +368,12 @@ SQL
   say "postgres: up in $(($(now) - t0))s (pid $pid, $PG_HOST:$PG_PORT, data $PGDATA_DIR)"
 }
 
-ferretdb_pg_indexes() { # see ferretdb-id-index.sql: the _id index FerretDB 1.x's own queries can use
+ferretdb_pg_indexes() { # see ferretdb-id-index.sql: the _id, userId and tokenHash indexes FerretDB 1.x's own queries can use
   local t0
   t0=$(now)
   pg_admin_sql -v fdb="$PG_FERRET_DB" >/dev/null <"$SCRIPT_DIR/ferretdb-id-index.sql" ||
-    die "postgres: installing the _id index trigger in database $PG_FERRET_DB failed"
-  say "postgres: _id index trigger in database $PG_FERRET_DB ($(($(now) - t0))s)"
+    die "postgres: installing the lookup index trigger in database $PG_FERRET_DB failed"
+  say "postgres: lookup index trigger in database $PG_FERRET_DB ($(($(now) - t0))s)"
 }
 
 pg_down() {

@@ -52,6 +52,8 @@ export interface TargetStream extends AsyncIterable<TargetPair> {
 }
 
 const CURSOR_BATCH = 500;
+/** What planning a user's devices reads: not the stream bookkeeping (`linkedDevices`, `deviceRevisions`) nor the segment-only fields. */
+const USER_TARGETING_FIELDS = { appId: 1, userId: 1, traits: 1, unsubscribed: 1, topics: 1, erased: 1, devices: 1 } as const;
 const LOOKUP_CONCURRENCY = 8;
 /**
  * Users read ahead per partition before any is handed out. FerretDB 1.x holds a PostgreSQL connection for
@@ -137,7 +139,7 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
       case 'everyone': {
         const filter = segmentFilter(appId, target.kind === 'segment' ? target.rules : null, ctx);
         for (const coll of layout.allUsers()) {
-          for await (const u of readAhead(coll.find(filter).batchSize(CURSOR_BATCH), TARGET_READ_AHEAD)) yield* planUser(u as UserDoc);
+          for await (const u of readAhead(coll.find(filter, { projection: USER_TARGETING_FIELDS }).batchSize(CURSOR_BATCH), TARGET_READ_AHEAD)) yield* planUser(u as UserDoc);
         }
         if (target.kind === 'everyone') await countAnonymous();
         return;

@@ -1,6 +1,6 @@
 import { topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
-import { api, repoRoot, startStack, Stack, testKafka, waitFor } from '@pushledger/testing';
+import { api, repoRoot, scanTopics, startStack, Stack, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
 
 type Api = ReturnType<typeof api>;
@@ -183,6 +183,48 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
     expect(stats).toMatchObject({ targeted: 30, sent: sent.length, skipped: { cancelled: stopped.length } });
     // A second cancel answers the same.
     expect((await server.post(`/v1/campaigns/${c.body.id}/sends/${messageId}/cancel`, {})).body).toEqual({ messageId, status: 'cancelled' });
+  });
+
+  it('delivery requests carry each recipient sealed with its device key: no token, user id or trait on the topic; a user erased before delivery opened the request is skipped as erased, never sent', async () => {
+    const { write, server } = await appWith();
+    const stamp = Date.now();
+    const users = { kept: `kept-${stamp}`, gone: `gone-${stamp}` };
+    const names = { kept: `Keptname${stamp}`, gone: `Gonename${stamp}` };
+    const kept = await register(write, users.kept);
+    const gone = await register(write, users.gone);
+    for (const who of ['kept', 'gone'] as const) {
+      await linked(server, users[who], 1);
+      expect((await server.patch(`/v1/users/${users[who]}`, { traits: { first_name: names[who] } })).status).toBeLessThan(300);
+    }
+    const c = await server.post('/v1/campaigns', { name: 'sealed', kind: 'broadcast', content: { title: 'Hi {{user.traits.first_name}}', body: 'b' } });
+    const topics = topicsFor(stack.suffix);
+    // With delivery down the requests wait on the topic, sealed, while the user is erased.
+    const delivery = stack.procs.get('delivery')!;
+    delivery.kill('SIGKILL');
+    await delivery.exited;
+    let messageId: string;
+    try {
+      const send = await server.post(`/v1/campaigns/${c.body.id}/send`, {});
+      expect(send.status).toBe(202);
+      messageId = send.body.messageId;
+      // Delivery is down, so the campaign's view (which reads delivery's counters) cannot answer: the requests on the topic say targeting is done.
+      await waitFor(async () => {
+        const queued = (await scanTopics(stack.suffix, (t) => t === topics.deliveryRequests)).filter((m) => m.value.includes(messageId));
+        return queued.reduce((n, m) => n + (JSON.parse(m.value) as { targets: unknown[] }).targets.length, 0) === 2 ? true : undefined;
+      }, { what: "the broadcast's two targets on the delivery requests topic" });
+      expect((await server.delete(`/v1/users/${users.gone}`)).status).toBeLessThan(300);
+    } finally {
+      await stack.restart('delivery');
+    }
+    const got = await outcomes(server, messageId, 2);
+    expect(got.find((o) => o.deviceId === gone.id)).toMatchObject({ outcome: 'skipped', reason: 'erased' });
+    expect(got.find((o) => o.deviceId === kept.id)).toMatchObject({ outcome: 'sent' });
+    expect(sim.requestsFor(gone.token)).toEqual([]);
+    expect((sim.requestsFor(kept.token)[0].message as { notification: { title: string } }).notification.title).toBe(`Hi ${names.kept}`);
+
+    const requests = (await scanTopics(stack.suffix, (t) => t === topics.deliveryRequests || t === topics.deliveryRequestsDlq)).filter((m) => m.value.includes(messageId));
+    expect(requests.length).toBeGreaterThan(0);
+    for (const secret of [kept.token, gone.token, users.kept, users.gone, names.kept, names.gone]) expect(requests.filter((m) => m.value.includes(secret) || m.key.includes(secret))).toEqual([]);
   });
 
   it('lists campaigns newest first a page at a time; a scheduled send is cancelled and never sent; a finished send answers 409; another app answers 404', async () => {

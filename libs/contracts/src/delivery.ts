@@ -82,27 +82,43 @@ export function webPushPayloadFits(messageId: string, c: PushContentV1): boolean
   return Buffer.byteLength(webPushPayload(messageId, c), 'utf8') <= WEBPUSH_PAYLOAD_LIMIT_BYTES;
 }
 
-export interface DeliveryTargetV1 {
-  deviceId: string;
+/** What a push needs of its recipient; on the topic only sealed with the device's key (`SealedDeliveryTargetV1`). */
+export interface DeliveryRecipientV1 {
   token: string;
-  /** Which provider the token belongs to; it is sent through that one or not at all. Absent on requests made before providers were routed: fcm. */
-  provider: Provider;
   userId: string | null;
   /** Per-recipient content (templates, locale); the request's content otherwise. */
   content: PushContentV1 | null;
+}
+
+interface DeliveryTargetRouting {
+  deviceId: string;
+  /** Which provider the token belongs to; it is sent through that one or not at all. Absent on requests made before providers were routed: fcm. */
+  provider: Provider;
   /** The device's last status as the sender read it: a send to a device already `sent` is no news to its stream. Absent: unknown. */
   lastStatus?: LastStatus;
 }
 
+/** A target as the sender sends to it: once opened, or as senders before sealing wrote it. */
+export interface DeliveryTargetV1 extends DeliveryTargetRouting, DeliveryRecipientV1 {}
+
+/** A target on the topic: its `DeliveryRecipientV1` sealed with the device's key (libs/privacy `RecipientSeals`), which erasure destroys. */
+export interface SealedDeliveryTargetV1 extends DeliveryTargetRouting {
+  recipient: { $enc: string };
+}
+
+export function isSealedTarget(t: SealedDeliveryTargetV1 | DeliveryTargetV1): t is SealedDeliveryTargetV1 {
+  return typeof (t as SealedDeliveryTargetV1).recipient?.$enc === 'string';
+}
+
 /** `pushledger.delivery-requests.v1`: at most 500 targets, keyed by `${messageId}:${chunk}`. */
-export interface DeliveryRequestV1 {
+export interface DeliveryRequestV1<Target = SealedDeliveryTargetV1 | DeliveryTargetV1> {
   requestId: string;
   messageId: string;
   appId: string;
   campaignId: string | null;
   transactional: boolean;
   content: PushContentV1;
-  targets: DeliveryTargetV1[];
+  targets: Target[];
   /** Devices the sender left out, each recorded as a `skipped` outcome (never over a real one). */
   skipped?: { deviceId: string; reason: string }[];
   createdAt: string;

@@ -9,7 +9,7 @@ export interface Sealed {
   $enc: string;
 }
 
-export type SealedField = 'pii' | 'token';
+export type SealedField = 'pii' | 'token' | 'recipient';
 
 const VERSION = 'v1';
 export const ERASED_AT_WRITE = 'erased';

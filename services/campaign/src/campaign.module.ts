@@ -9,12 +9,14 @@ import { createProducer, ensureTopics } from '@pushledger/kafka';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignsStore, MessagesStore } from '@pushledger/messages';
 import { EVENT_STORE, KAFKA, MONGO, PlatformModule, TOPICS } from '@pushledger/platform';
+import { PrivacyEventStore, RecipientSeals } from '@pushledger/privacy';
 import { ReadModels, SegmentStore } from '@pushledger/read-models';
 import { AUDIENCE_SOURCE } from './application/audience';
 import { CampaignRunner } from './application/campaign.runner';
 import { CAMPAIGN_PRODUCER as PRODUCER } from './application/campaign-sends';
 import { CampaignScheduler } from './application/campaign.scheduler';
 import { CampaignSends } from './application/campaign-sends';
+import { DeliveryRequests } from './application/delivery-requests';
 import { PushSender } from './application/push.sender';
 import { SegmentsHandler } from './application/segments.handler';
 import { TriggeredSends } from './application/triggered-sends';
@@ -55,9 +57,14 @@ export function campaignModule(config: PushledgerConfig): Type<unknown> {
       { provide: PRODUCER, useFactory: (kafka: Kafka) => createProducer(kafka), inject: [KAFKA] },
       { provide: MessagesStore, useFactory: (mongo: { connection: mongoose.Connection }) => new MessagesStore(mongo.connection), inject: [MONGO] },
       {
+        provide: DeliveryRequests,
+        useFactory: (store: PrivacyEventStore, producer: Producer, topics: TopicMap) => new DeliveryRequests(new RecipientSeals(store.keys), producer, topics),
+        inject: [EVENT_STORE, PRODUCER, TOPICS],
+      },
+      {
         provide: PushSender,
-        useFactory: (exec: StreamExecutor, producer: Producer, topics: TopicMap, records: MessagesStore) => new PushSender(exec, producer, topics, records, providerStandIns(config)),
-        inject: [StreamExecutor, PRODUCER, TOPICS, MessagesStore],
+        useFactory: (exec: StreamExecutor, requests: DeliveryRequests, records: MessagesStore) => new PushSender(exec, requests, records, providerStandIns(config)),
+        inject: [StreamExecutor, DeliveryRequests, MessagesStore],
       },
       { provide: CampaignsStore, useFactory: (mongo: { connection: mongoose.Connection }) => new CampaignsStore(mongo.connection), inject: [MONGO] },
       { provide: ReadModels, useFactory: (mongo: { connection: mongoose.Connection }) => new ReadModels(mongo.connection), inject: [MONGO] },

@@ -7,6 +7,7 @@ import type { TopicMap } from '@pushledger/contracts';
 import { createPgPool, type EventStore } from '@pushledger/event-store';
 import { createProducer } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
+import { PrivacyEventStore, RecipientSeals } from '@pushledger/privacy';
 import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
 import { DeliveryHandler } from './application/delivery.handler';
 import { DeliveryReads } from './application/delivery-reads';
@@ -83,9 +84,9 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
       { provide: ProviderSenders, useFactory: (cfg: PushledgerConfig) => new ProviderSenders(new FcmSenders(cfg), new ApnsSenders(cfg), new WebpushSenders(cfg)), inject: [CONFIG] },
       {
         provide: DeliveryHandler,
-        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: ProviderSenders, producer: Producer, pool: Pool, logger: JsonLogger) =>
-          new DeliveryHandler(cfg, topics, ledger, senders, producer, new SharedQuota(pool), logger),
-        inject: [CONFIG, TOPICS, DeliveryLedger, ProviderSenders, PRODUCER, Pool, JsonLogger],
+        useFactory: (cfg: PushledgerConfig, topics: TopicMap, ledger: DeliveryLedger, senders: ProviderSenders, producer: Producer, pool: Pool, logger: JsonLogger, store: PrivacyEventStore) =>
+          new DeliveryHandler(cfg, topics, ledger, senders, producer, new SharedQuota(pool), logger, new RecipientSeals(store.keys)),
+        inject: [CONFIG, TOPICS, DeliveryLedger, ProviderSenders, PRODUCER, Pool, JsonLogger, EVENT_STORE],
       },
       { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
       { provide: WebhookStore, useFactory: (pool: Pool) => new WebhookStore(pool), inject: [Pool] },

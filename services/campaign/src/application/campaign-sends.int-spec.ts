@@ -5,10 +5,12 @@ import { PostgresEventStore } from '@pushledger/event-store';
 import { createProducer } from '@pushledger/kafka';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignsStore, MessagesStore } from '@pushledger/messages';
+import { InMemoryKeyStore, RecipientSeals } from '@pushledger/privacy';
 import { createTestDatabase, createTestMongo, testKafka } from '@pushledger/testing';
 import type { AudiencePair, AudienceSource } from './audience';
 import { CampaignRunner } from './campaign.runner';
 import { CampaignSends } from './campaign-sends';
+import { DeliveryRequests } from './delivery-requests';
 import type { PushSender } from './push.sender';
 
 const APP = 'app_sendproc';
@@ -122,7 +124,7 @@ describe('a campaign send as an event-sourced process (PostgreSQL event store, F
 
   it('a running send cancelled midway hands nothing more to delivery and counts the rest as cancelled', async () => {
     const { source, release, atGate } = gatedAudience(1800, 600);
-    const runner = new CampaignRunner(views, messages, {} as PushSender, replicas[0], new StreamExecutor(stores[0]), source, producer, topics);
+    const runner = new CampaignRunner(views, messages, {} as PushSender, replicas[0], new StreamExecutor(stores[0]), source, new DeliveryRequests(new RecipientSeals(new InMemoryKeyStore()), producer, topics));
     await replicas[0].schedule(APP, campaign.id, 'msg_cancel', [{ wave: null, dueAt: T0.toISOString() }], T0);
     const [due] = (await views.dueSends(T0)).filter((s) => s.messageId === 'msg_cancel');
     const claim = (await replicas[3].claim(due, LEASE, T0))!;

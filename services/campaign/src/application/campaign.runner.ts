@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Producer } from 'kafkajs';
-import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, MessageQueryResult, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, TopicMap, userStream } from '@pushledger/contracts';
+import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, DeliveryTargetV1, MessageQueryResult, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, userStream } from '@pushledger/contracts';
 import { campaignSendStatus, DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessagesStore, type LocalTimeWave } from '@pushledger/messages';
-import { CAMPAIGN_PRODUCER, CampaignSends, type WaveCheck } from './campaign-sends';
-import { TOPICS } from '@pushledger/platform';
+import { CampaignSends, type WaveCheck } from './campaign-sends';
+import { DeliveryRequests } from './delivery-requests';
 import { randomUUID } from 'crypto';
 import { AUDIENCE_SOURCE, AudienceSource } from './audience';
 import { PushSender } from './push.sender';
@@ -30,8 +29,7 @@ export class CampaignRunner {
     private readonly sends: CampaignSends,
     private readonly exec: StreamExecutor,
     @Inject(AUDIENCE_SOURCE) private readonly audience: AudienceSource,
-    @Inject(CAMPAIGN_PRODUCER) private readonly producer: Producer,
-    @Inject(TOPICS) private readonly topics: TopicMap,
+    private readonly requests: DeliveryRequests,
   ) {}
 
   async create(def: CampaignDefinitionV1): Promise<CampaignDoc> {
@@ -106,7 +104,7 @@ export class CampaignRunner {
    */
   async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now: Date, wave: LocalTimeWave | undefined, check: () => Promise<WaveCheck>): Promise<SendPushResultV1> {
     const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, topic: campaign.topic ?? null, now });
-    let chunk: DeliveryRequestV1['targets'] = [];
+    let chunk: DeliveryTargetV1[] = [];
     let targeted = 0;
     let cancelled = 0;
     let n = 0;
@@ -119,9 +117,9 @@ export class CampaignRunner {
         chunk = [];
         return;
       }
-      const request: DeliveryRequestV1 = { requestId: randomUUID(), messageId, appId: app.id, campaignId: campaign.id, transactional: campaign.transactional, content: render(campaign.content, {}, null), targets: chunk, createdAt: now.toISOString() };
+      const request: DeliveryRequestV1<DeliveryTargetV1> = { requestId: randomUUID(), messageId, appId: app.id, campaignId: campaign.id, transactional: campaign.transactional, content: render(campaign.content, {}, null), targets: chunk, createdAt: now.toISOString() };
       // Keyed by chunk number so a re-run of the same broadcast lands on the same partitions.
-      await this.producer.send({ topic: this.topics.deliveryRequests, acks: -1, messages: [{ key: `${messageId}:${n++}`, value: JSON.stringify(request) }] });
+      await this.requests.send([{ key: `${messageId}:${n++}`, request }]);
       targeted += chunk.length;
       chunk = [];
     };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'crypto';
-import type { Producer } from 'kafkajs';
 import {
   AppRecord,
   DeliveryRequestV1,
@@ -10,7 +9,6 @@ import {
   PushTarget,
   sendableProviders,
   SendPushResultV1,
-  TopicMap,
   tokenStream,
   userStream,
   webPushPayloadFits,
@@ -19,6 +17,7 @@ import { deviceDecider, DeviceView, EligibilityUser, planSend, toDeviceView, tok
 import { StreamExecutor } from '@pushledger/lifecycle';
 import type { MessagesStore } from '@pushledger/messages';
 import { tokenHash } from '@pushledger/observability';
+import type { DeliveryRequests } from './delivery-requests';
 
 export interface PushPlanInput {
   appId: string;
@@ -40,8 +39,7 @@ export interface PushPlanInput {
 export class PushSender {
   constructor(
     private readonly exec: StreamExecutor,
-    private readonly producer: Producer,
-    private readonly topics: TopicMap,
+    private readonly requests: DeliveryRequests,
     private readonly messageRecords: MessagesStore,
     /** Which providers send without an app's own credentials (FCM_ENDPOINT, the bundled simulators). */
     private readonly standIns: { fcm: boolean; apns: boolean; webpush: boolean },
@@ -64,7 +62,7 @@ export class PushSender {
   async publish(appId: string, input: Omit<PushPlanInput, 'to'>, targeted: DeviceView[], skipped: { device: DeviceView; reason: string }[], now: Date): Promise<void> {
     const at = now.toISOString();
     const targets: DeliveryTargetV1[] = targeted.map((d) => ({ deviceId: d.id, token: d.token!, provider: d.provider, userId: d.userId, content: input.render?.(d) ?? null, lastStatus: d.lastStatus }));
-    const requests: DeliveryRequestV1[] = [];
+    const requests: DeliveryRequestV1<DeliveryTargetV1>[] = [];
     for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
       requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: targets.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });
     }
@@ -73,7 +71,7 @@ export class PushSender {
     for (let i = 0; i < skips.length; i += MAX_TARGETS_PER_REQUEST) {
       requests.push({ requestId: randomUUID(), messageId: input.messageId, appId, campaignId: input.campaignId, transactional: input.transactional, content: input.content, targets: [], skipped: skips.slice(i, i + MAX_TARGETS_PER_REQUEST), createdAt: at });
     }
-    if (requests.length) await this.producer.send({ topic: this.topics.deliveryRequests, acks: -1, messages: requests.map((r, i) => ({ key: `${r.messageId}:${i}`, value: JSON.stringify(r) })) });
+    await this.requests.send(requests.map((request, i) => ({ key: `${request.messageId}:${i}`, request })));
   }
 
   private async candidates(appId: string, to: PushTarget): Promise<{ candidates: DeviceView[]; users: Map<string, EligibilityUser> }> {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
-import type { AppRecord, DeliveryOutcomeKind, DeliveryOutcomeV1, DeliveryRequestV1, DeliveryTargetV1, Provider, RegistrationCommand, TopicMap } from '@pushledger/contracts';
+import { isSealedTarget, type AppRecord, type DeliveryOutcomeKind, type DeliveryOutcomeV1, type DeliveryRecipientV1, type DeliveryRequestV1, type DeliveryTargetV1, type Provider, type RegistrationCommand, type TopicMap } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { tokenHash, type JsonLogger } from '@pushledger/observability';
 import { DeferMessageError } from '@pushledger/kafka';
 import { CredentialSealError } from '@pushledger/platform';
+import type { RecipientSeals } from '@pushledger/privacy';
 import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
 import { backoffMs, credentialsLookBroken, MAX_WAIT_IN_HANDLER_MS, PAIR_LEASE_MS, sentIsNews, verdictOf } from './delivery-policy';
 import type { ProviderSender, PushSenders } from '../infrastructure/push-senders';
@@ -46,13 +47,15 @@ export class DeliveryHandler {
     private readonly producer: Producer,
     private readonly quota: QuotaLimiter,
     private readonly logger: JsonLogger,
+    private readonly seals: RecipientSeals,
     private readonly sleep: (ms: number, heartbeat: () => Promise<void>) => Promise<void> = sleepWithHeartbeat,
     /** This process, as the holder of the pairs it sends (a restarted process is another holder); the pid lets operators tell whose. */
     private readonly holder: string = `${process.pid}:${randomUUID()}`,
   ) {}
 
-  async handle(req: DeliveryRequestV1, app: AppRecord, heartbeat: () => Promise<void>): Promise<Outcome[]> {
+  async handle(wire: DeliveryRequestV1, app: AppRecord, heartbeat: () => Promise<void>): Promise<Outcome[]> {
     await this.ledger.init();
+    const req = await this.opened(wire);
     const { pending, heldForMs } = await this.ledger.claim(req.appId, req.messageId, req.targets.map((t) => t.deviceId), this.holder);
     const outcomes: Outcome[] = [];
     const byProvider = new Map<Provider, DeliveryTargetV1[]>();
@@ -76,12 +79,32 @@ export class DeliveryHandler {
     return outcomes;
   }
 
+  /** The targets in clear. One whose device key is gone (its user was erased since it was targeted) is skipped as `erased`. */
+  private async opened(wire: DeliveryRequestV1): Promise<DeliveryRequestV1<DeliveryTargetV1>> {
+    const sealed = wire.targets.filter(isSealedTarget);
+    if (sealed.length === 0) return wire as DeliveryRequestV1<DeliveryTargetV1>;
+    const recipients = await this.seals.open(sealed.map((t) => t.recipient));
+    const targets: DeliveryTargetV1[] = [];
+    const erased: { deviceId: string; reason: string }[] = [];
+    let next = 0;
+    for (const t of wire.targets) {
+      if (!isSealedTarget(t)) {
+        targets.push(t);
+        continue;
+      }
+      const r = recipients[next++] as Partial<DeliveryRecipientV1> | undefined;
+      if (typeof r?.token !== 'string') erased.push({ deviceId: t.deviceId, reason: 'erased' });
+      else targets.push({ deviceId: t.deviceId, provider: t.provider, ...(t.lastStatus !== undefined ? { lastStatus: t.lastStatus } : {}), token: r.token, userId: r.userId ?? null, content: r.content ?? null });
+    }
+    return { ...wire, targets, skipped: [...(wire.skipped ?? []), ...erased] };
+  }
+
   /**
    * One provider's targets: its own sender only, never another's; the ledger, retries and breaker are shared.
    * `sends` holds each pair's sends so far (across deferrals and redeliveries) and counts the attempts.
    * Answers a deferral when the next wait (quota, Retry-After, back-off) is longer than a handler may hold.
    */
-  private async sendThrough(provider: Provider, req: DeliveryRequestV1, app: AppRecord, targets: DeliveryTargetV1[], sends: Map<string, number>, paused: string | null, outcomes: Outcome[], heartbeat: () => Promise<void>): Promise<Deferral | null> {
+  private async sendThrough(provider: Provider, req: DeliveryRequestV1<DeliveryTargetV1>, app: AppRecord, targets: DeliveryTargetV1[], sends: Map<string, number>, paused: string | null, outcomes: Outcome[], heartbeat: () => Promise<void>): Promise<Deferral | null> {
     const attemptsOf = (target: DeliveryTargetV1) => sends.get(target.deviceId) ?? 0;
     const finish = (list: DeliveryTargetV1[], outcome: DeliveryOutcomeKind, reason: string | null) => {
       for (const target of list) outcomes.push({ target, outcome, reason, attempts: attemptsOf(target) });
@@ -196,7 +219,7 @@ export class DeliveryHandler {
    * Device effects and outcome events are durable in Kafka before the ledger records the outcomes (pairs
    * done, outcome rows, counters: one transaction). Skipped devices named by the sender are recorded too.
    */
-  private async record(req: DeliveryRequestV1, outcomes: Outcome[]): Promise<void> {
+  private async record(req: DeliveryRequestV1<DeliveryTargetV1>, outcomes: Outcome[]): Promise<void> {
     const issuedAt = new Date().toISOString();
     const commands: RegistrationCommand[] = [];
     const hashes = new Map(outcomes.map((o) => [o.target.deviceId, tokenHash(o.target.token)]));

@@ -1,6 +1,6 @@
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { AppRegistry } from '@pushledger/apps';
-import { DeliveryRequestV1, MAX_TARGETS_PER_REQUEST } from '@pushledger/contracts';
+import { DeliveryRequestV1, isSealedTarget, MAX_TARGETS_PER_REQUEST } from '@pushledger/contracts';
 import { KafkaBatchContext, KafkaController, KafkaHandlerOptions, PoisonMessageError } from '@pushledger/kafka';
 import { messagesHandled } from '@pushledger/platform';
 import { DeliveryHandler } from '../application/delivery.handler';
@@ -26,6 +26,9 @@ export class DeliveryRequestsController {
   async onDeliveryRequest(@Payload() req: DeliveryRequestV1, @Ctx() ctx: KafkaBatchContext): Promise<void> {
     if (!req?.messageId || !req.appId || !Array.isArray(req.targets) || req.targets.length > MAX_TARGETS_PER_REQUEST || !req.content || (req.skipped !== undefined && (!Array.isArray(req.skipped) || req.skipped.length > MAX_TARGETS_PER_REQUEST))) {
       throw new PoisonMessageError('invalid_request', `messageId, appId, content and at most ${MAX_TARGETS_PER_REQUEST} targets (and skipped devices) are required`);
+    }
+    if (req.targets.some((t) => typeof t?.deviceId !== 'string' || (!isSealedTarget(t) && typeof t.token !== 'string'))) {
+      throw new PoisonMessageError('invalid_request', 'every target needs a device id and a sealed recipient (or a token)');
     }
     const app = await this.apps.get(req.appId);
     if (!app) throw new PoisonMessageError('unknown_app', `app ${req.appId} not found`);

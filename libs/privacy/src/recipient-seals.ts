@@ -1,0 +1,31 @@
+import type { KeyStore } from './key-store.port';
+import { kidOf, seal, unseal, type Sealed } from './sealing';
+
+/**
+ * What a push needs of its recipient (token, user id, rendered content) travels to the sender sealed with the
+ * device's key. Erasing the device's user destroys that key, and with it every copy in topics and DLQs.
+ */
+export class RecipientSeals {
+  constructor(private readonly keys: KeyStore) {}
+
+  /** Each value sealed with its device's key (one is made for a device that has none). */
+  async seal<T>(appId: string, items: readonly { deviceId: string; value: T }[]): Promise<Sealed[]> {
+    const keys = await this.keys.keysFor(items.map((i) => ({ appId, kind: 'device' as const, subject: i.deviceId })));
+    return items.map((item, i) => {
+      const { kid, key } = keys[i];
+      // A device key is deleted at erasure, never kept as a tombstone: keysFor makes a new one instead.
+      if (!key) throw new Error(`the key of device ${item.deviceId} of ${appId} is destroyed`);
+      return seal(item.value, 'recipient', kid, key);
+    });
+  }
+
+  /** Each value opened; undefined where its key is gone (the device was erased since it was sealed). */
+  async open(items: readonly Sealed[]): Promise<unknown[]> {
+    const kids = items.map(kidOf);
+    const keys = await this.keys.keysById(kids.filter((k): k is string => k !== null));
+    return items.map((s, i) => {
+      const key = kids[i] === null ? undefined : keys.get(kids[i]!);
+      return key ? unseal(s, 'recipient', key) : undefined;
+    });
+  }
+}

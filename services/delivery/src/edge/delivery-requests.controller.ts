@@ -7,12 +7,13 @@ import { DeliveryHandler } from '../application/delivery.handler';
 
 /**
  * A crashed instance's partitions move once the group misses its heartbeats for this long and the survivors rejoin
- * (at their next heartbeat): under 10 s. 6 s is the brokers' default smallest session (group.min.session.timeout.ms).
- * A live instance heartbeats while its handler works too (the consumer runner's keep-alive), and waits at most
- * MAX_WAIT_IN_HANDLER_MS in place.
+ * (they learn of the rebalance at their next heartbeat, and stop at the next provider batch): under 10 s. 6 s is
+ * the brokers' default smallest session (group.min.session.timeout.ms); a heartbeat a second leaves the rest for
+ * the batch in hand and the rejoin. A live instance heartbeats while its handler works too (the consumer runner's
+ * keep-alive), and waits at most MAX_WAIT_IN_HANDLER_MS in place.
  */
 const DELIVERY_SESSION_TIMEOUT_MS = 6_000;
-const DELIVERY_HEARTBEAT_INTERVAL_MS = 2_000;
+const DELIVERY_HEARTBEAT_INTERVAL_MS = 1_000;
 
 /** Delivery requests; several partitions in flight give several sendEach batches at once. */
 @KafkaController()

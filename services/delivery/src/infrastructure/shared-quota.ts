@@ -6,6 +6,9 @@ import { inTransaction } from './pg-transaction';
  * The FCM quota of each app as one token bucket in delivery's PostgreSQL, so N replicas together stay under
  * the app's quota rather than each under all of it. One row lock per provider batch (up to 500 messages).
  */
+/** Apps whose bucket row this process knows exists; past it the set starts over (a forgotten app costs one more insert). */
+const MAX_KNOWN_APPS = 10_000;
+
 export class SharedQuota implements QuotaLimiter {
   private ready?: Promise<void>;
   private readonly known = new Set<string>();
@@ -40,6 +43,7 @@ export class SharedQuota implements QuotaLimiter {
       await db.query(`UPDATE delivery.quota_buckets SET tokens = $2, at_ms = $3 WHERE app_id = $1`, [appId, taken.bucket.tokens, taken.bucket.atMs]);
       return taken.answer;
     });
+    if (this.known.size >= MAX_KNOWN_APPS) this.known.clear();
     this.known.add(appId);
     return answer;
   }

@@ -50,8 +50,7 @@ describe(`chaos: two replicas of every part, one of each killed mid-load (${CHAO
         h.gateways = [stack.url, second.get('gateway')!.url!];
       };
       await startSeconds();
-      // Paced in the full form: its unpaced load ends before three rounds of fresh second instances have started.
-      const load = h.runLoad('replicas', { ...LOAD, pushes: true, ratePerSec: CHAOS_FULL ? 12 : undefined });
+      const load = h.runLoad('replicas', { ...LOAD, pushes: true });
       for (let round = 1; round <= LOAD.faults; round++) {
         if (round > 1) await startSeconds();
         await h.waitAcked(Math.floor((planned * round) / (LOAD.faults + 2)), LOAD.deadlineMs);

@@ -63,3 +63,41 @@ export async function freePort(): Promise<number> {
     srv.on('error', reject);
   });
 }
+
+/**
+ * Whether process `pid` holds the listening TCP socket on `port` (read from /proc; true where there is none). A free
+ * port is only free when picked: another suite's process may take it first, and then answers our health probes.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  let readable = false;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    readable = true;
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local address (hex ip:port), state 0A = LISTEN, inode in the tenth column
+      if (cols.length > 9 && cols[3] === '0A' && parseInt(cols[1].split(':')[1], 16) === port) inodes.add(cols[9]);
+    }
+  }
+  if (!readable) return true;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      return m !== null && inodes.has(m[1]);
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { createTestDatabase, testConfig, testKafka, uniqueName, waitFor } from './engines';
-import { freePort, RunningProcess, startProcess, startService } from './processes';
+import { freePort, listensOn, RunningProcess, startProcess, startService } from './processes';
 
 export type StackPart = 'gateway' | 'registration' | 'identity' | 'campaign' | 'delivery' | 'relay' | 'projector';
 
@@ -76,26 +76,35 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       procs.set(part, startTool(part));
       return;
     }
-    if (!ports.has(part)) ports.set(part, part === 'gateway' ? port : await freePort());
-    procs.set(part, startService(part, part === 'gateway' ? env : { ...env, SERVICE_PORT: String(ports.get(part)) }));
+    if (!ports.has(part)) ports.set(part, part === 'gateway' && !procs.has(part) ? port : await freePort());
+    const own = String(ports.get(part));
+    if (part === 'gateway') env.PORT = own;
+    procs.set(part, startService(part, part === 'gateway' ? env : { ...env, SERVICE_PORT: own }));
   };
   const healthy = async (part: StackPart, tries = 1): Promise<void> => {
     if (!HEALTH_PARTS.includes(part)) return;
     const p = procs.get(part)!;
     // A process that exits while starting fails at once (waitFor would keep probing until its timeout).
     let exited = false;
+    let taken = false;
+    const own = ports.get(part)!;
     await waitFor(
       async () => {
         if (p.child.exitCode !== null || p.child.signalCode !== null) return (exited = true);
-        const res = await fetch(`http://127.0.0.1:${ports.get(part)}/health`).catch(() => null);
-        return res?.status === 200;
+        // The port was taken between picking it and binding it (the service keeps trying to bind it).
+        if (p.logs().includes('EADDRINUSE') && !listensOn(p.child.pid!, own)) return (taken = true);
+        const res = await fetch(`http://127.0.0.1:${own}/health`).catch(() => null);
+        // A 200 counts only from our own process: another suite's may hold the port.
+        return res?.status === 200 && listensOn(p.child.pid!, own);
       },
       { timeoutMs: 90000, what: `${part} to be healthy` },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
     });
-    // A free port taken meanwhile by someone else's connection: start again on another one.
-    if (exited && part !== 'gateway' && tries < 3 && p.logs().includes('EADDRINUSE')) {
+    // A free port taken meanwhile by someone else: start again on another one.
+    if ((taken || (exited && p.logs().includes('EADDRINUSE'))) && tries < 3) {
+      p.kill();
+      await p.exited;
       ports.delete(part);
       await launch(part);
       return healthy(part, tries + 1);
@@ -130,7 +139,7 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     if (exited) throw new Error(`the ${part} replica exited while starting\n${proc.logs().slice(-4000)}`);
     return { url: `http://127.0.0.1:${replicaPort}`, proc };
   };
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${ports.get('gateway') ?? port}`;
   return {
     url,
     adminToken,

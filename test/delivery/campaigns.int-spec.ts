@@ -213,6 +213,10 @@ describe('campaigns and sends: device policy, consent, triggers, templates, circ
         return queued.reduce((n, m) => n + (JSON.parse(m.value) as { targets: unknown[] }).targets.length, 0) === 2 ? true : undefined;
       }, { what: "the broadcast's two targets on the delivery requests topic" });
       expect((await server.delete(`/v1/users/${users.gone}`)).status).toBeLessThan(300);
+      // A scheduled send is cancelled with delivery out of reach too (the gateway cannot read its counters).
+      const later = await server.post('/v1/campaigns', { name: 'later', kind: 'broadcast', content: { title: 'Later', body: 'b' }, schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } });
+      const scheduled = await server.post(`/v1/campaigns/${later.body.id}/send`, {});
+      expect((await server.post(`/v1/campaigns/${later.body.id}/sends/${scheduled.body.messageId}/cancel`, {})).body).toEqual({ messageId: scheduled.body.messageId, status: 'cancelled' });
     } finally {
       await stack.restart('delivery');
     }

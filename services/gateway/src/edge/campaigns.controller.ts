@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
 import { deterministicUuid, type CampaignDefinitionV1, type OutcomeCountersV1, type PushTarget } from '@pushledger/contracts';
 import { CampaignsStore } from '@pushledger/messages';
-import { OwnerClient } from '../infrastructure/owner.client';
+import { OwnerClient, OwnerUnavailableError } from '../infrastructure/owner.client';
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
 import { creationCursor, linkNext, pageLimit } from './http/paging';
@@ -96,7 +96,11 @@ export class CampaignsController {
   @HttpCode(200)
   async cancel(@CurrentCaller() caller: Caller, @Param('id') id: string, @Param('messageId') messageId: string) {
     // What delivery has finished, so a send whose waves are all targeted can still be cancelled while a quota paces it.
-    const deliveryFinished = finishedPairs(await this.owners.messageCounters(caller.app.id, messageId));
+    // Delivery out of reach: unknown, and the send counts as finished once targeted (a scheduled one still cancels).
+    const deliveryFinished = await this.owners.messageCounters(caller.app.id, messageId).then(finishedPairs, (err: unknown) => {
+      if (err instanceof OwnerUnavailableError) return undefined;
+      throw err;
+    });
     return this.owners.campaign({ type: 'CancelCampaignSend', commandId: randomUUID(), appId: caller.app.id, issuedAt: new Date().toISOString(), campaignId: id, messageId, deliveryFinished });
   }
 

@@ -1,6 +1,8 @@
 /**
  * Relay process: every stored lifecycle event (device-, user-, token- streams) to Kafka
  * `pushledger.device-lifecycle.v1`, at least once, in per-stream order, resuming from its checkpoint.
+ * Facts go out as stored: personal data and tokens sealed with the keys erasure destroys, user streams under
+ * their pseudonyms. Readers open them with the key store (`SealedFacts`, @pushledger/privacy).
  * Run as many as you like: one leads (a PostgreSQL advisory lock per checkpoint name, in the database at
  * POSTGRES_URL, which the eventstoredb mode needs too for its key store), the others wait and take over
  * from the checkpoint when its connection ends.
@@ -10,9 +12,8 @@
  * Engines come from @pushledger/config (EVENT_STORE, POSTGRES_URL / EVENTSTORE_CONNECTION_STRING, KAFKA_BROKERS and the KAFKA_SSL / KAFKA_SASL_* settings).
  */
 import { loadConfig } from '@pushledger/config';
-import { createPrivateEventStore } from '@pushledger/privacy';
 import { topicsFor } from '@pushledger/contracts';
-import { KafkaRelayPublisher, keepAliveAsLeader, PostgresLeaderLock, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
+import { createEventStore, KafkaRelayPublisher, keepAliveAsLeader, PostgresLeaderLock, Relay, type EventStore, type RelayLogger } from '@pushledger/event-store';
 import { createKafka, ensureTopics } from '@pushledger/kafka';
 import { logLevel } from 'kafkajs';
 
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
         await running.store?.close().catch(() => undefined);
       };
       try {
-        const store = (running.store = await createPrivateEventStore(config));
+        const store = (running.store = await createEventStore(config));
         await ensureTopics(kafka, [topic], -1);
         const publisher = (running.publisher = await KafkaRelayPublisher.connect({ kafka, topic }));
         const relay = (running.relay = new Relay({ store, publisher, name, logger }));

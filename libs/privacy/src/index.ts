@@ -4,3 +4,4 @@ export { PostgresKeyStore, type PostgresKeyStoreOptions } from './postgres-key-s
 export * from './privacy-event-store';
 export { createPrivateEventStore } from './create-private-event-store';
 export { RecipientSeals } from './recipient-seals';
+export { SealedFacts, TOKEN_FIELDS, type ErasedPii } from './sealed-facts';

@@ -17,16 +17,8 @@ import type {
   Subscription,
 } from '@pushledger/event-store';
 import type { DataKey, KeyRef, KeyStore } from './key-store.port';
-import { ERASED_AT_WRITE, isSealed, kidOf, newDataKey, pseudonymOf, seal, unseal, type Sealed } from './sealing';
-
-/** Fields of device facts that carry a push token (libs/contracts/src/events/device-events.ts). */
-export const TOKEN_FIELDS = ['token', 'previousToken'] as const;
-
-/** What `data.pii` reads as once its key is gone: the deciders fold it as "nobody". */
-export interface ErasedPii {
-  userId: string | null;
-  erased: true;
-}
+import { SealedFacts, TOKEN_FIELDS } from './sealed-facts';
+import { ERASED_AT_WRITE, isSealed, newDataKey, pseudonymOf, seal, type Sealed } from './sealing';
 
 export interface PrivacyEventStoreOptions {
   /** readAll decrypts this many events per key lookup. */
@@ -40,7 +32,6 @@ export interface PrivacyEventStoreOptions {
 
 type Data = Record<string, unknown>;
 const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
-const MAX_REMEMBERED_DESTROYED = 100_000;
 /** Data keys this process remembers for sealing (each use is checked again in the append's transaction). */
 const MAX_CACHED_KEYS = 100_000;
 /** Appends retried after a claimed key changed underneath (an erasure or a concurrent first use elsewhere). */
@@ -80,7 +71,8 @@ function userOf(stream: string): { appId: string; userId: string } | null {
  * the tombstone: pii from then on gets a new key; nothing erased comes back.
  */
 export class PrivacyEventStore implements EventStore {
-  private readonly destroyedKids = new Set<string>();
+  /** Opens what this store reads; also what readers of the lifecycle topic (facts as stored) use. */
+  readonly facts: SealedFacts;
   /** Live keys by subject, used only where the inner store checks claims in the append's transaction. */
   private readonly sealingKeys = new Map<string, { kid: string; key: Buffer }>();
 
@@ -88,7 +80,9 @@ export class PrivacyEventStore implements EventStore {
     private readonly inner: EventStore,
     readonly keys: KeyStore,
     private readonly options: PrivacyEventStoreOptions = {},
-  ) {}
+  ) {
+    this.facts = new SealedFacts(keys);
+  }
 
   get kind(): EventStore['kind'] {
     return this.inner.kind;
@@ -164,7 +158,7 @@ export class PrivacyEventStore implements EventStore {
   async readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
     const user = userOf(stream);
     const stored = await this.inner.readStream(await this.storedStreamName(stream), options);
-    return this.openAll(stored, user?.userId ?? null);
+    return this.facts.open(stored, user?.userId ?? null);
   }
 
   async *readAll(options?: ReadAllOptions): AsyncIterable<StoredEvent> {
@@ -173,20 +167,20 @@ export class PrivacyEventStore implements EventStore {
     for await (const e of this.inner.readAll(options)) {
       batch.push(e);
       if (batch.length >= size) {
-        const events = await this.openAll(batch, null);
+        const events = await this.facts.open(batch, null);
         batch = [];
         yield* events;
       }
     }
-    if (batch.length) yield* await this.openAll(batch, null);
+    if (batch.length) yield* await this.facts.open(batch, null);
   }
 
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     const { onEvent, onBatch, ...rest } = options;
     return this.inner.subscribeToAll({
       ...rest,
-      ...(onEvent ? { onEvent: async (e: StoredEvent) => onEvent((await this.openAll([e], null))[0]) } : {}),
-      ...(onBatch ? { onBatch: async (b: StoredEvent[]) => onBatch(await this.openAll(b, null)) } : {}),
+      ...(onEvent ? { onEvent: async (e: StoredEvent) => onEvent((await this.facts.open([e], null))[0]) } : {}),
+      ...(onBatch ? { onBatch: async (b: StoredEvent[]) => onBatch(await this.facts.open(b, null)) } : {}),
     });
   }
 
@@ -276,55 +270,6 @@ export class PrivacyEventStore implements EventStore {
   private forget(refs: KeyRef[]): void {
     for (const r of refs) this.sealingKeys.delete(refKey(r));
   }
-
-  /** Opens every sealed field with one key lookup. */
-  private async openAll(events: StoredEvent[], fallbackUserId: string | null): Promise<StoredEvent[]> {
-    const kids = new Set<string>();
-    let sealedSeen = false;
-    for (const e of events) {
-      if (!isObject(e.data)) continue;
-      for (const v of [e.data.pii, ...TOKEN_FIELDS.map((f) => (e.data as Data)[f])]) {
-        if (!isSealed(v)) continue;
-        sealedSeen = true;
-        const kid = kidOf(v);
-        if (kid && !this.destroyedKids.has(kid)) kids.add(kid);
-      }
-    }
-    if (!sealedSeen) return events;
-    const keys = kids.size ? await this.keys.keysById([...kids]) : new Map<string, Buffer>();
-    for (const kid of kids) if (!keys.has(kid)) this.rememberDestroyed(kid);
-    const open = (v: Sealed, field: 'pii' | 'token'): unknown => {
-      const kid = kidOf(v);
-      const key = kid ? keys.get(kid) : undefined;
-      return key ? unseal(v, field, key) : undefined;
-    };
-    return events.map((e) => {
-      if (!isObject(e.data)) return e;
-      const data: Data = { ...e.data };
-      let changed = false;
-      if (isSealed(data.pii)) {
-        const pii = open(data.pii, 'pii');
-        data.pii = isObject(pii) ? pii : erasedPii(fallbackUserId);
-        changed = true;
-      }
-      for (const f of TOKEN_FIELDS) {
-        if (!isSealed(data[f])) continue;
-        const token = open(data[f] as Sealed, 'token');
-        data[f] = typeof token === 'string' ? token : null;
-        changed = true;
-      }
-      return changed ? { ...e, data } : e;
-    });
-  }
-
-  private rememberDestroyed(kid: string): void {
-    if (this.destroyedKids.size >= MAX_REMEMBERED_DESTROYED) this.destroyedKids.clear();
-    this.destroyedKids.add(kid);
-  }
-}
-
-function erasedPii(userId: string | null): ErasedPii {
-  return { userId, erased: true };
 }
 
 function deviceIdsOf(data: unknown): string[] {

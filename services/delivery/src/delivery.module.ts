@@ -7,7 +7,7 @@ import type { TopicMap } from '@pushledger/contracts';
 import { createPgPool, type EventStore } from '@pushledger/event-store';
 import { createProducer } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
-import { PrivacyEventStore, RecipientSeals } from '@pushledger/privacy';
+import { PrivacyEventStore, RecipientSeals, SealedFacts } from '@pushledger/privacy';
 import { CONFIG, EVENT_STORE, KAFKA, PlatformModule, TOPICS } from '@pushledger/platform';
 import { DeliveryHandler } from './application/delivery.handler';
 import { DeliveryReads } from './application/delivery-reads';
@@ -90,6 +90,7 @@ export function deliveryModule(config: PushledgerConfig): Type<unknown> {
       },
       { provide: DeliveryReads, useFactory: (ledger: DeliveryLedger) => new DeliveryReads(ledger), inject: [DeliveryLedger] },
       { provide: WebhookStore, useFactory: (pool: Pool) => new WebhookStore(pool), inject: [Pool] },
+      { provide: SealedFacts, useFactory: (store: PrivacyEventStore) => store.facts, inject: [EVENT_STORE] },
       Webhooks,
       DeliveryLifecycle,
     ],

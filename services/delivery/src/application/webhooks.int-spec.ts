@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import type { DeliveryOutcomeV1 } from '@pushledger/contracts';
 import { JsonLogger } from '@pushledger/observability';
 import { sealCredential } from '@pushledger/platform';
+import { PostgresKeyStore, seal, SealedFacts } from '@pushledger/privacy';
 import { createTestDatabase, testConfig, waitFor, WebhookReceiver } from '@pushledger/testing';
 import { WebhookStore } from '../infrastructure/webhook-store';
 import { WEBHOOK_IN_FLIGHT_PER_RECEIVER } from './webhook-policy';
@@ -21,6 +22,7 @@ describe('webhook deliveries from PostgreSQL to a local receiver, by two deliver
   const config = testConfig({ WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_TIMEOUT_MS: '500' });
   const logger = new JsonLogger('webhooks-test', 'silent');
   let replicas: Webhooks[];
+  let keys: PostgresKeyStore;
   let n = 0;
 
   async function subscribe(appId: string, url: string, events = ['PushOutcome'], via = replicas[0]) {
@@ -32,14 +34,40 @@ describe('webhook deliveries from PostgreSQL to a local receiver, by two deliver
     pool = new Pool({ connectionString: db.url, max: 8 });
     store = new WebhookStore(pool);
     receiver = await WebhookReceiver.start();
-    replicas = [new Webhooks(store, logger, config), new Webhooks(store, logger, config)];
+    keys = await PostgresKeyStore.connect({ connectionString: db.url, poolSize: 2 });
+    replicas = [new Webhooks(store, logger, config, new SealedFacts(keys)), new Webhooks(store, logger, config, new SealedFacts(keys))];
     for (const r of replicas) r.onApplicationBootstrap();
   });
   afterAll(async () => {
     for (const r of replicas ?? []) await r.onApplicationShutdown();
     await receiver?.stop();
+    await keys?.close();
     await pool?.end();
     await db?.drop();
+  });
+
+  it('opens lifecycle facts as the relay publishes them (sealed), masks their tokens, and sends an erased one as erased', async () => {
+    const appId = 'app_sealed';
+    await subscribe(appId, receiver.url('/facts'), ['TokenRegistered', 'TraitsUpdated']);
+    const token = `tok-${Date.now()}-${'s'.repeat(40)}`;
+    const [device, user] = await keys.keysFor([
+      { appId, kind: 'device', subject: 'dev-s' },
+      { appId, kind: 'user', subject: 'pseudo-s' },
+    ]);
+    const fact = (eventId: string, type: string, stream: string, data: Record<string, unknown>) => ({ eventId, type, stream, data, metadata: { appId, occurredAt: new Date().toISOString() } });
+    const registered = fact('e-1', 'TokenRegistered', `device-${appId}-dev-s`, { appId, deviceId: 'dev-s', token: seal(token, 'token', device.kid, device.key!), provider: 'fcm' });
+    const traits = (id: string) => fact(id, 'TraitsUpdated', `user-${appId}-~${'a'.repeat(32)}`, { appId, pii: seal({ userId: 'sally', traits: { plan: 'gold' } }, 'pii', user.kid, user.key!) });
+    await replicas[0].onLifecycle([registered, traits('e-2')]);
+    await waitFor(async () => receiver.at('/facts').length === 2, { what: 'both facts' });
+    const got = new Map(receiver.at('/facts').map((r) => [r.body.id, r.body]));
+    expect(got.get('e-1')!.data).toMatchObject({ deviceId: 'dev-s', token: expect.stringMatching(/^tok-\d{2}…[0-9a-f]{10}$/) });
+    expect(got.get('e-2')!.data).toMatchObject({ pii: { userId: 'sally', traits: { plan: 'gold' } } });
+    expect(receiver.requests.some((r) => r.raw.includes(token) || r.raw.includes('$enc'))).toBe(false);
+
+    await keys.destroy(appId, 'pseudo-s', ['dev-s']);
+    await replicas[1].onLifecycle([traits('e-3')]);
+    await waitFor(async () => receiver.at('/facts').length === 3, { what: 'the fact sealed for an erased user' });
+    expect(receiver.at('/facts').find((r) => r.body.id === 'e-3')!.body.data).toEqual({ appId, pii: { userId: null, erased: true } });
   });
 
   it('lists an app\'s live webhooks a page at a time, oldest first, each once (deleted ones left out)', async () => {
@@ -100,7 +128,7 @@ describe('webhook deliveries from PostgreSQL to a local receiver, by two deliver
   });
 
   it('a webhook failing for the whole retry period is disabled, says why, and is owed nothing more', async () => {
-    const impatient = new Webhooks(store, logger, testConfig({ WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_RETRY_FOR_SECONDS: '0' }));
+    const impatient = new Webhooks(store, logger, testConfig({ WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_RETRY_FOR_SECONDS: '0' }), new SealedFacts(keys));
     impatient.onApplicationBootstrap();
     try {
       await subscribe('app_dead', receiver.url('/gone', () => 410), ['PushOutcome'], impatient);

@@ -13,11 +13,12 @@ import {
 } from '@pushledger/contracts';
 import { JsonLogger, redact } from '@pushledger/observability';
 import { CONFIG, openCredential, sealCredential } from '@pushledger/platform';
+import { SealedFacts } from '@pushledger/privacy';
 import { postWebhook } from '../infrastructure/webhook-sender';
 import { WebhookStore, type NewDelivery, type PendingDelivery, type WebhookRecord } from '../infrastructure/webhook-store';
 import { afterFailure, WEBHOOK_IN_FLIGHT_PER_RECEIVER } from './webhook-policy';
 
-/** A lifecycle fact as the relay publishes it on `pushledger.device-lifecycle.v1`. */
+/** A lifecycle fact as the relay publishes it on `pushledger.device-lifecycle.v1`: as stored, personal data and tokens sealed. */
 export interface LifecycleEnvelope {
   eventId: string;
   type: string;
@@ -50,6 +51,7 @@ export class Webhooks implements OnApplicationBootstrap, OnApplicationShutdown {
     private readonly store: WebhookStore,
     private readonly logger: JsonLogger,
     @Inject(CONFIG) private readonly config: PushledgerConfig,
+    private readonly facts: SealedFacts,
   ) {}
 
   async create(c: CreateWebhookCommand): Promise<WebhookV1> {
@@ -85,7 +87,13 @@ export class Webhooks implements OnApplicationBootstrap, OnApplicationShutdown {
 
   /** Owed deliveries for a batch of lifecycle facts; stored before the batch's offsets are committed. */
   async onLifecycle(envelopes: LifecycleEnvelope[]): Promise<void> {
-    await this.enqueue(envelopes.flatMap((e) => lifecycleEvent(e) ?? []));
+    const events = envelopes.flatMap((e) => lifecycleEvent(e) ?? []);
+    const subscribers = await this.subscribers();
+    const wanted = events.filter((e) => subscribers.some((w) => w.appId === e.appId));
+    if (!wanted.length) return;
+    // Opened only for apps with webhooks: one key lookup per batch, none for the rest.
+    const opened = await this.facts.open(wanted.map((e) => e.body));
+    await this.enqueue(wanted.map((e, i) => ({ ...e, body: { ...opened[i], data: redact(opened[i].data) } })));
   }
 
   async onOutcomes(outcomes: DeliveryOutcomeV1[]): Promise<void> {
@@ -173,7 +181,7 @@ function lifecycleEvent(e: LifecycleEnvelope): WebhookEvent | null {
   const appId = e.metadata?.appId ?? stream?.appId;
   if (!stream || !appId || (stream.category !== 'device' && stream.category !== 'user')) return null;
   const occurredAt = e.metadata?.occurredAt ?? new Date().toISOString();
-  return { appId, lane: `${stream.category}:${stream.id}`, body: { id: e.eventId, type: e.type, appId, occurredAt, data: redact(e.data) } };
+  return { appId, lane: `${stream.category}:${stream.id}`, body: { id: e.eventId, type: e.type, appId, occurredAt, data: e.data } };
 }
 
 function outcomeEvent(o: DeliveryOutcomeV1): WebhookEvent {

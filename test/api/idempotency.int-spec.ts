@@ -1,6 +1,7 @@
+import { createHmac } from 'crypto';
 import { deviceIdFromToken } from '@pushledger/lifecycle';
 import mongoose from 'mongoose';
-import { api, startStack, Stack, TestApp } from '@pushledger/testing';
+import { api, startStack, Stack, TestApp, testConfig } from '@pushledger/testing';
 
 describe('Idempotency-Key on native writes', () => {
   let stack: Stack;
@@ -121,7 +122,10 @@ describe('Idempotency-Key on native writes', () => {
     const mongo = await mongoose.createConnection(stack.env.MONGODB_URI).asPromise();
     try {
       const records = mongo.collection('gateway_idempotency');
-      const [stored] = await records.find({ _id: `${app.id}:${k['idempotency-key']}` as never }).toArray();
+      // Stored under a keyed hash of the key: a client may put a user id in it.
+      expect(await records.countDocuments({ _id: `${app.id}:${k['idempotency-key']}` as never })).toBe(0);
+      const secret = testConfig({ PUSHLEDGER_SECRET_KEY: stack.env.PUSHLEDGER_SECRET_KEY }).secretKey!.key;
+      const [stored] = await records.find({ _id: `${app.id}:${createHmac('sha256', secret).update(k['idempotency-key']).digest('base64url')}` as never }).toArray();
       expect(stored).toMatchObject({ sealedBody: expect.stringMatching(/^v1\./) });
       expect(stored.body).toBeUndefined();
       expect(JSON.stringify(stored)).not.toContain(traits.favourite_colour);

@@ -3,7 +3,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { appStream, DEFAULT_APP_SETTINGS, hashKey, topicsFor, type TopicMap } from '@pushledger/contracts';
 import { createProducer } from '@pushledger/kafka';
 import { createPrivateEventStore } from '@pushledger/privacy';
-import { api, startStack, Stack, TestApp, testConfig, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { api, openedValue, startStack, Stack, TestApp, testConfig, testKafka, uniqueName, waitFor } from '@pushledger/testing';
 
 /** What an app's backend computes for its client: hex HMAC-SHA256 of the user id under the identity secret. */
 const hmac = (secret: string, userId: string) => createHmac('sha256', secret).update(userId, 'utf8').digest('hex');
@@ -241,7 +241,7 @@ describe('Identity verification per app (userHash)', () => {
     await reader.subscribe({ topic: topics.gatewayIngest, fromBeginning: true });
     await reader.run({
       eachMessage: async ({ partition, message }) => {
-        values.push(message.value?.toString('utf8') ?? '');
+        values.push(JSON.stringify(openedValue(stack.env, message.value?.toString('utf8') ?? '')));
         seen.set(partition, Number(message.offset) + 1);
       },
     });

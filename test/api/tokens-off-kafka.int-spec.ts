@@ -1,12 +1,11 @@
 import { topicsFor } from '@pushledger/contracts';
-import { api, scanTopics, startStack, Stack } from '@pushledger/testing';
+import { api, openedValue, scanTopics, startStack, Stack } from '@pushledger/testing';
 
 /**
- * What the gateway and the owners say to each other over Kafka: replies carry masked views, and no message
- * key names a token or a user. (Command values still carry the token to its owner, and the lifecycle topic
- * still carries facts as stored: see the README's known limits.)
+ * What the gateway and the owners say to each other over Kafka: values sealed with the secret key, replies
+ * carrying masked views even when opened, and no message key naming a token or a user.
  */
-describe('tokens and user ids in command keys and replies', () => {
+describe('tokens and user ids on the command and reply topics', () => {
   let stack: Stack;
 
   beforeAll(async () => {
@@ -16,7 +15,7 @@ describe('tokens and user ids in command keys and replies', () => {
     await stack?.stop();
   });
 
-  it('after registrations through every API, identify, logout, reads and exports, no reply holds a whole token and no key names a token or a user', async () => {
+  it('after registrations through every API, identify, logout, reads and exports, no message shows a token or a user id, and no opened reply a whole token', async () => {
     const app = await stack.createApp({}, 'tokens');
     const write = api(stack.url, app.writeKey);
     const server = api(stack.url, app.serverKey);
@@ -45,15 +44,18 @@ describe('tokens and user ids in command keys and replies', () => {
     const topics = topicsFor(stack.suffix);
     const messages = await scanTopics(stack.suffix, (t) => [topics.commandReplies, topics.registrationCommands, topics.identityCommands].includes(t));
     const replies = messages.filter((m) => m.topic === topics.commandReplies);
+    const commands = messages.filter((m) => m.topic !== topics.commandReplies);
     expect(replies.length).toBeGreaterThan(10);
-    for (const token of Object.values(tokens)) {
-      expect(replies.filter((m) => m.value.includes(token))).toEqual([]);
-      expect(messages.filter((m) => m.key.includes(token))).toEqual([]);
+    expect(commands.length).toBeGreaterThan(5);
+    // As they travel: sealed, so neither a token nor a user id is readable in any key, value or header.
+    for (const secret of [...Object.values(tokens), ...Object.values(users)]) {
+      expect(messages.filter((m) => m.key.includes(secret) || m.value.includes(secret) || m.headers.includes(secret))).toEqual([]);
     }
-    // Masked tokens do travel in replies: the check above looks at messages that hold device views.
-    expect(replies.some((m) => m.value.includes(tokens.native.slice(0, 6)))).toBe(true);
-    const commandKeys = messages.filter((m) => m.topic !== topics.commandReplies).map((m) => m.key);
-    expect(commandKeys.length).toBeGreaterThan(5);
-    for (const user of Object.values(users)) expect(commandKeys.filter((k) => k.includes(user))).toEqual([]);
+    // Opened with the secret key: commands carry the token to its owner; replies hold masked views only.
+    const openedCommands = commands.map((m) => JSON.stringify(openedValue(stack.env, m.value)));
+    const openedReplies = replies.map((m) => JSON.stringify(openedValue(stack.env, m.value, 'reply')));
+    expect(openedCommands.some((v) => v.includes(tokens.native) && v.includes(users.native))).toBe(true);
+    for (const token of Object.values(tokens)) expect(openedReplies.filter((v) => v.includes(token))).toEqual([]);
+    expect(openedReplies.some((v) => v.includes(tokens.native.slice(0, 6)))).toBe(true);
   });
 });

@@ -4,3 +4,4 @@ export * from './request-reply';
 export * from './kafka-batch.transport';
 export * from './dead-letters';
 export * from './revive';
+export * from './message-seal';

@@ -5,7 +5,8 @@ import { isObservable, lastValueFrom, Observable, throwError } from 'rxjs';
 import { groupFor, TopicMap } from '@pushledger/contracts';
 import { ConsumerRunner, InboundMessage, MessageOutcome, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { ensureTopics } from './kafka.factory';
-import { CommandEnvelope, CommandReply, CommandServer } from './request-reply';
+import { UnsealableMessageError } from './message-seal';
+import { CommandEnvelope, CommandReply, CommandSeals, CommandServer, commandSeals } from './request-reply';
 
 /** A pattern names a topic by its key in the topic map: the namespace suffix is the transport's business. */
 export type TopicKey = keyof TopicMap;
@@ -42,6 +43,8 @@ export interface KafkaBatchTransportOptions {
   /** Partitions of a group handled at once unless its pattern says otherwise. */
   partitionsConsumedConcurrently?: number;
   onOutcome?: (topic: string, outcome: MessageOutcome) => void;
+  /** How values between our services are sealed (`commandSeals(config)`); plain JSON without. */
+  seals?: CommandSeals;
 }
 
 /** What a handler gets with `@Ctx()`: the message's topic, partition, offset, key, headers and heartbeat. */
@@ -78,8 +81,11 @@ interface Stoppable {
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private consumers: Stoppable[] = [];
 
+  private readonly seals: CommandSeals;
+
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
+    this.seals = options.seals ?? commandSeals({});
   }
 
   async listen(callback: (err?: unknown) => void): Promise<void> {
@@ -107,6 +113,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           new CommandServer({
             ...this.runnerOptions(options),
             topic,
+            seals: this.seals,
             handle: async (command: CommandEnvelope, msg) => (await this.invoke(handler, command, msg)) as CommandReply,
           }),
         );
@@ -122,7 +129,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           ...this.runnerOptions(options),
           topics: [...handlers.keys()],
           handle: async (msg) => {
-            const data = decode(msg, options);
+            const data = decode(msg, options, this.seals);
             if (data === UNDECODABLE) return;
             await this.invoke(handlers.get(msg.topic)!, data, msg);
           },
@@ -195,11 +202,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
 const UNDECODABLE = Symbol('undecodable');
 
-function decode(msg: InboundMessage, options: KafkaHandlerOptions): unknown {
+function decode(msg: InboundMessage, options: KafkaHandlerOptions, seals: CommandSeals): unknown {
   try {
-    return JSON.parse(msg.value?.toString('utf8') ?? '');
-  } catch {
+    return seals.command.open(msg.value?.toString('utf8') ?? '');
+  } catch (err) {
     if (options.skipUndecodable) return UNDECODABLE;
+    if (err instanceof UnsealableMessageError) throw new PoisonMessageError('unsealable', err.message);
     throw new PoisonMessageError('invalid_json', 'the message is not valid JSON');
   }
 }

@@ -4,7 +4,21 @@ import type { LoggerService } from '@nestjs/common';
 import { ConsumerRunner, ConsumerRunnerOptions, InboundMessage, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { createProducer, ensureTopics } from './kafka.factory';
 import { reviveOnFatalCrash } from './revive';
+import type { PushledgerConfig } from '@pushledger/config';
 import { maskTokens } from '@pushledger/observability';
+import { MessageSeal, UnsealableMessageError } from './message-seal';
+
+/** How command and reply values are sealed on their topics (plain JSON when no secret key is configured). */
+export interface CommandSeals {
+  command: MessageSeal;
+  reply: MessageSeal;
+}
+
+export function commandSeals(config: Pick<PushledgerConfig, 'secretKey'>): CommandSeals {
+  return { command: new MessageSeal(config.secretKey, 'command'), reply: new MessageSeal(config.secretKey, 'reply') };
+}
+
+const PLAIN: CommandSeals = commandSeals({});
 
 export interface CommandEnvelope<T = unknown> {
   commandId: string;
@@ -40,6 +54,7 @@ export class CommandClient {
     private readonly kafka: Kafka,
     private readonly replyTopic: string,
     private readonly logger?: LoggerService,
+    private readonly seals: CommandSeals = PLAIN,
   ) {}
 
   async start(): Promise<void> {
@@ -72,7 +87,13 @@ export class CommandClient {
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
           if (message.headers?.['reply-for']?.toString() !== this.instanceId || !message.value) continue;
-          const reply = JSON.parse(message.value.toString('utf8')) as CommandReply;
+          let reply: CommandReply;
+          try {
+            reply = this.seals.reply.open(message.value.toString('utf8')) as CommandReply;
+          } catch (err) {
+            this.logger?.warn?.(`a reply for this instance could not be read: ${(err as Error).message}`);
+            continue;
+          }
           // Matched by the request's own correlation id: two requests may carry one command id (one idempotency key).
           const correlation = message.headers?.['correlation-id']?.toString() ?? reply.commandId;
           const waiter = this.pending.get(correlation);
@@ -97,7 +118,7 @@ export class CommandClient {
     });
     // The timer may fire while the produce is still retrying (Kafka away): that rejection is handled below or by the caller, never unhandled.
     reply.catch(() => undefined);
-    const produced = this.enqueue(topic, { key, value: JSON.stringify(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } }).catch((err: unknown) => {
+    const produced = this.enqueue(topic, { key, value: this.seals.command.seal(command), headers: { 'reply-to': this.replyTopic, 'reply-for': this.instanceId, 'correlation-id': correlation, 'command-id': command.commandId, 'command-type': command.type, 'app-id': command.appId } }).catch((err: unknown) => {
       const waiter = this.pending.get(correlation);
       if (waiter) clearTimeout(waiter.timer);
       this.pending.delete(correlation);
@@ -160,6 +181,7 @@ export class CommandClient {
 export interface CommandServerOptions extends Omit<ConsumerRunnerOptions, 'topics' | 'handle' | 'afterBatch'> {
   topic: string;
   handle: (command: CommandEnvelope, msg: InboundMessage) => Promise<CommandReply>;
+  seals?: CommandSeals;
 }
 
 /**
@@ -175,7 +197,7 @@ export class CommandServer {
   constructor(private readonly opts: CommandServerOptions) {}
 
   async start(): Promise<void> {
-    const { topic, handle, ...runner } = this.opts;
+    const { topic, handle, seals = PLAIN, ...runner } = this.opts;
     this.producer = createProducer(this.opts.kafka);
     await this.producer.connect();
     this.runner = new ConsumerRunner({
@@ -187,8 +209,9 @@ export class CommandServer {
       handle: async (msg) => {
         let command: CommandEnvelope;
         try {
-          command = JSON.parse(msg.value?.toString('utf8') ?? '');
-        } catch {
+          command = seals.command.open(msg.value?.toString('utf8') ?? '') as CommandEnvelope;
+        } catch (err) {
+          if (err instanceof UnsealableMessageError) throw new PoisonMessageError('unsealable', err.message);
           throw new PoisonMessageError('invalid_json');
         }
         if (!command?.commandId || !command.type) throw new PoisonMessageError('invalid_command', 'commandId and type are required');
@@ -196,7 +219,7 @@ export class CommandServer {
         const replyTo = msg.headers['reply-to'];
         if (!replyTo) return;
         // Replies travel on a shared topic and are read by the gateway only to answer with masked views: no whole token goes out.
-        const message = { key: command.commandId, value: JSON.stringify(maskTokens(reply)), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } };
+        const message = { key: command.commandId, value: seals.reply.seal(maskTokens(reply)), headers: { 'reply-for': msg.headers['reply-for'] ?? '', 'correlation-id': msg.headers['correlation-id'] ?? command.commandId } };
         const list = this.replies.get(replyTo);
         if (list) list.push(message);
         else this.replies.set(replyTo, [message]);

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import mongoose from 'mongoose';
 import type { Kafka } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
-import { createKafka, DeadLetters, KafkaBatchTransport } from '@pushledger/kafka';
+import { commandSeals, createKafka, DeadLetters, KafkaBatchTransport } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import type { EventStore } from '@pushledger/event-store';
 import { createPrivateEventStore } from '@pushledger/privacy';
@@ -89,7 +89,7 @@ export class PlatformModule {
         {
           provide: KafkaBatchTransport,
           useFactory: () => {
-            const transport = new KafkaBatchTransport({ kafka, topics: topicsFor(config.kafka.topicSuffix), suffix: config.kafka.topicSuffix, logger, onOutcome: (topic, outcome) => messagesHandled.inc({ topic, outcome }) });
+            const transport = new KafkaBatchTransport({ kafka, topics: topicsFor(config.kafka.topicSuffix), suffix: config.kafka.topicSuffix, logger, seals: commandSeals(config), onOutcome: (topic, outcome) => messagesHandled.inc({ topic, outcome }) });
             const letters = new DeadLetters(kafka, config.kafka.topicSuffix);
             watchKafkaHandlers(transport, (topics) => letters.depths(topics));
             return transport;

@@ -1,4 +1,10 @@
-import { testKafka, uniqueName, waitFor } from './engines';
+import { MessageSeal } from '@pushledger/kafka';
+import { testConfig, testKafka, uniqueName, waitFor } from './engines';
+
+/** A value between our services as they read it: opened with the stack's secret key where it is sealed. */
+export function openedValue(env: Record<string, string>, value: string, kind: 'command' | 'reply' = 'command'): any {
+  return new MessageSeal(testConfig({ PUSHLEDGER_SECRET_KEY: env.PUSHLEDGER_SECRET_KEY ?? '', PUSHLEDGER_SECRET_KEY_FILE: env.PUSHLEDGER_SECRET_KEY_FILE ?? '' }).secretKey, kind).open(value);
+}
 
 export interface ScannedMessage {
   topic: string;

@@ -4,7 +4,7 @@ import type { PushledgerConfig } from '@pushledger/config';
 import { isSealedTarget, type AppRecord, type DeliveryOutcomeKind, type DeliveryOutcomeV1, type DeliveryRecipientV1, type DeliveryRequestV1, type DeliveryTargetV1, type Provider, type RegistrationCommand, type TopicMap } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { tokenHash, type JsonLogger } from '@pushledger/observability';
-import { DeferMessageError } from '@pushledger/kafka';
+import { commandSeals, DeferMessageError } from '@pushledger/kafka';
 import { CredentialSealError } from '@pushledger/platform';
 import type { RecipientSeals } from '@pushledger/privacy';
 import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
@@ -237,7 +237,7 @@ export class DeliveryHandler {
     ];
     const events: DeliveryOutcomeV1[] = rows.map((o) => ({ messageId: req.messageId, appId: req.appId, campaignId: req.campaignId, deviceId: o.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, at: issuedAt }));
     const topicMessages = [
-      ...(commands.length ? [{ topic: this.topics.registrationCommands, messages: commands.map((c) => ({ key: 'deviceId' in c ? c.deviceId : null, value: JSON.stringify(c) })) }] : []),
+      ...(commands.length ? [{ topic: this.topics.registrationCommands, messages: commands.map((c) => ({ key: 'deviceId' in c ? c.deviceId : null, value: commandSeals(this.config).command.seal(c) })) }] : []),
       ...(events.length ? [{ topic: this.topics.deliveryOutcomes, messages: events.map((e) => ({ key: `${e.messageId}:${e.deviceId}`, value: JSON.stringify(e), headers: { kind: 'outcome' } })) }] : []),
     ];
     if (topicMessages.length) await this.producer.sendBatch({ acks: -1, topicMessages });

@@ -108,7 +108,7 @@ export class MessagesController {
     const at = dto.at ?? new Date().toISOString();
     if (Number.isNaN(Date.parse(at))) throw ApiError.validation('at', 'must be an ISO-8601 time');
     if (!(await this.owners.outcome(caller.app.id, messageId, dto.deviceId))) throw ApiError.notFound('message');
-    await this.owners.publish(this.owners.topics.receipts, [{ key: `${messageId}:${dto.deviceId}`, value: JSON.stringify({ appId: caller.app.id, messageId, deviceId: dto.deviceId, kind: dto.kind, at }) }]);
+    await this.owners.publish(this.owners.topics.receipts, [{ key: `${messageId}:${dto.deviceId}`, value: { appId: caller.app.id, messageId, deviceId: dto.deviceId, kind: dto.kind, at } }]);
     return { accepted: true };
   }
 }

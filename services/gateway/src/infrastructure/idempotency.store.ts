@@ -1,10 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { createHash, randomUUID } from 'crypto';
+import { createHash, createHmac, randomUUID } from 'crypto';
 import mongoose, { Schema } from 'mongoose';
 import type { PushledgerConfig } from '@pushledger/config';
 import { deterministicUuid } from '@pushledger/contracts';
 import { CONFIG, CredentialSealError, isUnavailable, MONGO, openCredential, sealCredential } from '@pushledger/platform';
 import { WritePositions } from '../application/write-positions';
+
+const IDEMPOTENCY_ID_SALT = Buffer.from('pushledger-idempotency-key');
 
 /** The Idempotency-Key header is empty or longer than 255 characters. */
 export class InvalidIdempotencyKeyError extends Error {}
@@ -66,7 +68,9 @@ export class IdempotencyStore implements OnApplicationBootstrap, OnApplicationSh
   async run(appId: string, key: string | undefined, request: unknown, execute: (commandId: string) => Promise<{ status: number; body: unknown }>): Promise<{ status: number; body: unknown }> {
     if (key === undefined) return execute(randomUUID());
     if (key.length === 0 || key.length > 255) throw new InvalidIdempotencyKeyError('must be 1 to 255 characters');
-    const id = `${appId}:${key}`;
+    const name = `${appId}:${key}`;
+    // Stored under a keyed hash: a client may put a user id or an email in its key.
+    const id = `${appId}:${createHmac('sha256', this.config.secretKey?.key ?? IDEMPOTENCY_ID_SALT).update(key, 'utf8').digest('base64url')}`;
     const requestHash = createHash('sha256').update(JSON.stringify(request ?? null)).digest('hex');
     const model = this.model();
     const found = await model.findById(id).lean();
@@ -80,7 +84,7 @@ export class IdempotencyStore implements OnApplicationBootstrap, OnApplicationSh
       return { status: seen.status, body: answer.body };
     }
     // A key reused after its record expired is a new request: a new command id, or the owners would take it for a retry of the first.
-    const result = await execute(deterministicUuid(found ? `idempotency:${id}:${new Date(found.createdAt).toISOString()}` : `idempotency:${id}`));
+    const result = await execute(deterministicUuid(found ? `idempotency:${name}:${new Date(found.createdAt).toISOString()}` : `idempotency:${name}`));
     const position = this.positions.ofRequest();
     const kept = this.config.secretKey ? { sealedBody: sealCredential(result.body ?? null, 'idempotency.answer', appId, this.config.secretKey).$sealed } : { body: result.body };
     await model.create({ _id: id, requestHash, status: result.status, ...kept, ...(position === null ? {} : { position: position.toString() }), createdAt: new Date() }).catch((err: { code?: number }) => {

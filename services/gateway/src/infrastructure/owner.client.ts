@@ -49,7 +49,7 @@ import type {
   UserQueryResult,
   UserView,
 } from '@pushledger/contracts';
-import { CommandClient, CommandEnvelope, CommandReply, ensureTopics } from '@pushledger/kafka';
+import { CommandClient, CommandEnvelope, CommandReply, commandSeals, ensureTopics } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
 import type { PushledgerConfig } from '@pushledger/config';
@@ -98,7 +98,8 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
-  private userCommandKey(appId: string, userId: string): string {
+  /** A user's messages' Kafka key: a keyed hash, so no key names the user. */
+  userCommandKey(appId: string, userId: string): string {
     return userMessageKey(appId, userId, this.config.secretKey?.key);
   }
 
@@ -115,7 +116,7 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   private started(): Promise<CommandClient> {
     this.starting ??= (async () => {
       await ensureTopics(this.kafka, Object.values(this.topics), 8);
-      const client = new CommandClient(this.kafka, this.topics.commandReplies, this.logger);
+      const client = new CommandClient(this.kafka, this.topics.commandReplies, this.logger, commandSeals(this.config));
       await client.start();
       this.client = client;
       return client;
@@ -243,10 +244,12 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     return (await this.query<SendsPauseResult>(this.topics.deliveryCommands, appId, { ...meta(appId), type: 'GetSendsPause' })).reason;
   }
 
-  /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. */
-  async publish(topic: string, messages: { key: string | null; value: string; headers?: Record<string, string> }[]): Promise<void> {
+  /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. Values travel sealed like commands. */
+  async publish(topic: string, messages: { key: string | null; value: unknown; headers?: Record<string, string> }[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const published = (async () => (await this.started()).publish(topic, messages))();
+    const seal = commandSeals(this.config).command;
+    const sealed = messages.map((m) => ({ ...m, value: seal.seal(m.value) }));
+    const published = (async () => (await this.started()).publish(topic, sealed))();
     // Kafka away: the producer's own retries would hold the request for minutes.
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not acknowledged within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS)));
     published.catch(() => undefined);

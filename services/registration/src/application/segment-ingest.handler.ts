@@ -3,7 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { AppRecord, planSegmentMessage, SegmentValidationError, TopicMap, userMessageKey } from '@pushledger/contracts';
 import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import { AppRegistry, hashKey } from '@pushledger/apps';
-import { createProducer } from '@pushledger/kafka';
+import { commandSeals, createProducer } from '@pushledger/kafka';
 import { DeviceFlows } from './device-flows';
 import { segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
 import { CONFIG, KAFKA, TOPICS, withOpenIdentitySecret } from '@pushledger/platform';
@@ -87,7 +87,7 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
             }
           }
           if (plan.traits) {
-            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: userMessageKey(plan.traits.appId, plan.traits.userId, this.config.secretKey?.key), value: JSON.stringify(plan.traits) }] });
+            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: userMessageKey(plan.traits.appId, plan.traits.userId, this.config.secretKey?.key), value: commandSeals(this.config).command.seal(plan.traits) }] });
           }
           break;
         case 'event':

@@ -16,11 +16,13 @@ const idOf = (v: unknown): string | null => (typeof v === 'string' && v !== '') 
  * The Kafka key: the device when the message names one, so a device's messages stay in order on one
  * partition; else the user.
  */
-function keyOf(m: Json): string | null {
+/** The message's lane: its device, or else its user under a keyed hash (no Kafka key names a user). */
+function keyOf(owners: OwnerClient, appId: string, m: Json): string | null {
   const properties = isObject(m.properties) ? m.properties : {};
   const context = isObject(m.context) ? m.context : {};
   const device = isObject(context.device) ? context.device : {};
-  return idOf(properties.deviceId) ?? idOf(m.anonymousId) ?? idOf(device.id) ?? idOf(m.userId);
+  const userId = idOf(m.userId);
+  return idOf(properties.deviceId) ?? idOf(m.anonymousId) ?? idOf(device.id) ?? (userId ? owners.userCommandKey(appId, userId) : null);
 }
 
 /** Checked here: a user's proof, valid for good, need not sit in the topic for its retention. */
@@ -54,7 +56,7 @@ export async function publishSegment(owners: OwnerClient, caller: Caller, messag
       throw err;
     }
     requireSegmentUserHash(caller, message);
-    return { key: keyOf(message), value: JSON.stringify(withoutUserHash(message)), headers: { 'app-id': appId } };
+    return { key: keyOf(owners, appId, message), value: withoutUserHash(message), headers: { 'app-id': appId } };
   });
   if (!out.length) return SEGMENT_OK;
   try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { groupFor, tokenHash, topicsFor } from '@pushledger/contracts';
 import { FcmSimulator } from '@pushledger/fcm';
-import { api, repoRoot, scanTopics, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
+import { api, openedValue, repoRoot, scanTopics, startStack, Stack, TestApp, testKafka, waitFor } from '@pushledger/testing';
 import * as path from 'path';
 import { Pool } from 'pg';
 
@@ -99,7 +99,7 @@ describe('delivery through firebase-admin and the FCM simulator: each answer has
   async function registrationCommandsFor(device: { id: string; token: string }): Promise<string[]> {
     const topic = topicsFor(stack.suffix).registrationCommands;
     const commands = (await scanTopics(stack.suffix, (t) => t === topic))
-      .map((m) => ({ raw: m.value, command: JSON.parse(m.value) as { type: string; appId: string; deviceId?: string; tokenHash?: string } }))
+      .map((m) => ({ raw: m.value, command: openedValue(stack.env, m.value) as { type: string; appId: string; deviceId?: string; tokenHash?: string } }))
       .filter(({ command }) => command.appId === app.id && command.deviceId === device.id);
     const fromDelivery = commands.filter(({ command }) => ['RecordPushSent', 'RecordPushBounced', 'InvalidateToken'].includes(command.type));
     expect(fromDelivery.filter(({ raw }) => raw.includes(device.token))).toEqual([]);

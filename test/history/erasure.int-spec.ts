@@ -3,8 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { Client } from 'pg';
 import mongoose from 'mongoose';
+import { FcmSimulator } from '@pushledger/fcm';
 import { dbOf, Layout } from '@pushledger/read-models';
-import { api, Stack, startProcess, TestApp, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { api, repoRoot, Stack, startProcess, TestApp, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { copiesOf } from './every-copy';
 import { startPrivateStack, type PrivateStack } from './private-stack';
 import { runReplayCli } from './replay-cli';
 
@@ -26,8 +28,11 @@ describe('erasure: crypto-shredding through a running stack', () => {
   let stack: Stack;
   let app: TestApp;
   let dir: string;
+  let sim: FcmSimulator;
   beforeAll(async () => {
-    env = await startPrivateStack();
+    sim = await FcmSimulator.start({ certDir: path.join(repoRoot, '.data/fcm-sim-test') });
+    // Every service and tool, logging at info: the scan at the end reads all they wrote.
+    env = await startPrivateStack(['gateway', 'registration', 'identity', 'relay', 'projector', 'campaign', 'delivery'], { FCM_ENDPOINT: sim.url, FCM_CA_FILE: sim.caFile, LOG_LEVEL: 'info' });
     stack = env.stack;
     app = await stack.createApp();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'erasure-'));
@@ -35,6 +40,7 @@ describe('erasure: crypto-shredding through a running stack', () => {
   afterAll(async () => {
     if (process.env.DEBUG_STACK) console.log(stack?.logs());
     await env?.stop();
+    await sim?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,9 +87,17 @@ describe('erasure: crypto-shredding through a running stack', () => {
     expect((await reg('erin-phone', TOKEN_A, ERIN)).status).toBe(201);
     expect((await reg('erin-tablet', TOKEN_B, ERIN)).status).toBe(201);
     expect((await reg('frank-phone', TOKEN_C, FRANK)).status).toBe(201);
-    expect((await server.patch(`/v1/users/${ERIN}`, { traits: { email: ERIN_EMAIL, favourite: ERIN_SECRET_TRAIT } })).status).toBe(200);
+    expect((await server.patch(`/v1/users/${ERIN}`, { traits: { email: ERIN_EMAIL, favourite: ERIN_SECRET_TRAIT } }, { 'idempotency-key': `traits-${ERIN}` })).status).toBe(200);
     expect((await server.patch(`/v1/users/${FRANK}`, { traits: { email: FRANK_EMAIL } })).status).toBe(200);
     await waitFor(async () => (await server.get(`/v1/users/${ERIN}/devices`)).body?.length === 2 && (await server.get(`/v1/users/${FRANK}/devices`)).body?.length === 1, { what: 'membership', timeoutMs: 60000 });
+
+    // A push personalised with her trait, delivered: the delivery ledger, its requests and outcomes have her devices.
+    const campaign = await server.post('/v1/campaigns', { name: 'favourite', kind: 'broadcast', content: { title: 'Hi {{user.traits.favourite}}', body: 'b' } });
+    expect(campaign.status).toBe(201);
+    const send = await server.post(`/v1/campaigns/${campaign.body.id}/send`, {});
+    expect(send.status).toBe(202);
+    await waitFor(async () => [TOKEN_A, TOKEN_B, TOKEN_C].every((t) => sim.requestsFor(t).length > 0), { what: 'the broadcast at FCM', timeoutMs: 60000 });
+    expect(JSON.stringify(sim.requestsFor(TOKEN_A))).toContain(ERIN_SECRET_TRAIT);
 
     // Before: the export has everything, decrypted (tokens masked as everywhere in the API).
     const before = await server.get(`/v1/users/${ERIN}/export`);
@@ -96,7 +110,6 @@ describe('erasure: crypto-shredding through a running stack', () => {
     expect(leaks(raw, [...ERIN_SECRETS, FRANK, FRANK_EMAIL, TOKEN_C])).toEqual([]);
 
     await waitFor(() => env.relayCaughtUp(), { what: 'the relay before the erasure' });
-    const from = await endOffsets();
 
     const erased = await server.delete(`/v1/users/${ERIN}`);
     expect(erased.status).toBe(200);
@@ -131,10 +144,11 @@ describe('erasure: crypto-shredding through a running stack', () => {
     expect(after.status).toBe(200);
     expect(leaks(JSON.stringify(after.body).replaceAll(ERIN, ''), ERIN_SECRETS)).toEqual([]);
 
-    // 4. The lifecycle topic from the erasure on (raw bytes).
-    const topic = await lifecycleBytes(from, await endOffsets());
+    // 4. The lifecycle topic, from its start (raw bytes): facts as stored, so no whole token of anyone either.
+    const topic = await lifecycleBytes(new Map(), await endOffsets());
     expect(topic.count).toBeGreaterThan(0);
-    expect(leaks(topic.bytes, ERIN_SECRETS)).toEqual([]);
+    expect(leaks(topic.bytes, [...ERIN_SECRETS, TOKEN_C, FRANK, FRANK_EMAIL])).toEqual([]);
+    expect(topic.bytes).toContain('frank-phone');
 
     // 5. Device facts remain countable.
     const stats = await server.get('/v1/stats/devices');
@@ -168,6 +182,18 @@ describe('erasure: crypto-shredding through a running stack', () => {
 
     // 7. And at rest: neither the events nor the stream names hold them.
     expect(leaks(await rawStore(stack.env.POSTGRES_URL), ERIN_SECRETS)).toEqual([]);
+
+    // 8. Every copy: each PostgreSQL table, MongoDB collection, topic (DLQs included) and process output.
+    const scan = await copiesOf(stack, ERIN_SECRETS);
+    expect(scan.found).toEqual([]);
+    expect(scan.read.tables).toBeGreaterThan(10);
+    expect(scan.read.collections).toBeGreaterThan(3);
+    expect(scan.read.topics).toBeGreaterThan(5);
+    expect(scan.read.logChars).toBeGreaterThan(1000);
+    // The same scan finds what is still there: frank's user id in the read models, which target by it.
+    const control = await copiesOf(stack, [FRANK, FRANK_EMAIL, TOKEN_C]);
+    console.log(`erasure scan: ${JSON.stringify({ read: scan.read, erin: scan.found, frank: control.found })}`);
+    expect(control.found).toEqual(expect.arrayContaining([expect.objectContaining({ secret: FRANK, where: expect.stringMatching(/^collection users_/) })]));
   });
 });
 

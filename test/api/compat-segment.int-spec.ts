@@ -1,4 +1,4 @@
-import { api, startStack, Stack, TestApp, testKafka, uniqueName, waitFor } from '@pushledger/testing';
+import { api, openedValue, startStack, Stack, TestApp, testKafka, uniqueName, waitFor } from '@pushledger/testing';
 
 type Event = { type: string; data: Record<string, unknown> };
 
@@ -154,11 +154,13 @@ describe('Segment HTTP Tracking API: Intilery register push', () => {
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: `pushledger.gateway-ingest.v1.${stack.suffix}`, fromBeginning: true });
-      const found = new Promise<{ key: string | null; value: string; appId: string | null }>((resolve) => {
+      const found = new Promise<{ key: string | null; value: string; raw: string; appId: string | null }>((resolve) => {
         void consumer.run({
           eachMessage: async ({ message }) => {
-            const value = message.value?.toString('utf8') ?? '';
-            if (value.includes(`${deviceId}-m`)) resolve({ key: message.key?.toString() ?? null, value, appId: message.headers?.['app-id']?.toString() ?? null });
+            const raw = message.value?.toString('utf8') ?? '';
+            // Sealed as it travels: opened with the stack's secret key.
+            const value = JSON.stringify(openedValue(stack.env, raw));
+            if (value.includes(`${deviceId}-m`)) resolve({ key: message.key?.toString() ?? null, value, raw, appId: message.headers?.['app-id']?.toString() ?? null });
           },
         });
       });
@@ -168,6 +170,8 @@ describe('Segment HTTP Tracking API: Intilery register push', () => {
       expect(msg.appId).toBe(app.id);
       expect(msg.value).not.toContain(app.writeKey);
       expect(JSON.parse(msg.value)).not.toHaveProperty('writeKey');
+      expect(msg.raw).not.toContain(`${deviceId}-m`);
+      expect(msg.raw).not.toContain('fcmToken');
     } finally {
       await consumer.disconnect();
     }

@@ -81,35 +81,40 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     if (part === 'gateway') env.PORT = own;
     procs.set(part, startService(part, part === 'gateway' ? env : { ...env, SERVICE_PORT: own }));
   };
+  /** Until the process answers /health from the port it was given: `taken` when another process holds that port (it keeps retrying the bind). */
+  const probe = async (p: RunningProcess, port: number, what: string): Promise<'healthy' | 'taken' | 'exited'> => {
+    let outcome: 'healthy' | 'taken' | 'exited' = 'healthy';
+    await waitFor(
+      async () => {
+        const bindFailed = p.logs().includes('EADDRINUSE') && !listensOn(p.child.pid!, port);
+        // A process that exits while starting fails at once (waitFor would keep probing until its timeout).
+        if (p.child.exitCode !== null || p.child.signalCode !== null) outcome = bindFailed ? 'taken' : 'exited';
+        else if (bindFailed) outcome = 'taken';
+        if (outcome !== 'healthy') return true;
+        const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
+        // A 200 counts only from our own process: another suite's may hold the port.
+        return res?.status === 200 && listensOn(p.child.pid!, port);
+      },
+      { timeoutMs: 90000, what },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- output:\n${p.logs().slice(-4000)}`);
+    });
+    return outcome;
+  };
   const healthy = async (part: StackPart, tries = 1): Promise<void> => {
     if (!HEALTH_PARTS.includes(part)) return;
     const p = procs.get(part)!;
-    // A process that exits while starting fails at once (waitFor would keep probing until its timeout).
-    let exited = false;
-    let taken = false;
-    const own = ports.get(part)!;
-    await waitFor(
-      async () => {
-        if (p.child.exitCode !== null || p.child.signalCode !== null) return (exited = true);
-        // The port was taken between picking it and binding it (the service keeps trying to bind it).
-        if (p.logs().includes('EADDRINUSE') && !listensOn(p.child.pid!, own)) return (taken = true);
-        const res = await fetch(`http://127.0.0.1:${own}/health`).catch(() => null);
-        // A 200 counts only from our own process: another suite's may hold the port.
-        return res?.status === 200 && listensOn(p.child.pid!, own);
-      },
-      { timeoutMs: 90000, what: `${part} to be healthy` },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
-    });
+    const outcome = await probe(p, ports.get(part)!, `${part} to be healthy`);
+    if (outcome === 'healthy') return;
     // A free port taken meanwhile by someone else: start again on another one.
-    if ((taken || (exited && p.logs().includes('EADDRINUSE'))) && tries < 3) {
+    if (outcome === 'taken' && tries < 3) {
       p.kill();
       await p.exited;
       ports.delete(part);
       await launch(part);
       return healthy(part, tries + 1);
     }
-    if (exited) throw new Error(`${part} exited while starting (code ${p.child.exitCode}, signal ${p.child.signalCode})\n--- ${part} output:\n${p.logs().slice(-4000)}`);
+    throw new Error(`${part} ${outcome === 'exited' ? `exited while starting (code ${p.child.exitCode}, signal ${p.child.signalCode})` : 'found its port taken 3 times'}\n--- ${part} output:\n${p.logs().slice(-4000)}`);
   };
   for (const part of parts) await launch(part);
   try {
@@ -125,19 +130,17 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
       replicas.push(proc);
       return { proc };
     }
-    const replicaPort = await freePort();
-    const proc = startService(part, part === 'gateway' ? { ...env, PORT: String(replicaPort) } : { ...env, SERVICE_PORT: String(replicaPort) });
-    replicas.push(proc);
-    let exited = false;
-    await waitFor(
-      async () => {
-        if (proc.child.exitCode !== null || proc.child.signalCode !== null) return (exited = true);
-        return (await fetch(`http://127.0.0.1:${replicaPort}/health`).catch(() => null))?.status === 200;
-      },
-      { timeoutMs: 90000, what: `the ${part} replica to be healthy` },
-    );
-    if (exited) throw new Error(`the ${part} replica exited while starting\n${proc.logs().slice(-4000)}`);
-    return { url: `http://127.0.0.1:${replicaPort}`, proc };
+    for (let tries = 1; ; tries++) {
+      const replicaPort = await freePort();
+      const proc = startService(part, part === 'gateway' ? { ...env, PORT: String(replicaPort) } : { ...env, SERVICE_PORT: String(replicaPort) });
+      replicas.push(proc);
+      const outcome = await probe(proc, replicaPort, `the ${part} replica to be healthy`);
+      if (outcome === 'healthy') return { url: `http://127.0.0.1:${replicaPort}`, proc };
+      proc.kill();
+      await proc.exited;
+      if (outcome === 'taken' && tries < 3) continue;
+      throw new Error(`the ${part} replica ${outcome === 'exited' ? 'exited while starting' : 'found its port taken 3 times'}\n${proc.logs().slice(-4000)}`);
+    }
   };
   const url = `http://127.0.0.1:${ports.get('gateway') ?? port}`;
   return {

@@ -236,7 +236,7 @@ export class ChaosHarness {
    * before any answer can arrive) meets work: a paced load leaves instants with nothing in flight.
    */
   private async busy(): Promise<void> {
-    await waitFor(async () => this.inFlightAt(Date.now()) > 0, { timeoutMs: 60_000, intervalMs: 1, what: 'an operation in flight to fault' });
+    await waitFor(async () => this.inFlightNow > 0, { timeoutMs: 60_000, intervalMs: 1, what: 'an operation in flight to fault' });
   }
 
   private faultBegins(entry: Record<string, unknown>): void {
@@ -244,6 +244,9 @@ export class ChaosHarness {
     this.faultStarts.push(at);
     this.record({ ...entry, inFlight: this.inFlightAt(at) });
   }
+
+  /** Operations started and not yet answered (or abandoned) now: what `busy` waits on, without walking them all. */
+  private inFlightNow = 0;
 
   /** Operations started and not yet answered (or abandoned) at `t`. */
   private inFlightAt(t: number): number {
@@ -324,48 +327,53 @@ export class ChaosHarness {
     const commandId = kind === 'push' ? deterministicUuid(`push:${appId}:${key}`) : deterministicUuid(`idempotency:${appId}:${key}`);
     const op: Op = { opId, kind, deviceId: run.deviceId, key, commandId, startedAt: Date.now(), attempts: 0, acked: false, abandoned: false, ...extra };
     run.ops.push(op);
-    const isPush = kind === 'push';
-    const route = kind === 'register' ? '/v1/devices' : `/v1/${kind}`;
-    const payload = isPush ? { ...body, idempotencyKey: key } : body;
-    const headers: Record<string, string> = { authorization: `Bearer ${isPush ? this.app.serverKey : this.app.writeKey}`, 'content-type': 'application/json' };
-    if (!isPush) headers['idempotency-key'] = key;
-    // Bounded by time only: 30 attempts (about 81 s at the 3 s back-off cap) gave up inside a 120 s outage.
-    const until = op.startedAt + (opts.opDeadlineMs ?? 120_000);
-    for (let attempt = 1; Date.now() < until; attempt++) {
-      op.attempts = attempt;
-      const start = Date.now();
-      let status = 0;
-      let json: any;
-      let error: string | undefined;
-      try {
-        const gateway = this.gateways[(opId + attempt) % this.gateways.length];
-        const res = await fetch(`${gateway}${route}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
-        status = res.status;
-        const text = await res.text();
+    this.inFlightNow++;
+    try {
+      const isPush = kind === 'push';
+      const route = kind === 'register' ? '/v1/devices' : `/v1/${kind}`;
+      const payload = isPush ? { ...body, idempotencyKey: key } : body;
+      const headers: Record<string, string> = { authorization: `Bearer ${isPush ? this.app.serverKey : this.app.writeKey}`, 'content-type': 'application/json' };
+      if (!isPush) headers['idempotency-key'] = key;
+      // Bounded by time only: 30 attempts (about 81 s at the 3 s back-off cap) gave up inside a 120 s outage.
+      const until = op.startedAt + (opts.opDeadlineMs ?? 120_000);
+      for (let attempt = 1; Date.now() < until; attempt++) {
+        op.attempts = attempt;
+        const start = Date.now();
+        let status = 0;
+        let json: any;
+        let error: string | undefined;
         try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = text.slice(0, 200);
+          const gateway = this.gateways[(opId + attempt) % this.gateways.length];
+          const res = await fetch(`${gateway}${route}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
+          status = res.status;
+          const text = await res.text();
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = text.slice(0, 200);
+          }
+        } catch (err) {
+          error = (err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message;
         }
-      } catch (err) {
-        error = (err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message;
+        this.record({ t: 'attempt', opId, kind, deviceId: run.deviceId, attempt, start, end: Date.now(), status, body: summarize(json), error, token: op.token ? maskToken(op.token) : undefined });
+        op.status = status;
+        if (status >= 500 && status !== 503) this.serverErrors++;
+        if (status >= 200 && status < 300) {
+          op.acked = true;
+          op.endedAt = Date.now();
+          if (isPush) op.messageId = json?.messageId;
+          return op;
+        }
+        if (!RETRYABLE.has(status)) break;
+        await sleep(Math.min(3000, 100 * 2 ** attempt));
       }
-      this.record({ t: 'attempt', opId, kind, deviceId: run.deviceId, attempt, start, end: Date.now(), status, body: summarize(json), error, token: op.token ? maskToken(op.token) : undefined });
-      op.status = status;
-      if (status >= 500 && status !== 503) this.serverErrors++;
-      if (status >= 200 && status < 300) {
-        op.acked = true;
-        op.endedAt = Date.now();
-        if (isPush) op.messageId = json?.messageId;
-        return op;
-      }
-      if (!RETRYABLE.has(status)) break;
-      await sleep(Math.min(3000, 100 * 2 ** attempt));
+      op.endedAt = Date.now();
+      op.abandoned = RETRYABLE.has(op.status ?? 0);
+      this.record({ t: op.abandoned ? 'abandoned' : 'rejected', opId, kind, deviceId: run.deviceId, status: op.status });
+      return op;
+    } finally {
+      this.inFlightNow--;
     }
-    op.endedAt = Date.now();
-    op.abandoned = RETRYABLE.has(op.status ?? 0);
-    this.record({ t: op.abandoned ? 'abandoned' : 'rejected', opId, kind, deviceId: run.deviceId, status: op.status });
-    return op;
   }
 
   /**
@@ -475,7 +483,8 @@ export class ChaosHarness {
         if (writes.every((o) => o.acked)) {
           const lastToken = [...acked].reverse().find((o) => o.kind === 'register')!.token;
           const owner = expectedOwner(acked);
-          if (doc.token !== lastToken) problems.push(`read model: ${run.deviceId} has token ${maskToken(doc.token)}, last acknowledged ${maskToken(lastToken)}`);
+          // The read model shows tokens masked (kept sealed): the mask's hash part tells tokens apart.
+          if (maskToken(doc.token) !== maskToken(lastToken)) problems.push(`read model: ${run.deviceId} has token ${maskToken(doc.token)}, last acknowledged ${maskToken(lastToken)}`);
           if ((doc.userId ?? null) !== owner) problems.push(`read model: ${run.deviceId} owned by ${doc.userId}, expected ${owner}`);
         }
       }

@@ -98,6 +98,9 @@ describe('erasure: crypto-shredding through a running stack', () => {
     expect(send.status).toBe(202);
     await waitFor(async () => [TOKEN_A, TOKEN_B, TOKEN_C].every((t) => sim.requestsFor(t).length > 0), { what: 'the broadcast at FCM', timeoutMs: 60000 });
     expect(JSON.stringify(sim.requestsFor(TOKEN_A))).toContain(ERIN_SECRET_TRAIT);
+    // And a push to frank, whose copies stay.
+    expect((await server.post('/v1/push', { to: { userId: FRANK }, notification: { title: 'For frank', body: 'b' } })).status).toBe(202);
+    await waitFor(async () => sim.requestsFor(TOKEN_C).length === 2, { what: "frank's push at FCM" });
 
     // Before: the export has everything, decrypted (tokens masked as everywhere in the API).
     const before = await server.get(`/v1/users/${ERIN}/export`);
@@ -190,10 +193,12 @@ describe('erasure: crypto-shredding through a running stack', () => {
     expect(scan.read.collections).toBeGreaterThan(3);
     expect(scan.read.topics).toBeGreaterThan(5);
     expect(scan.read.logChars).toBeGreaterThan(1000);
-    // The same scan finds what is still there: frank's user id in the read models, which target by it.
+    // The same scan finds what is still there: frank's user id and traits in the read models, which target by
+    // them. His token, after registration, identify, a broadcast and a push, is nowhere whole (sealed or masked).
     const control = await copiesOf(stack, [FRANK, FRANK_EMAIL, TOKEN_C]);
     console.log(`erasure scan: ${JSON.stringify({ read: scan.read, erin: scan.found, frank: control.found })}`);
     expect(control.found).toEqual(expect.arrayContaining([expect.objectContaining({ secret: FRANK, where: expect.stringMatching(/^collection users_/) })]));
+    expect(control.found.filter((c) => c.secret === TOKEN_C)).toEqual([]);
   });
 });
 

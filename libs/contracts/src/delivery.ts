@@ -82,6 +82,11 @@ export function webPushPayloadFits(messageId: string, c: PushContentV1): boolean
   return Buffer.byteLength(webPushPayload(messageId, c), 'utf8') <= WEBPUSH_PAYLOAD_LIMIT_BYTES;
 }
 
+/** A token as the read models keep it: sealed with its device's key, which erasure destroys (libs/privacy). */
+export interface SealedTokenV1 {
+  $enc: string;
+}
+
 /** What a push needs of its recipient; on the topic only sealed with the device's key (`SealedDeliveryTargetV1`). */
 export interface DeliveryRecipientV1 {
   token: string;
@@ -100,6 +105,9 @@ interface DeliveryTargetRouting {
 
 /** A target as the sender sends to it: once opened, or as senders before sealing wrote it. */
 export interface DeliveryTargetV1 extends DeliveryTargetRouting, DeliveryRecipientV1 {}
+
+/** A target as the campaign service builds it: the token still sealed where targeting read it from the read models (delivery opens it with the recipient). */
+export type OutgoingTargetV1 = Omit<DeliveryTargetV1, 'token'> & { token: string | SealedTokenV1 };
 
 /** A target on the topic: its `DeliveryRecipientV1` sealed with the device's key (libs/privacy `RecipientSeals`), which erasure destroys. */
 export interface SealedDeliveryTargetV1 extends DeliveryTargetRouting {

@@ -102,6 +102,17 @@ export class PrivacyEventStore implements EventStore {
     return pseudonymOf(await this.keys.appSecret(appId), userId);
   }
 
+  /** Tokens sealed as the store seals them (field `token`, the device's key), for copies kept elsewhere (read models). */
+  async sealTokens(appId: string, items: readonly { deviceId: string; token: string }[]): Promise<Sealed[]> {
+    const keys = await this.keys.keysFor(items.map((i) => ({ appId, kind: 'device' as const, subject: i.deviceId })));
+    return items.map((item, i) => {
+      const { kid, key } = keys[i];
+      // A device key is deleted at erasure, never kept as a tombstone: keysFor makes a new one instead.
+      if (!key) throw new Error(`the key of device ${item.deviceId} of ${appId} is destroyed`);
+      return seal(item.token, 'token', kid, key);
+    });
+  }
+
   /** Destroys the user's key and the keys of these devices (their tokens). Idempotent. */
   async shred(appId: string, userId: string, deviceIds: string[]): Promise<void> {
     const subject = await this.pseudonym(appId, userId);

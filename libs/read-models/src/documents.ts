@@ -1,8 +1,8 @@
-import type { DeviceEvent, JsonObject, UserEvent } from '@pushledger/contracts';
+import type { DeviceEvent, JsonObject, SealedTokenV1, UserEvent } from '@pushledger/contracts';
 import { evolveDevice, evolveUser, toDeviceView, type DeviceState, type DeviceView, type UserState } from '@pushledger/domain';
 import type { UserView } from '@pushledger/contracts';
 import { toUserView } from '@pushledger/lifecycle';
-import { tokenHash } from '@pushledger/observability';
+import { maskToken, tokenHash } from '@pushledger/observability';
 import { decodeTraits, deviceDocId, encodeTraits, positionText, userDocId, versionSortKey } from './keys';
 
 /**
@@ -17,6 +17,12 @@ export interface DeviceDoc extends DeviceView {
   /** The same for the token: an erasure listing the device shreds the tokens stored before it (libs/privacy). */
   tokenSince: string;
   tokenHash: string | null;
+  /**
+   * With a shredding store (libs/privacy) the token is kept sealed with the device's key (the `$enc` text of
+   * the sealed value: field names may not start with `$`), and `token` holds it masked; absent elsewhere
+   * (`token` then holds it whole).
+   */
+  sealedToken?: string | null;
   tokenClaim: number;
   appVersionSort: string | null;
   osVersionSort: string | null;
@@ -34,6 +40,8 @@ export interface DeviceSummary {
   platform: DeviceView['platform'];
   provider: DeviceView['provider'];
   token: string | null;
+  /** As on the device's document. */
+  sealedToken?: string | null;
   status: DeviceView['status'];
   lastStatus: DeviceView['lastStatus'];
   pushEnabled: boolean | null;
@@ -86,13 +94,16 @@ export interface UserDoc {
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export function deviceDocOf(s: DeviceState, ownerSince: string, tokenSince: string): DeviceDoc {
+/** `prev`: the document folded before, whose token hash and sealed token still hold while the token is the same. */
+export function deviceDocOf(s: DeviceState, ownerSince: string, tokenSince: string, prev?: DeviceDoc | null): DeviceDoc {
+  const same = prev != null && prev.token === s.token;
   return {
     _id: deviceDocId(s.appId, s.deviceId),
     ...toDeviceView(s),
     ownerSince,
     tokenSince,
-    tokenHash: s.token === null ? null : tokenHash(s.token),
+    tokenHash: same ? prev.tokenHash : s.token === null ? null : tokenHash(s.token),
+    ...(same && prev.sealedToken !== undefined ? { sealedToken: prev.sealedToken } : {}),
     tokenClaim: s.tokenClaim,
     appVersionSort: versionSortKey(s.attributes.appVersion),
     osVersionSort: versionSortKey(s.attributes.osVersion),
@@ -132,7 +143,15 @@ export function foldDeviceFact(d: DeviceDoc | null, event: DeviceEvent, revision
   if (!evolved) return d;
   const at = positionText(position);
   // Pinned to the stream, so a fact type this code does not know still counts as folded.
-  return deviceDocOf({ ...evolved, revision }, !d || OWNERSHIP_FACTS.has(event.type) ? at : d.ownerSince, !d || TOKEN_FACTS.has(event.type) ? at : d.tokenSince);
+  return deviceDocOf({ ...evolved, revision }, !d || OWNERSHIP_FACTS.has(event.type) ? at : d.ownerSince, !d || TOKEN_FACTS.has(event.type) ? at : d.tokenSince, d);
+}
+
+/** A token held whole (not masked yet). */
+export const isWholeToken = (token: string | null): token is string => token !== null && maskToken(token) !== token;
+
+/** The document keeping its token sealed (`sealed`, with the device's key) and showing it masked. */
+export function withSealedToken(d: DeviceDoc, sealed: SealedTokenV1): DeviceDoc {
+  return d.token === null ? d : { ...d, token: maskToken(d.token), sealedToken: sealed.$enc };
 }
 
 /**
@@ -147,7 +166,12 @@ export function forgetOwner(d: DeviceDoc, erasedAt: bigint): DeviceDoc {
 }
 
 export function forgetToken(d: DeviceDoc, erasedAt: bigint): DeviceDoc {
-  return d.token === null || d.tokenSince >= positionText(erasedAt) ? d : { ...d, token: null, tokenHash: null };
+  return d.token === null || d.tokenSince >= positionText(erasedAt) ? d : { ...d, token: null, tokenHash: null, ...(d.sealedToken !== undefined ? { sealedToken: null } : {}) };
+}
+
+/** The summary of a device's document in its owner's document (its sealed token with it). */
+export function summaryOfDoc(d: DeviceDoc): DeviceSummary {
+  return { ...summaryOf(deviceStateOf(d)), ...(d.sealedToken !== undefined ? { sealedToken: d.sealedToken } : {}) };
 }
 
 /** Exactly what `toDeviceView` returns for the stored state (no document bookkeeping). */

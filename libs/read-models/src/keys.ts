@@ -1,4 +1,4 @@
-import { parseStream, userStream, type JsonObject, type JsonValue } from '@pushledger/contracts';
+import { parseStream, userStream, type JsonObject, type JsonValue, type SealedTokenV1 } from '@pushledger/contracts';
 
 /** Document ids carry the app id, so one collection serves every tenant and ids never collide across apps. */
 export const deviceDocId = (appId: string, deviceId: string): string => `${appId}:${deviceId}`;
@@ -8,6 +8,15 @@ export const userDocId = (appId: string, userId: string): string => `${appId}:${
 export type UserKeyResolver = (appId: string, userId: string) => Promise<string>;
 
 /** A store that pseudonymises user streams and shreds personal data and tokens on erasure (libs/privacy). */
+/** Seals tokens with their devices' keys, as the store seals them (libs/privacy `sealTokens`). */
+export type TokenSealer = (appId: string, items: readonly { deviceId: string; token: string }[]) => Promise<SealedTokenV1[]>;
+
+/** A shredding store's token sealer; null for a store that keeps tokens in clear (the read models then do too). */
+export function tokenSealerOf(store?: unknown): TokenSealer | null {
+  const s = store as { sealTokens?: TokenSealer } | undefined;
+  return s && typeof s.sealTokens === 'function' ? s.sealTokens.bind(s) : null;
+}
+
 export const isShreddingStore = (store: unknown): boolean => typeof (store as { storedStreamName?: unknown } | undefined)?.storedStreamName === 'function';
 
 /**

@@ -1,6 +1,7 @@
-import { DeviceEventTypes, UserEventTypes } from '@pushledger/contracts';
+import { DeviceEventTypes, tokenHash, UserEventTypes } from '@pushledger/contracts';
 import { PostgresEventStore, type StoredEvent } from '@pushledger/event-store';
-import { InMemoryKeyStore, PrivacyEventStore } from '@pushledger/privacy';
+import { InMemoryKeyStore, kidOf, PrivacyEventStore, unseal, type Sealed } from '@pushledger/privacy';
+import { maskToken } from '@pushledger/observability';
 import { createTestDatabase, createTestMongo } from '@pushledger/testing';
 import { deviceViewOf, userViewOf } from './documents';
 import { dbOf, Generations, Layout, type Db } from './generations';
@@ -160,6 +161,17 @@ describe('read-model projection on FerretDB', () => {
       const alicePseudo = await priv.pseudonym(PRIV, 'alice');
       const aliceDoc = await new Layout(db, live).usersFor(`${PRIV}:~${alicePseudo}`).findOne({ _id: `${PRIV}:~${alicePseudo}` });
       expect(aliceDoc).toMatchObject({ userId: 'alice', traits: { plan: 'pro' }, deviceCount: 1 });
+      // Tokens kept sealed with the device's key, shown masked, in the device's document and its owner's summary.
+      const p1 = await new Layout(db, live).devicesFor(`${PRIV}:p1`).findOne({ _id: `${PRIV}:p1` });
+      expect(p1).toMatchObject({ token: maskToken('tok-p1'), tokenHash: tokenHash('tok-p1') });
+      expect(JSON.stringify([p1, aliceDoc])).not.toContain('"tok-p1"');
+      const opened = async (text: unknown) => {
+        const sealed: Sealed = { $enc: text as string };
+        const kid = kidOf(sealed)!;
+        return unseal(sealed, 'token', (await priv.keys.keysById([kid])).get(kid)!);
+      };
+      expect(await opened(p1!.sealedToken)).toBe('tok-p1');
+      expect(await opened(aliceDoc!.devices[0].sealedToken)).toBe('tok-p1');
 
       await d.user('bob', { type: 'EraseUser' });
       const after: StoredEvent[] = [];
@@ -171,6 +183,7 @@ describe('read-model projection on FerretDB', () => {
       expect([...a.users.keys()].some((k) => k.endsWith(':alice') || k.endsWith(':bob'))).toBe(false);
       expect(JSON.stringify([...a.users.values(), ...a.devices.values()])).not.toMatch(/bob/);
       expect(a.devices.get(`${PRIV}:p2`)?.userId).toBeNull();
+      expect(a.devices.get(`${PRIV}:p2`)).toMatchObject({ token: null, sealedToken: null });
       expect(a.devices.get(`${PRIV}:p3`)?.userId).toBeNull();
 
       // Rebuilt from scratch (every fact of bob's now reads as nobody's), and folded by the domain: the same documents.

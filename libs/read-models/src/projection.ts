@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { deviceStream, parseStream, type DeviceEvent, type UserEvent } from '@pushledger/contracts';
+import { deviceStream, parseStream, type DeviceEvent, type SealedTokenV1, type UserEvent } from '@pushledger/contracts';
 import type { EventStore, StoredEvent } from '@pushledger/event-store';
 import type { mongo } from 'mongoose';
 import {
@@ -10,16 +10,18 @@ import {
   forgetOwner,
   forgetToken,
   isEmptyUserDoc,
+  isWholeToken,
   removeDevice,
-  summaryOf,
+  summaryOfDoc,
   upsertDevice,
+  withSealedToken,
   type DeviceDoc,
   type DeviceSummary,
   type UserDoc,
 } from './documents';
 import { boundedBulkWrite } from './bounded-bulk-write';
 import { runLimited, type Layout } from './generations';
-import { deviceDocId, isShreddingStore, userDocId, userKeysOf, type UserKeyResolver } from './keys';
+import { deviceDocId, isShreddingStore, tokenSealerOf, userDocId, userKeysOf, type TokenSealer, type UserKeyResolver } from './keys';
 
 /** Streams the read models follow. */
 export const PROJECTED_STREAM_PREFIXES = ['device-', 'user-'];
@@ -40,6 +42,8 @@ export interface ProjectionOptions {
   userKey?: UserKeyResolver;
   /** An erasure shreds (see forgetOwner); default: when the store is a shredding one (libs/privacy). */
   erasureShreds?: boolean;
+  /** Keeps tokens sealed with their devices' keys (and shown masked); default: the shredding store's `sealTokens`, else none. */
+  tokenSealer?: TokenSealer | null;
 }
 
 export interface ProjectionStats {
@@ -107,8 +111,12 @@ export class Projection {
     this.concurrency = options.concurrency ?? 8;
     this.userKey = options.userKey ?? userKeysOf(streams);
     this.shreds = options.erasureShreds ?? isShreddingStore(streams);
+    this.sealer = options.tokenSealer !== undefined ? options.tokenSealer : tokenSealerOf(streams);
   }
   private readonly shreds: boolean;
+  private readonly sealer: TokenSealer | null;
+  /** The batch's tokens, sealed before it is folded: one key lookup per app and batch. */
+  private sealedTokens = new Map<string, SealedTokenV1>();
 
   private async keyOf(appId: string, userId: string): Promise<string> {
     const memo = `${appId}\u0000${userId}`;
@@ -168,11 +176,42 @@ export class Projection {
       for (const d of this.users.get(userDocId(appId, id))?.doc?.devices ?? []) summarised.set(deviceDocId(appId, d.id), deviceStream(appId, d.id));
     }
     await this.prepare(this.devices, summarised, (id) => this.layout.devicesFor(id));
+    await this.sealBatchTokens(facts);
 
-    for (const e of facts) {
-      if (e.stream.startsWith('device-')) await this.applyDeviceFact(e);
-      else await this.applyUserFact(e);
+    try {
+      for (const e of facts) {
+        if (e.stream.startsWith('device-')) await this.applyDeviceFact(e);
+        else await this.applyUserFact(e);
+      }
+    } finally {
+      this.sealedTokens = new Map();
     }
+  }
+
+  private async sealBatchTokens(facts: readonly StoredEvent[]): Promise<void> {
+    if (!this.sealer) return;
+    const byApp = new Map<string, Map<string, { deviceId: string; token: string }>>();
+    for (const e of facts) {
+      const token = (e.data as { token?: unknown } | null)?.token;
+      // The facts that give a device its token (evolveDevice); the others only name the one it has.
+      if (!e.stream.startsWith('device-') || !TOKEN_SETTING_FACTS.has(e.type) || typeof token !== 'string') continue;
+      const { appId, id } = parseStream(e.stream)!;
+      const items = byApp.get(appId) ?? new Map();
+      items.set(tokenSlot(id, token), { deviceId: id, token });
+      byApp.set(appId, items);
+    }
+    for (const [appId, items] of byApp) {
+      const list = [...items.values()];
+      const sealed = await this.sealer(appId, list);
+      list.forEach((item, i) => this.sealedTokens.set(`${appId}\u0000${tokenSlot(item.deviceId, item.token)}`, sealed[i]));
+    }
+  }
+
+  /** A device document whose token is whole keeps it sealed and shows it masked (with a sealer). */
+  private async withTokenSealed(d: DeviceDoc): Promise<DeviceDoc> {
+    if (!this.sealer || !isWholeToken(d.token)) return d;
+    const sealed = this.sealedTokens.get(`${d.appId}\u0000${tokenSlot(d.id, d.token)}`) ?? (await this.sealer(d.appId, [{ deviceId: d.id, token: d.token }]))[0];
+    return withSealedToken(d, sealed);
   }
 
   /** Writes every changed document (users, then devices). */
@@ -209,12 +248,13 @@ export class Projection {
   /** Folds one device fact, then puts the device's summary in its owner's document (and takes it out of the previous owner's). */
   private async foldDevice(slot: Slot<DeviceDoc>, e: StoredEvent): Promise<void> {
     const was = slot.doc?.userId ?? null;
-    const next = foldDeviceFact(slot.doc, { type: e.type, data: e.data } as DeviceEvent, Number(e.streamRevision) + 1, e.position);
-    if (!next || next === slot.doc) return;
+    const folded = foldDeviceFact(slot.doc, { type: e.type, data: e.data } as DeviceEvent, Number(e.streamRevision) + 1, e.position);
+    if (!folded || folded === slot.doc) return;
+    const next = await this.withTokenSealed(folded);
     slot.doc = next;
     slot.dirty = true;
     const after = deviceStateOf(next);
-    if (after.userId !== null) await this.applyUserOp(await this.ownerSlot(slot.appId, after.userId), { kind: 'upsert', userId: after.userId, summary: summaryOf(after) }, true);
+    if (after.userId !== null) await this.applyUserOp(await this.ownerSlot(slot.appId, after.userId), { kind: 'upsert', userId: after.userId, summary: summaryOfDoc(next) }, true);
     if (was !== null && was !== after.userId) await this.applyUserOp(await this.ownerSlot(slot.appId, was), { kind: 'remove', userId: was, deviceId: slot.key, rev: after.revision }, true);
   }
 
@@ -224,7 +264,7 @@ export class Projection {
       (id) => this.layout.devicesFor(id),
       (s) =>
         s.stored
-          ? { replaceOne: { filter: { _id: s.id, revision: s.stored.revision, userId: s.stored.userId, token: s.stored.token }, replacement: s.doc! } }
+          ? { replaceOne: { filter: { _id: s.id, revision: s.stored.revision, userId: s.stored.userId, tokenHash: s.stored.tokenHash }, replacement: s.doc! } }
           : { insertOne: { document: s.doc! } },
       (s) => this.resolveDevice(s),
     );
@@ -241,7 +281,7 @@ export class Projection {
     for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
       const db = await coll.findOne({ _id: s.id });
       // At one revision the only difference can be an erasure's forgetting, which never goes back.
-      const forgotten = (x: DeviceDoc) => (x.userId === null || x.userId === s.doc!.userId) && (x.token === null || x.token === s.doc!.token);
+      const forgotten = (x: DeviceDoc) => (x.userId === null || x.userId === s.doc!.userId) && (x.tokenHash === null || x.tokenHash === s.doc!.tokenHash);
       if (db && (db.revision > s.doc!.revision || (db.revision === s.doc!.revision && forgotten(db)))) {
         if (db.revision > s.doc!.revision) this.stats.conflicts++;
         s.doc = db;
@@ -249,7 +289,7 @@ export class Projection {
       }
       this.stats.conflicts++;
       try {
-        const res = db ? await coll.replaceOne({ _id: s.id, revision: db.revision, userId: db.userId, token: db.token }, s.doc!) : await coll.insertOne(s.doc!);
+        const res = db ? await coll.replaceOne({ _id: s.id, revision: db.revision, userId: db.userId, tokenHash: db.tokenHash }, s.doc!) : await coll.insertOne(s.doc!);
         if (!('matchedCount' in res) || res.matchedCount === 1) return;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
@@ -279,7 +319,7 @@ export class Projection {
       device.dirty = true;
       // A listed device that moved to someone else keeps its owner but loses its token there too.
       if (next.userId !== null) {
-        await this.applyUserOp(await this.ownerSlot(appId, next.userId), { kind: 'upsert', userId: next.userId, summary: summaryOf(deviceStateOf(next)), sameRevision: true }, true);
+        await this.applyUserOp(await this.ownerSlot(appId, next.userId), { kind: 'upsert', userId: next.userId, summary: summaryOfDoc(next), sameRevision: true }, true);
       }
     }
   }
@@ -388,7 +428,7 @@ export class Projection {
     resolve: (s: Slot<D>) => Promise<unknown>,
     landed: (s: Slot<D>, db: D | null) => boolean = (s, db) => {
       const [a, b] = [db as unknown as DeviceDoc | null, s.doc as unknown as DeviceDoc];
-      return a !== null && a.revision === b.revision && a.userId === b.userId && a.token === b.token;
+      return a !== null && a.revision === b.revision && a.userId === b.userId && a.tokenHash === b.tokenHash;
     },
   ): Promise<void> {
     const groups = new Map<string, { coll: mongo.Collection<D>; slots: Slot<D>[] }>();
@@ -473,6 +513,11 @@ function erasedDeviceIds(e: StoredEvent): string[] {
   const ids = (e.data as { deviceIds?: unknown } | null)?.deviceIds;
   return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
 }
+
+const TOKEN_SETTING_FACTS: ReadonlySet<string> = new Set(['TokenRegistered', 'TokenRefreshed']);
+
+/** One device's token, as a key of the batch's sealed tokens. */
+const tokenSlot = (deviceId: string, token: string): string => `${deviceId}\u0000${token}`;
 
 function chunk<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];

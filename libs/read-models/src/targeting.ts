@@ -1,4 +1,4 @@
-import type { DevicePolicy, JsonObject, Provider } from '@pushledger/contracts';
+import type { DevicePolicy, JsonObject, Provider, SealedTokenV1 } from '@pushledger/contracts';
 import { eligibility, isUnregistered, planSend, type DeviceView, type EligibilityUser, type Message, type SkipReason } from '@pushledger/domain';
 import { tokenHash } from '@pushledger/observability';
 import { deviceViewOf, summaryView, type DeviceDoc, type UserDoc } from './documents';
@@ -30,7 +30,10 @@ export interface TargetOptions {
 }
 
 export interface TargetPair {
+  /** Its token masked where the read models keep it sealed. */
   device: DeviceView;
+  /** The device's token sealed with its key (libs/privacy), where the read models keep it so: what a sender passes on. */
+  sealedToken?: SealedTokenV1 | null;
   /** The device's owner; null for a device or token target on an anonymous device. */
   user: { id: string; traits: JsonObject } | null;
 }
@@ -105,9 +108,10 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
     const plan = planSend(candidates, new Map([[userId, owner(u, userId)]]), message, options.appPolicy, ctx);
     for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
     const user = { id: userId, traits: decodeTraits(u.traits) };
+    const sealed = new Map(u.devices.map((d) => [d.id, sealedTokenOf(d.sealedToken)]));
     for (const device of plan.targeted) {
       stats.targeted++;
-      yield { device, user };
+      yield { device, user, sealedToken: sealed.get(device.id) };
     }
   }
 
@@ -121,10 +125,11 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
     const users = new Map([...owners].map(([id, u]) => [id, owner(u, id)]));
     const plan = planSend(devices.map(deviceViewOf), users, { to, transactional: options.transactional, devicePolicy: null, topic: options.topic ?? null }, options.appPolicy, ctx);
     for (const [reason, n] of Object.entries(plan.skipped)) skip(reason as SkipReason, n);
+    const sealed = new Map(devices.map((d) => [d.id, sealedTokenOf(d.sealedToken)]));
     for (const device of plan.targeted) {
       stats.targeted++;
       const u = device.userId === null ? undefined : owners.get(device.userId);
-      yield { device, user: u && device.userId !== null ? { id: device.userId, traits: decodeTraits(u.traits) } : null };
+      yield { device, user: u && device.userId !== null ? { id: device.userId, traits: decodeTraits(u.traits) } : null, sealedToken: sealed.get(device.id) };
     }
   }
 
@@ -173,7 +178,8 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
       case 'token': {
         const hash = tokenHash(target.token);
         const found = (await Promise.all(layout.allDevices().map((c) => c.find({ appId, tokenHash: hash }).toArray()))).flat();
-        const devices = found.filter((d) => d.token === target.token);
+        // By hash alone: the documents may keep the token sealed.
+        const devices = found;
         if (devices.length === 0) {
           stats.notFound++;
           return;
@@ -198,3 +204,5 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
 
   return { stats, [Symbol.asyncIterator]: () => run() };
 }
+
+const sealedTokenOf = (text: string | null | undefined): SealedTokenV1 | null => (text ? { $enc: text } : null);

@@ -7,6 +7,7 @@ import { deviceDecider, userDecider, type DeviceCommand, type UserCommand } from
 import type { EventStore } from '@pushledger/event-store';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { randomUUID } from 'crypto';
+import { maskToken } from '@pushledger/observability';
 import { deviceStateOf, emptyUserDoc, foldDeviceFact, foldUserFact, forgetOwner, forgetToken, summaryOf, upsertDevice, type DeviceDoc, type UserDoc } from '../documents';
 import { isShreddingStore, userKeysOf } from '../keys';
 import type { Layout } from '../generations';
@@ -163,6 +164,14 @@ export async function readGeneration(layout: Layout): Promise<{ devices: Map<str
 }
 
 /** Canonical JSON (sorted keys) for comparing documents regardless of field order. */
+/**
+ * A document as text, keys sorted; tokens as shown (masked) and sealed tokens left out: sealing draws a fresh
+ * IV each time, and the domain's own fold keeps tokens whole.
+ */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+  return JSON.stringify(value, (k, v) => {
+    if (k === 'sealedToken') return undefined;
+    if (k === 'token' && typeof v === 'string') return maskToken(v);
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v;
+  });
 }

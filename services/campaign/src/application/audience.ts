@@ -1,8 +1,11 @@
-import type { AppRecord, CampaignDefinitionV1, DevicePolicy } from '@pushledger/contracts';
+import type { AppRecord, CampaignDefinitionV1, DevicePolicy, SealedTokenV1 } from '@pushledger/contracts';
 import type { DeviceView } from '@pushledger/domain';
 
 export interface AudiencePair {
+  /** Its token masked where the read models keep it sealed. */
   device: DeviceView;
+  /** The token sealed with the device's key, where the read models keep it so: what the sender passes on. */
+  sealedToken?: SealedTokenV1 | null;
   user: { id: string; traits: Record<string, unknown> } | null;
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, DeliveryTargetV1, MessageQueryResult, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, userStream } from '@pushledger/contracts';
+import { AppRecord, CampaignAudienceResult, CampaignDefinitionV1, CampaignSendResultV1, DeliveryRequestV1, MessageQueryResult, OutgoingTargetV1, MAX_TARGETS_PER_REQUEST, PushTarget, SendPushResultV1, userStream } from '@pushledger/contracts';
 import { campaignSendStatus, DeviceView, userDecider } from '@pushledger/domain';
 import { StreamExecutor } from '@pushledger/lifecycle';
 import { CampaignDoc, CampaignsStore, inWave, localTimeWaves, MessagesStore, type LocalTimeWave } from '@pushledger/messages';
@@ -104,7 +104,7 @@ export class CampaignRunner {
    */
   async broadcast(app: AppRecord, campaign: CampaignDefinitionV1, messageId: string, now: Date, wave: LocalTimeWave | undefined, check: () => Promise<WaveCheck>): Promise<SendPushResultV1> {
     const plan = await this.audience.plan(app, campaign.audience, { transactional: campaign.transactional, devicePolicy: campaign.devicePolicy ?? app.settings.devicePolicy, topic: campaign.topic ?? null, now });
-    let chunk: DeliveryTargetV1[] = [];
+    let chunk: OutgoingTargetV1[] = [];
     let targeted = 0;
     let cancelled = 0;
     let n = 0;
@@ -117,7 +117,7 @@ export class CampaignRunner {
         chunk = [];
         return;
       }
-      const request: DeliveryRequestV1<DeliveryTargetV1> = { requestId: randomUUID(), messageId, appId: app.id, campaignId: campaign.id, transactional: campaign.transactional, content: render(campaign.content, {}, null), targets: chunk, createdAt: now.toISOString() };
+      const request: DeliveryRequestV1<OutgoingTargetV1> = { requestId: randomUUID(), messageId, appId: app.id, campaignId: campaign.id, transactional: campaign.transactional, content: render(campaign.content, {}, null), targets: chunk, createdAt: now.toISOString() };
       // Keyed by chunk number so a re-run of the same broadcast lands on the same partitions.
       await this.requests.send([{ key: `${messageId}:${n++}`, request }]);
       targeted += chunk.length;
@@ -132,7 +132,7 @@ export class CampaignRunner {
       }
       chunk.push({
         deviceId: pair.device.id,
-        token: pair.device.token!,
+        token: pair.sealedToken ?? pair.device.token!,
         provider: pair.device.provider,
         userId: pair.device.userId,
         content: personal ? render(campaign.content, { user: { id: pair.user?.id ?? null, traits: pair.user?.traits ?? {} } }, pair.device.locale) : null,

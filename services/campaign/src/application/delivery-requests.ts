@@ -1,11 +1,11 @@
 import type { Producer } from 'kafkajs';
-import type { DeliveryRecipientV1, DeliveryRequestV1, DeliveryTargetV1, SealedDeliveryTargetV1, TopicMap } from '@pushledger/contracts';
+import type { DeliveryRequestV1, OutgoingTargetV1, SealedDeliveryTargetV1, TopicMap } from '@pushledger/contracts';
 import type { RecipientSeals } from '@pushledger/privacy';
 
 /** A delivery request as the sender builds it, with its targets in clear, and its Kafka key. */
 export interface OutgoingDeliveryRequest {
   key: string;
-  request: DeliveryRequestV1<DeliveryTargetV1>;
+  request: DeliveryRequestV1<OutgoingTargetV1>;
 }
 
 /**
@@ -25,8 +25,8 @@ export class DeliveryRequests {
     await this.producer.send({ topic: this.topics.deliveryRequests, acks: -1, messages });
   }
 
-  private async sealed(appId: string, targets: DeliveryTargetV1[]): Promise<SealedDeliveryTargetV1[]> {
-    const recipients = await this.seals.seal(appId, targets.map((t) => ({ deviceId: t.deviceId, value: { token: t.token, userId: t.userId, content: t.content } satisfies DeliveryRecipientV1 })));
+  private async sealed(appId: string, targets: OutgoingTargetV1[]): Promise<SealedDeliveryTargetV1[]> {
+    const recipients = await this.seals.seal(appId, targets.map((t) => ({ deviceId: t.deviceId, value: { token: t.token, userId: t.userId, content: t.content } })));
     return targets.map((t, i) => ({ deviceId: t.deviceId, provider: t.provider, ...(t.lastStatus !== undefined ? { lastStatus: t.lastStatus } : {}), recipient: recipients[i] }));
   }
 }

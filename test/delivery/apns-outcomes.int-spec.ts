@@ -3,15 +3,10 @@ import * as path from 'path';
 import { ApnsSimulator, type ApnsSimReply } from '@pushledger/apns';
 import { FcmSimulator } from '@pushledger/fcm';
 import { deviceIdFromToken, groupFor, topicsFor } from '@pushledger/contracts';
-import { api, repoRoot, startStack, Stack, testKafka, waitFor } from '@pushledger/testing';
+import { api, repoRoot, startStack, Stack, testKafka, waitFor, type TestApp } from '@pushledger/testing';
 
 type Api = ReturnType<typeof api>;
-interface Created {
-  id: string;
-  name: string;
-  writeKey: string;
-  serverKey: string;
-}
+type Created = TestApp;
 
 const TEAM = 'TEAM000001';
 const BUNDLE = 'com.example.pushledger';
@@ -49,11 +44,7 @@ describe('APNs delivery through @parse/node-apn and the APNs simulator: routing 
 
   const apnsBody = (keyId: string, privateKey: string) => ({ teamId: TEAM, keyId, bundleId: BUNDLE, privateKey, production: false });
 
-  async function createApp(name: string, apns?: Record<string, unknown>): Promise<Created> {
-    const res = await admin.post('/v1/apps', { name, fcm: { projectId: 'test-proj', serviceAccount: null }, ...(apns ? { apns } : {}) });
-    expect(res.status).toBe(201);
-    return res.body as Created;
-  }
+  const createApp = (name: string, apns?: Record<string, unknown>) => stack.createApp({}, name, apns ? { apns } : {});
 
   async function device(app: Created, provider: 'apns' | 'fcm', userId?: string) {
     const id = `dev-${++n}`;

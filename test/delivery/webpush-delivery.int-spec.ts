@@ -1,15 +1,10 @@
 import * as path from 'path';
 import { FcmSimulator } from '@pushledger/fcm';
-import { api, repoRoot, startStack, Stack, waitFor } from '@pushledger/testing';
+import { api, repoRoot, startStack, Stack, waitFor, type TestApp } from '@pushledger/testing';
 import { generateVapidKeys, WebPushSimulator } from '@pushledger/webpush';
 
 type Api = ReturnType<typeof api>;
-interface Created {
-  id: string;
-  name: string;
-  writeKey: string;
-  serverKey: string;
-}
+type Created = TestApp;
 
 describe('Web Push delivery through the web-push library and the Web Push simulator', () => {
   let sim: WebPushSimulator;
@@ -37,11 +32,7 @@ describe('Web Push delivery through the web-push library and the Web Push simula
     await fcmSim?.stop();
   });
 
-  async function createApp(name: string, webpush?: object): Promise<Created> {
-    const res = await admin.post('/v1/apps', { name, fcm: { projectId: 'test-proj', serviceAccount: null }, ...(webpush ? { webpush } : {}) });
-    expect(res.status).toBe(201);
-    return res.body as Created;
-  }
+  const createApp = (name: string, webpush?: object) => stack.createApp({}, name, webpush ? { webpush } : {});
 
   async function device(app: Created, userId?: string) {
     const id = `web-${++n}`;

@@ -6,7 +6,7 @@ import { groupFor, TopicMap } from '@pushledger/contracts';
 import { ConsumerRunner, InboundMessage, MessageOutcome, PausedPartition, PoisonMessageError } from './consumer-runner';
 import { ensureTopics } from './kafka.factory';
 import { UnsealableMessageError } from './message-seal';
-import { CommandEnvelope, CommandReply, CommandSeals, CommandServer, commandSeals } from './request-reply';
+import { CommandEnvelope, CommandReply, CommandSeals, CommandServer, PLAIN_SEALS } from './request-reply';
 
 /** A pattern names a topic by its key in the topic map: the namespace suffix is the transport's business. */
 export type TopicKey = keyof TopicMap;
@@ -85,7 +85,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
-    this.seals = options.seals ?? commandSeals({});
+    this.seals = options.seals ?? PLAIN_SEALS;
   }
 
   async listen(callback: (err?: unknown) => void): Promise<void> {

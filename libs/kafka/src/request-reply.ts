@@ -18,7 +18,8 @@ export function commandSeals(config: Pick<PushledgerConfig, 'secretKey'>): Comma
   return { command: new MessageSeal(config.secretKey, 'command'), reply: new MessageSeal(config.secretKey, 'reply') };
 }
 
-const PLAIN: CommandSeals = commandSeals({});
+/** Plain JSON both ways: what a transport uses with no secret key configured. */
+export const PLAIN_SEALS: CommandSeals = commandSeals({});
 
 export interface CommandEnvelope<T = unknown> {
   commandId: string;
@@ -54,7 +55,7 @@ export class CommandClient {
     private readonly kafka: Kafka,
     private readonly replyTopic: string,
     private readonly logger?: LoggerService,
-    private readonly seals: CommandSeals = PLAIN,
+    private readonly seals: CommandSeals = PLAIN_SEALS,
   ) {}
 
   async start(): Promise<void> {
@@ -197,7 +198,7 @@ export class CommandServer {
   constructor(private readonly opts: CommandServerOptions) {}
 
   async start(): Promise<void> {
-    const { topic, handle, seals = PLAIN, ...runner } = this.opts;
+    const { topic, handle, seals = PLAIN_SEALS, ...runner } = this.opts;
     this.producer = createProducer(this.opts.kafka);
     await this.producer.connect();
     this.runner = new ConsumerRunner({

@@ -11,6 +11,9 @@ export function maskToken(token: string | null | undefined): string {
 /** A token masked already (tokens never hold '…'): masking it again changes nothing. */
 const MASKED = /^[^…]{0,6}…[0-9a-f]{10}$/;
 
+/** Whether `token` is a masked form (`maskToken`'s output), told without hashing it. */
+export const isMaskedToken = (token: string): boolean => MASKED.test(token);
+
 export { tokenHash } from '@pushledger/contracts';
 
 const SECRET_KEYS = new Set(['token', 'fcmtoken', 'device_token', 'devicetoken', 'registrationtoken', 'previoustoken', 'writekey', 'serverkey', 'authorization', 'apikey', 'identitysecret', 'identitysecrethash', 'userhash']);

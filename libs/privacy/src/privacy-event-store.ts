@@ -17,6 +17,7 @@ import type {
   Subscription,
 } from '@pushledger/event-store';
 import type { DataKey, KeyRef, KeyStore } from './key-store.port';
+import { RecipientSeals } from './recipient-seals';
 import { SealedFacts, TOKEN_FIELDS } from './sealed-facts';
 import { ERASED_AT_WRITE, isSealed, newDataKey, pseudonymOf, seal, type Sealed } from './sealing';
 
@@ -73,6 +74,7 @@ function userOf(stream: string): { appId: string; userId: string } | null {
 export class PrivacyEventStore implements EventStore {
   /** Opens what this store reads; also what readers of the lifecycle topic (facts as stored) use. */
   readonly facts: SealedFacts;
+  private readonly seals: RecipientSeals;
   /** Live keys by subject, used only where the inner store checks claims in the append's transaction. */
   private readonly sealingKeys = new Map<string, { kid: string; key: Buffer }>();
 
@@ -82,6 +84,7 @@ export class PrivacyEventStore implements EventStore {
     private readonly options: PrivacyEventStoreOptions = {},
   ) {
     this.facts = new SealedFacts(keys);
+    this.seals = new RecipientSeals(keys);
   }
 
   get kind(): EventStore['kind'] {
@@ -104,13 +107,7 @@ export class PrivacyEventStore implements EventStore {
 
   /** Tokens sealed as the store seals them (field `token`, the device's key), for copies kept elsewhere (read models). */
   async sealTokens(appId: string, items: readonly { deviceId: string; token: string }[]): Promise<Sealed[]> {
-    const keys = await this.keys.keysFor(items.map((i) => ({ appId, kind: 'device' as const, subject: i.deviceId })));
-    return items.map((item, i) => {
-      const { kid, key } = keys[i];
-      // A device key is deleted at erasure, never kept as a tombstone: keysFor makes a new one instead.
-      if (!key) throw new Error(`the key of device ${item.deviceId} of ${appId} is destroyed`);
-      return seal(item.token, 'token', kid, key);
-    });
+    return this.seals.seal(appId, items.map((i) => ({ deviceId: i.deviceId, value: i.token })), 'token');
   }
 
   /** Destroys the user's key and the keys of these devices (their tokens). Idempotent. */

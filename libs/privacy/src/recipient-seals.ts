@@ -8,14 +8,17 @@ import { isSealed, kidOf, seal, unseal, type Sealed } from './sealing';
 export class RecipientSeals {
   constructor(private readonly keys: KeyStore) {}
 
-  /** Each value sealed with its device's key (one is made for a device that has none). */
-  async seal<T>(appId: string, items: readonly { deviceId: string; value: T }[]): Promise<Sealed[]> {
+  /**
+   * Each value sealed with its device's key (one is made for a device that has none), bound to `field`:
+   * `recipient` for what travels to the sender, `token` for a token kept as the store keeps it.
+   */
+  async seal<T>(appId: string, items: readonly { deviceId: string; value: T }[], field: 'recipient' | 'token' = 'recipient'): Promise<Sealed[]> {
     const keys = await this.keys.keysFor(items.map((i) => ({ appId, kind: 'device' as const, subject: i.deviceId })));
     return items.map((item, i) => {
       const { kid, key } = keys[i];
       // A device key is deleted at erasure, never kept as a tombstone: keysFor makes a new one instead.
       if (!key) throw new Error(`the key of device ${item.deviceId} of ${appId} is destroyed`);
-      return seal(item.value, 'recipient', kid, key);
+      return seal(item.value, field, kid, key);
     });
   }
 

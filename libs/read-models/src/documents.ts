@@ -2,7 +2,7 @@ import type { DeviceEvent, JsonObject, SealedTokenV1, UserEvent } from '@pushled
 import { evolveDevice, evolveUser, toDeviceView, type DeviceState, type DeviceView, type UserState } from '@pushledger/domain';
 import type { UserView } from '@pushledger/contracts';
 import { toUserView } from '@pushledger/lifecycle';
-import { maskToken, tokenHash } from '@pushledger/observability';
+import { isMaskedToken, maskToken, tokenHash } from '@pushledger/observability';
 import { decodeTraits, deviceDocId, encodeTraits, positionText, userDocId, versionSortKey } from './keys';
 
 /**
@@ -147,7 +147,7 @@ export function foldDeviceFact(d: DeviceDoc | null, event: DeviceEvent, revision
 }
 
 /** A token held whole (not masked yet). */
-export const isWholeToken = (token: string | null): token is string => token !== null && maskToken(token) !== token;
+export const isWholeToken = (token: string | null): token is string => !!token && !isMaskedToken(token);
 
 /** The document keeping its token sealed (`sealed`, with the device's key) and showing it masked. */
 export function withSealedToken(d: DeviceDoc, sealed: SealedTokenV1): DeviceDoc {

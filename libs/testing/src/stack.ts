@@ -10,8 +10,8 @@ export interface Stack {
   suffix: string;
   env: Record<string, string>;
   procs: Map<StackPart, RunningProcess>;
-  /** Creates an app through the API; returns its id and keys. */
-  createApp(settings?: Record<string, unknown>, name?: string): Promise<TestApp>;
+  /** Creates an app through the API (`credentials`: e.g. `{ apns }` or `{ webpush }` beside the FCM stand-in); returns its id and keys. */
+  createApp(settings?: Record<string, unknown>, name?: string, credentials?: Record<string, unknown>): Promise<TestApp>;
   restart(part: StackPart): Promise<void>;
   /** Another gateway replica on the same stack (its own port), healthy; stopped with the stack. */
   startGateway(): Promise<{ url: string; proc: RunningProcess }>;
@@ -28,6 +28,7 @@ export interface Stack {
 
 export interface TestApp {
   id: string;
+  name: string;
   writeKey: string;
   serverKey: string;
   /** Shown once, at creation: proves user ids where the app verifies identities. */
@@ -149,11 +150,11 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
     suffix,
     env,
     procs,
-    async createApp(settings = {}, name = 'test-app') {
+    async createApp(settings = {}, name = 'test-app', credentials = {}) {
       const res = await fetch(`${url}/v1/apps`, {
         method: 'POST',
         headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name, fcm: { projectId: 'test-proj', serviceAccount: null }, settings }),
+        body: JSON.stringify({ name, fcm: { projectId: 'test-proj', serviceAccount: null }, ...credentials, settings }),
       });
       if (res.status !== 201) throw new Error(`POST /v1/apps: ${res.status} ${await res.text()}`);
       return (await res.json()) as TestApp;

@@ -4,7 +4,7 @@ import type { PushledgerConfig } from '@pushledger/config';
 import { isSealedTarget, type AppRecord, type DeliveryOutcomeKind, type DeliveryOutcomeV1, type DeliveryRecipientV1, type DeliveryRequestV1, type DeliveryTargetV1, type Provider, type RegistrationCommand, type TopicMap } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { tokenHash, type JsonLogger } from '@pushledger/observability';
-import { commandSeals, DeferMessageError } from '@pushledger/kafka';
+import { commandSeals, DeferMessageError, type MessageSeal } from '@pushledger/kafka';
 import { CredentialSealError } from '@pushledger/platform';
 import type { RecipientSeals } from '@pushledger/privacy';
 import { DeliveryLedger, type LedgerOutcome } from '../infrastructure/delivery-ledger';
@@ -39,6 +39,8 @@ const PAUSE_REASONS: Record<Provider, string> = { fcm: 'credentials', apns: 'apn
  * outcome per pair, and only then mark the pairs done and let the offset be committed.
  */
 export class DeliveryHandler {
+  private readonly commandSeal: MessageSeal;
+
   constructor(
     private readonly config: PushledgerConfig,
     private readonly topics: TopicMap,
@@ -51,7 +53,9 @@ export class DeliveryHandler {
     private readonly sleep: (ms: number, heartbeat: () => Promise<void>) => Promise<void> = sleepWithHeartbeat,
     /** This process, as the holder of the pairs it sends (a restarted process is another holder); the pid lets operators tell whose. */
     private readonly holder: string = `${process.pid}:${randomUUID()}`,
-  ) {}
+  ) {
+    this.commandSeal = commandSeals(config).command;
+  }
 
   async handle(wire: DeliveryRequestV1, app: AppRecord, heartbeat: () => Promise<void>): Promise<Outcome[]> {
     await this.ledger.init();
@@ -237,7 +241,7 @@ export class DeliveryHandler {
     ];
     const events: DeliveryOutcomeV1[] = rows.map((o) => ({ messageId: req.messageId, appId: req.appId, campaignId: req.campaignId, deviceId: o.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts, at: issuedAt }));
     const topicMessages = [
-      ...(commands.length ? [{ topic: this.topics.registrationCommands, messages: commands.map((c) => ({ key: 'deviceId' in c ? c.deviceId : null, value: commandSeals(this.config).command.seal(c) })) }] : []),
+      ...(commands.length ? [{ topic: this.topics.registrationCommands, messages: commands.map((c) => ({ key: 'deviceId' in c ? c.deviceId : null, value: this.commandSeal.seal(c) })) }] : []),
       ...(events.length ? [{ topic: this.topics.deliveryOutcomes, messages: events.map((e) => ({ key: `${e.messageId}:${e.deviceId}`, value: JSON.stringify(e), headers: { kind: 'outcome' } })) }] : []),
     ];
     if (topicMessages.length) await this.producer.sendBatch({ acks: -1, topicMessages });

@@ -49,7 +49,7 @@ import type {
   UserQueryResult,
   UserView,
 } from '@pushledger/contracts';
-import { CommandClient, CommandEnvelope, CommandReply, commandSeals, ensureTopics } from '@pushledger/kafka';
+import { CommandClient, CommandEnvelope, CommandReply, commandSeals, ensureTopics, type CommandSeals } from '@pushledger/kafka';
 import { JsonLogger } from '@pushledger/observability';
 import { CONFIG, KAFKA, TOPICS } from '@pushledger/platform';
 import type { PushledgerConfig } from '@pushledger/config';
@@ -89,6 +89,7 @@ type Request = DeliveryCommand | DeliveryQuery | RegistrationCommand | AppAdminC
 export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   private client?: CommandClient;
   private starting?: Promise<CommandClient>;
+  private readonly seals: CommandSeals;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -96,7 +97,9 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
     private readonly logger: JsonLogger,
     private readonly positions: WritePositions,
     @Inject(CONFIG) private readonly config: PushledgerConfig,
-  ) {}
+  ) {
+    this.seals = commandSeals(config);
+  }
 
   /** A user's messages' Kafka key: a keyed hash, so no key names the user. */
   userCommandKey(appId: string, userId: string): string {
@@ -116,7 +119,7 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   private started(): Promise<CommandClient> {
     this.starting ??= (async () => {
       await ensureTopics(this.kafka, Object.values(this.topics), 8);
-      const client = new CommandClient(this.kafka, this.topics.commandReplies, this.logger, commandSeals(this.config));
+      const client = new CommandClient(this.kafka, this.topics.commandReplies, this.logger, this.seals);
       await client.start();
       this.client = client;
       return client;
@@ -247,8 +250,7 @@ export class OwnerClient implements OnModuleInit, OnApplicationShutdown {
   /** Durable once this resolves (acks from all in-sync replicas); no answer awaited. Values travel sealed like commands. */
   async publish(topic: string, messages: { key: string | null; value: unknown; headers?: Record<string, string> }[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const seal = commandSeals(this.config).command;
-    const sealed = messages.map((m) => ({ ...m, value: seal.seal(m.value) }));
+    const sealed = messages.map((m) => ({ ...m, value: this.seals.command.seal(m.value) }));
     const published = (async () => (await this.started()).publish(topic, sealed))();
     // Kafka away: the producer's own retries would hold the request for minutes.
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not acknowledged within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS)));

@@ -3,7 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { AppRecord, planSegmentMessage, SegmentValidationError, TopicMap, userMessageKey } from '@pushledger/contracts';
 import { DeviceNotFoundError, DomainError } from '@pushledger/domain';
 import { AppRegistry, hashKey } from '@pushledger/apps';
-import { commandSeals, createProducer } from '@pushledger/kafka';
+import { commandSeals, createProducer, type MessageSeal } from '@pushledger/kafka';
 import { DeviceFlows } from './device-flows';
 import { segmentTenant, SegmentTenantSource } from '@pushledger/lifecycle';
 import { CONFIG, KAFKA, TOPICS, withOpenIdentitySecret } from '@pushledger/platform';
@@ -37,6 +37,7 @@ export interface SegmentSource extends SegmentTenantSource {
 @Injectable()
 export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown {
   private readonly producer: Producer;
+  private readonly commandSeal: MessageSeal;
   /** Key hashes still unknown after the grace, until when: a flood with one wrong key waits once. */
   private readonly unknownKeys = new Map<string, number>();
 
@@ -48,6 +49,7 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
     @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {
     this.producer = createProducer(kafka);
+    this.commandSeal = commandSeals(config).command;
   }
 
   async onModuleInit() {
@@ -87,7 +89,7 @@ export class SegmentIngestHandler implements OnModuleInit, OnApplicationShutdown
             }
           }
           if (plan.traits) {
-            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: userMessageKey(plan.traits.appId, plan.traits.userId, this.config.secretKey?.key), value: commandSeals(this.config).command.seal(plan.traits) }] });
+            await this.producer.send({ topic: this.topics.identityCommands, acks: -1, messages: [{ key: userMessageKey(plan.traits.appId, plan.traits.userId, this.config.secretKey?.key), value: this.commandSeal.seal(plan.traits) }] });
           }
           break;
         case 'event':

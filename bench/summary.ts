@@ -142,7 +142,11 @@ function main(): void {
     line('|---|---:|---:|');
     line(`| device by id (p50 / p99) | – | ${s.pointReads?.deviceByIdMs?.p50} / ${s.pointReads?.deviceByIdMs?.p99} ms |`);
     line(`| user's devices (p50 / p99) | – | ${s.pointReads?.userDevicesMs?.p50} / ${s.pointReads?.userDevicesMs?.p99} ms |`);
-    for (const p of s.previews ?? []) line(`| preview: ${p.segment} | ${n(p.count)} users | ${n(p.ms)} ms (${n(p.usersScannedPerSecond)} users/s) |`);
+    for (const p of s.previews ?? []) {
+      line(`| preview: ${p.segment} | ${n(p.count)} users | ${n(p.ms)} ms (${n(p.usersScannedPerSecond)} users/s) |`);
+      const e = p.estimated;
+      if (e) line(`| estimated (live count, budget ${n(e.budgetMs)} ms): ${p.segment} | ${n(e.count)} ± ${n(e.margin)} users (${e.partitionsCounted} of ${s.scale?.partitions} partitions; ${e.errorPercent}% off, ${e.withinMargin ? 'within' : 'outside'} the margin) | ${n(e.ms)} ms |`);
+    }
     line(`| targeting stream, everyone | ${n(s.targeting?.pairs)} pairs | ${n(s.targeting?.ms)} ms (${n(s.targeting?.usersPerSecond)} users/s) |`);
     line(`| projector, live path | ${n(s.projectorLivePath?.events)} events | ${n(s.projectorLivePath?.eventsPerSecond)} events/s |`);
     line(`| rebuild from the event store | ${n(s.rebuild?.events)} events | ${n(s.rebuild?.eventsPerSecond)} events/s |`);

@@ -51,6 +51,7 @@ const PARTITIONS = arg('partitions', 32);
 const REBUILD_EVENTS = arg('rebuild-events', 200_000);
 const PROJECTOR_EVENTS = arg('projector-events', 20_000);
 const TARGET_DEVICES = 1_000_000;
+const ESTIMATE_BUDGET_MS = loadConfig().segments.estimateBudgetMs;
 const APP = 'app_bench';
 const NOW = new Date();
 const DAY = 86_400_000;
@@ -300,6 +301,8 @@ async function main(): Promise<void> {
     for (const s of SEGMENTS) {
       const rules = validateRules(s.rules) as SegmentRule;
       const { ms, value } = await timed(() => reader.preview(APP, rules, ctx, 20));
+      // The console's live count: the same rules estimated within the default budget (SEGMENT_ESTIMATE_BUDGET_MS).
+      const quick = await timed(() => reader.preview(APP, rules, ctx, 20, { budgetMs: ESTIMATE_BUDGET_MS }));
       const explain = await db.command({ explain: { count: layout.userCollectionName(0), query: segmentFilter(APP, rules, ctx) }, verbosity: 'queryPlanner' });
       const plan = (explain.queryPlanner as { Plan?: Record<string, unknown> } | undefined)?.Plan;
       previews.push({
@@ -309,6 +312,15 @@ async function main(): Promise<void> {
         sample: value.sample.length,
         ms: round(ms, 0),
         usersScannedPerSecond: round((DEVICES / 2 / ms) * 1000, 0),
+        estimated: {
+          budgetMs: ESTIMATE_BUDGET_MS,
+          ms: round(quick.ms, 0),
+          count: quick.value.count,
+          margin: quick.value.estimate?.margin ?? 0,
+          partitionsCounted: quick.value.estimate?.partitionsCounted ?? PARTITIONS,
+          errorPercent: value.count ? round(((quick.value.count - value.count) / value.count) * 100, 1) : 0,
+          withinMargin: Math.abs(quick.value.count - value.count) <= (quick.value.estimate?.margin ?? 0),
+        },
         explain: { filterPushdown: explain.filterPushdown ?? null, node: plan?.['Node Type'] ?? null, pgFilter: plan?.Filter ?? null },
       });
       log('preview', { segment: s.name, count: value.count, ms: Math.round(ms) });

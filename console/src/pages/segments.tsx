@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, describe } from '../api';
 import { ErrorBox, Field, Json, Table, useAction, usePageTiming, when, type PageProps } from '../ui';
 
@@ -141,6 +141,13 @@ function Node({ rule, onChange, onRemove, path }: { rule: Rule; onChange: (r: Ru
   );
 }
 
+interface Preview {
+  count: number;
+  sample: string[];
+  /** Present when the count was scaled up from some partitions. */
+  estimate?: { partitionsCounted: number; partitions: number; margin: number };
+}
+
 interface Segment {
   id: string;
   name: string | null;
@@ -161,10 +168,19 @@ function usable(rule: Rule): boolean {
 export function SegmentsPage({ session }: PageProps) {
   const [rules, setRules] = useState<Rule>({ all: [{ eligibleDevice: true }] });
   const [name, setName] = useState('');
-  const [preview, setPreview] = useState<{ count: number; sample: string[] } | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
   const [previewError, setPreviewError] = useState<unknown>(null);
   const list = useAction(async () => (await call<Segment[]>(session, 'GET', '/v1/segments')).body);
   const save = useAction(async () => (await call<Segment>(session, 'POST', '/v1/segments', { name: name || null, rules })).body);
+  const shown = useRef('');
+  shown.current = JSON.stringify(rules);
+  const exact = useAction(async () => {
+    const asked = shown.current;
+    const answer = (await call<Preview>(session, 'POST', '/v1/segments/preview', { rules })).body;
+    // Rules edited meanwhile: the live count of the new ones is on its way; this one is of the old.
+    if (shown.current === asked) setPreview(answer);
+    return answer;
+  });
   usePageTiming('segments', list.result !== null || list.error !== null);
   useEffect(() => void list.run(), []);
   // Live count: the preview follows the builder, a moment after the last change.
@@ -176,7 +192,8 @@ export function SegmentsPage({ session }: PageProps) {
     }
     let stale = false;
     const t = setTimeout(() => {
-      call<{ count: number; sample: string[] }>(session, 'POST', '/v1/segments/preview', { rules }).then(
+      // Estimated: a live count must answer while the rules are edited, at any number of users.
+      call<Preview>(session, 'POST', '/v1/segments/preview', { rules, estimate: true }).then(
         (a) => !stale && (setPreview(a.body), setPreviewError(null)),
         (e) => !stale && setPreviewError(e),
       );
@@ -195,12 +212,20 @@ export function SegmentsPage({ session }: PageProps) {
         <div class="preview" aria-live="polite">
           {preview ? (
             <p>
-              Matching users: <strong data-testid="segment-count">{preview.count}</strong>
+              Matching users: {preview.estimate ? 'about ' : ''}
+              <strong data-testid="segment-count">{preview.count}</strong>
+              {preview.estimate ? ` (± ${preview.estimate.margin} at 95%, from ${preview.estimate.partitionsCounted} of ${preview.estimate.partitions} partitions) ` : ''}
+              {preview.estimate ? (
+                <button type="button" disabled={exact.busy} onClick={() => void exact.run()}>
+                  {exact.busy ? 'Counting exactly…' : 'Count exactly'}
+                </button>
+              ) : null}
               {preview.sample.length ? ` — e.g. ${preview.sample.join(', ')}` : ''}
             </p>
           ) : (
             <p>{previewError ? describe(previewError) : 'Counting…'}</p>
           )}
+          <ErrorBox error={exact.error} />
         </div>
         <details>
           <summary>Rules as JSON</summary>

@@ -50,6 +50,7 @@ const schema = z.object({
   READ_MODEL_MAX_WAIT_MS: intFrom(5000, 0),
   IDEMPOTENCY_RETENTION_HOURS: intFrom(24, 1),
   CAMPAIGN_SEND_LEASE_SECONDS: intFrom(60, 2),
+  SEGMENT_ESTIMATE_BUDGET_MS: intFrom(1000, 0),
   WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
   WEBHOOK_RETRY_BASE_MS: intFrom(1000, 10),
   WEBHOOK_RETRY_FOR_SECONDS: intFrom(86_400, 0),
@@ -111,6 +112,7 @@ export interface PushledgerConfig {
   idempotency: { retentionMs: number };
   /** A broadcast being sent holds a lease it renews; a send whose lease lapsed (its runner died) is taken up again. */
   campaigns: { sendLeaseMs: number };
+  segments: { estimateBudgetMs: number };
   /** A receiver gets `timeoutMs` to answer; failures are retried from `retryBaseMs`, doubling, for `retryForMs`, then the webhook is disabled. */
   webhooks: { timeoutMs: number; retryBaseMs: number; retryForMs: number };
   dataDir?: string;
@@ -163,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reads: { maxWaitMs: e.READ_MODEL_MAX_WAIT_MS },
     idempotency: { retentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3_600_000 },
     campaigns: { sendLeaseMs: e.CAMPAIGN_SEND_LEASE_SECONDS * 1000 },
+    segments: { estimateBudgetMs: e.SEGMENT_ESTIMATE_BUDGET_MS },
     webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, retryForMs: e.WEBHOOK_RETRY_FOR_SECONDS * 1000 },
     dataDir: e.PUSHLEDGER_DATA_DIR,
     logLevel: e.LOG_LEVEL,

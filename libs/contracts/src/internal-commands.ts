@@ -195,7 +195,8 @@ export type GetSegmentQuery = CommandMeta & { type: 'GetSegment'; segmentId: str
 /** Oldest segment first; every one when `page` is absent. */
 export type ListSegmentsQuery = CommandMeta & { type: 'ListSegments'; page?: ListPageV1 };
 /** How many users match, and a sample of them, from the read models: rules inline, or a stored segment's. */
-export type PreviewSegmentQuery = CommandMeta & { type: 'PreviewSegment'; sampleSize: number } & ({ rules: unknown } | { segmentId: string });
+/** `estimate`: count some of the read models' partitions and scale up (a live count), instead of all of them. */
+export type PreviewSegmentQuery = CommandMeta & { type: 'PreviewSegment'; sampleSize: number; estimate?: boolean } & ({ rules: unknown } | { segmentId: string });
 export type SegmentRequest = CreateSegmentCommand | UpdateSegmentCommand | GetSegmentQuery | ListSegmentsQuery | PreviewSegmentQuery;
 export const SEGMENT_REQUEST_TYPES = ['CreateSegment', 'UpdateSegment', 'GetSegment', 'ListSegments', 'PreviewSegment'] as const satisfies readonly SegmentRequest['type'][];
 
@@ -218,7 +219,26 @@ export interface SegmentListResult {
 }
 /** null: the named segment does not exist. */
 export interface SegmentPreviewResult {
-  preview: { count: number; sample: string[] } | null;
+  preview: SegmentPreviewV1 | null;
+}
+
+/**
+ * How an estimated count was made: users are spread over the read models' partitions by a hash of their
+ * key, so the users of the partitions counted are a random sample of the app's.
+ */
+export interface SegmentCountEstimateV1 {
+  partitionsCounted: number;
+  partitions: number;
+  /** The count is within ± this of the exact one with 95% confidence. */
+  margin: number;
+}
+
+export interface SegmentPreviewV1 {
+  count: number;
+  /** Up to the asked number of user ids. */
+  sample: string[];
+  /** Only when the count is an estimate (some partitions counted, not all). */
+  estimate?: SegmentCountEstimateV1;
 }
 
 /** Campaign service: a message as its sender recorded it (before any outcome): what was targeted and skipped. */

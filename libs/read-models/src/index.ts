@@ -9,4 +9,5 @@ export * from './targeting';
 export * from './segments/segment-rules';
 export * from './segments/compile-rules';
 export * from './segments/segment-store';
+export * from './segments/count-estimate';
 export * from './bounded-bulk-write';

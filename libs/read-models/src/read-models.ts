@@ -1,14 +1,18 @@
 import type { DeviceView } from '@pushledger/domain';
 import type { EventStore } from '@pushledger/event-store';
-import type { UserView } from '@pushledger/contracts';
+import type { SegmentPreviewV1, UserView } from '@pushledger/contracts';
 import type mongoose from 'mongoose';
 import { deviceViewOf, summaryView, userViewOf, type DeviceDoc, type UserDoc } from './documents';
 import { dbOf, Generations, Layout, runLimited, type Db } from './generations';
 import { deviceDocId, userDocId, userKeysOf, type UserKeyResolver } from './keys';
 import { PROJECTED_STREAM_PREFIXES } from './projection';
 import { segmentFilter, type CompileContext } from './segments/compile-rules';
+import { estimateCount, estimateIsEnough } from './segments/count-estimate';
 import type { SegmentRule } from './segments/segment-rules';
 import { targetStream, type AudienceTarget, type TargetOptions, type TargetStream } from './targeting';
+
+/** Partitions counted at once: FerretDB reads and filters a whole partition per count; more at once only queue. */
+const COUNT_CONCURRENCY = 2;
 
 export interface ReadModelsOptions {
   /** How long the active-generation pointer is cached. Default 1000 ms. */
@@ -27,11 +31,7 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-export interface SegmentPreview {
-  count: number;
-  /** Up to `sampleSize` user ids. */
-  sample: string[];
-}
+export type SegmentPreview = SegmentPreviewV1;
 
 /**
  * Reading the read models: device and user views, freshness (has the projector reached a store
@@ -116,8 +116,11 @@ export class ReadModels {
     return poll(async () => ((await this.userDoc(appId, userId))?.revision ?? 0) >= revision, options);
   }
 
-  /** How many users match, and a few of them. Erased users never match. */
-  async preview(appId: string, rules: SegmentRule | null, ctx: CompileContext, sampleSize = 20): Promise<SegmentPreview> {
+  /**
+   * How many users match, and a few of them. Erased users never match. With `estimate`, partitions are counted
+   * two at a time until they hold enough matches or the budget is spent, and the count is scaled from them.
+   */
+  async preview(appId: string, rules: SegmentRule | null, ctx: CompileContext, sampleSize = 20, estimate?: { budgetMs: number }): Promise<SegmentPreview> {
     const layout = await this.layout();
     if (!layout) return { count: 0, sample: [] };
     const filter = segmentFilter(appId, rules, ctx);
@@ -134,11 +137,21 @@ export class ReadModels {
       }
       return sample;
     })();
-    const counts = await runLimited(
-      colls.map((c) => () => c.countDocuments(filter)),
-      2,
-    );
-    return { count: counts.reduce((a, b) => a + b, 0), sample: await sampling };
+    const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+    if (!estimate) {
+      const counts = await runLimited(
+        colls.map((c) => () => c.countDocuments(filter)),
+        COUNT_CONCURRENCY,
+      );
+      return { count: sum(counts), sample: await sampling };
+    }
+    const started = Date.now();
+    const counts: number[] = [];
+    for (let i = 0; i < colls.length; i += COUNT_CONCURRENCY) {
+      counts.push(...(await Promise.all(colls.slice(i, i + COUNT_CONCURRENCY).map((c) => c.countDocuments(filter)))));
+      if (estimateIsEnough(sum(counts), Date.now() - started, estimate.budgetMs)) break;
+    }
+    return { ...estimateCount(sum(counts), counts.length, colls.length), sample: await sampling };
   }
 
   /** The eligible (user, device) pairs for a send, streamed; see targeting.ts. */

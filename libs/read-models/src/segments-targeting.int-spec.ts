@@ -4,6 +4,7 @@ import { createTestDatabase, createTestMongo } from '@pushledger/testing';
 import { dbOf, Generations, Layout } from './generations';
 import { Projection, PROJECTED_STREAM_PREFIXES } from './projection';
 import { ReadModels } from './read-models';
+import { segmentFilter } from './segments/compile-rules';
 import { validateRules } from './segments/segment-rules';
 import type { AudienceTarget, TargetOptions, TargetPair } from './targeting';
 import { Driver } from './test/lifecycle-script';
@@ -158,6 +159,24 @@ describe('segments and targeting on FerretDB', () => {
     const preview = await reader.preview(SEG, null, { now: NOW, staleAfterDays: 60 }, 2);
     expect(preview).toMatchObject({ count: 5 });
     expect(preview.sample).toHaveLength(2);
+  });
+
+  it('an estimated count scales up the partitions it counted; with time to spare it counts them all, exactly', async () => {
+    const ctx = { now: NOW, staleAfterDays: 60 };
+    const exact = await reader.preview(SEG, null, ctx);
+    expect(exact.estimate).toBeUndefined();
+    const layout = (await reader.layout())!;
+    const perPartition = await Promise.all(layout.allUsers().map((c) => c.countDocuments(segmentFilter(SEG, null, ctx))));
+    expect(perPartition).toHaveLength(3);
+    expect(perPartition.reduce((a, b) => a + b, 0)).toBe(exact.count);
+    // No budget: one round, two partitions at once.
+    const quick = await reader.preview(SEG, null, ctx, 20, { budgetMs: 0 });
+    const seen = perPartition[0] + perPartition[1];
+    expect(quick.estimate).toEqual({ partitionsCounted: 2, partitions: 3, margin: expect.any(Number) });
+    expect(quick.count).toBe(Math.round((seen * 3) / 2));
+    expect(quick.sample).toEqual(exact.sample);
+    const unhurried = await reader.preview(SEG, null, ctx, 20, { budgetMs: 3_600_000 });
+    expect(unhurried).toEqual(exact);
   });
 
   const options = (over: Partial<TargetOptions> = {}): TargetOptions => ({ transactional: false, devicePolicy: null, appPolicy: 'all', staleAfterDays: 60, now: NOW, ...over });

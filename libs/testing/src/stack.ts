@@ -70,8 +70,9 @@ export async function startStack(parts: StackPart[] = DEFAULT_STACK_PARTS, extra
   const ports = new Map<StackPart, number>();
   const procs = new Map<StackPart, RunningProcess>();
   const replicas: RunningProcess[] = [];
-  // Two read-model partitions rather than FerretDB's default 32: a suite's data is small.
-  const startTool = (part: 'relay' | 'projector') => startProcess(part, `tools/${part}/main.js`, env, [...(part === 'projector' ? ['--partitions', '2'] : []), ...(toolArgs[part] ?? [])]);
+  // Two read-model partitions rather than FerretDB's default 32 (a suite's data is small), unless the suite names a number.
+  const partitionArgs = (part: 'relay' | 'projector') => (part === 'projector' && !toolArgs.projector?.includes('--partitions') ? ['--partitions', '2'] : []);
+  const startTool = (part: 'relay' | 'projector') => startProcess(part, `tools/${part}/main.js`, env, [...partitionArgs(part), ...(toolArgs[part] ?? [])]);
   const launch = async (part: StackPart) => {
     if (part === 'relay' || part === 'projector') {
       procs.set(part, startTool(part));

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { PushledgerConfig } from '@pushledger/config';
+import { CONFIG } from '@pushledger/platform';
 import { deterministicUuid, pageInCreationOrder, type AppRecord, type SegmentListResult, type SegmentPreviewResult, type SegmentRequest, type SegmentResult } from '@pushledger/contracts';
 import { ReadModels, SegmentStore, validateRules } from '@pushledger/read-models';
 
@@ -11,6 +13,7 @@ export class SegmentsHandler {
   constructor(
     private readonly segments: SegmentStore,
     private readonly models: ReadModels,
+    @Inject(CONFIG) private readonly config: PushledgerConfig,
   ) {}
 
   async handle(request: SegmentRequest, app: AppRecord, now = new Date()): Promise<SegmentResult | SegmentListResult | SegmentPreviewResult> {
@@ -31,7 +34,8 @@ export class SegmentsHandler {
       case 'PreviewSegment': {
         const rules = 'segmentId' in request ? (await this.segments.get(app.id, request.segmentId))?.rules : request.rules;
         if (rules === undefined) return { preview: null };
-        return { preview: await this.models.preview(app.id, validateRules(rules), { now, staleAfterDays: app.settings.staleAfterDays }, request.sampleSize) };
+        const estimate = request.estimate ? { budgetMs: this.config.segments.estimateBudgetMs } : undefined;
+        return { preview: await this.models.preview(app.id, validateRules(rules), { now, staleAfterDays: app.settings.staleAfterDays }, request.sampleSize, estimate) };
       }
       default: {
         const _exhaustive: never = request;

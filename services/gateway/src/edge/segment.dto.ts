@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsBoolean, IsDefined, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 
 const RULES_EXAMPLE = { all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { device: 'appVersion', op: 'semver_lt', value: '2.0.0' }, { eligibleDevice: true }] };
 const RULES_DOC =
@@ -29,4 +29,13 @@ export class PreviewSegmentDto {
   @IsString()
   @Matches(/^[A-Za-z0-9_]{1,64}$/, { message: 'segmentId must be a segment id' })
   segmentId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'true: a quick count for a live builder. Users are spread over the read models\' partitions by a hash; partitions are counted until they hold enough matches or `SEGMENT_ESTIMATE_BUDGET_MS` is spent, and the count is scaled from them. The answer then has `estimate: { partitionsCounted, partitions, margin }` (± margin at 95%); without it the count is exact.',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  estimate?: boolean;
 }

@@ -55,12 +55,12 @@ export class SegmentsController {
 
   @Post('preview')
   @HttpCode(200)
-  @ApiOperation({ summary: 'How many users match, and up to 20 of them', description: 'Read from the read models (eventually consistent). Erased users never match.' })
+  @ApiOperation({ summary: 'How many users match, and up to 20 of them', description: 'Read from the read models (eventually consistent). Erased users never match. Exact unless `estimate: true` is asked for.' })
   async preview(@CurrentCaller() caller: Caller, @Body() dto: PreviewSegmentDto) {
     if ((dto.rules === undefined) === (dto.segmentId === undefined)) throw ApiError.validation('rules', 'give either rules or segmentId');
     if (dto.rules !== undefined) checkRules(dto.rules);
     const target = dto.segmentId !== undefined ? { segmentId: dto.segmentId } : { rules: dto.rules };
-    const { preview } = await this.ask<SegmentPreviewResult>(caller, { type: 'PreviewSegment', sampleSize: PREVIEW_SAMPLE, ...target });
+    const { preview } = await this.ask<SegmentPreviewResult>(caller, { type: 'PreviewSegment', sampleSize: PREVIEW_SAMPLE, estimate: dto.estimate === true, ...target });
     if (!preview) throw ApiError.notFound('segment');
     return preview;
   }

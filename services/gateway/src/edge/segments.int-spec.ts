@@ -6,7 +6,8 @@ describe('segments over HTTP: stored by the campaign service, versions, preview 
   let other: TestApp;
 
   beforeAll(async () => {
-    stack = await startStack(SEGMENT_STACK_PARTS);
+    // Four partitions and no time for an estimate: `estimate: true` then counts exactly one round of two.
+    stack = await startStack(SEGMENT_STACK_PARTS, { SEGMENT_ESTIMATE_BUDGET_MS: '0' }, { projector: ['--partitions', '4'] });
     app = await stack.createApp();
     other = await stack.createApp({}, 'other');
   });
@@ -75,6 +76,9 @@ describe('segments over HTTP: stored by the campaign service, versions, preview 
     expect((await server.post('/v1/segments/preview', { rules: { device: 'appVersion', op: 'semver_lt', value: 'new' } })).body.error.message).toMatch(/^rules\.value: must be a version/);
     expect((await api(stack.url, app.writeKey).post('/v1/segments/preview', { rules: { all: [] } })).status).toBe(403);
     expect((await api(stack.url).post('/v1/segments/preview', { rules: { all: [] } })).status).toBe(401);
+    const notFlag = await server.post('/v1/segments/preview', { rules: { trait: 'plan', op: 'exists' }, estimate: 'yes' });
+    expect(notFlag.status).toBe(400);
+    expect(notFlag.body.error.details[0]).toMatchObject({ field: 'estimate' });
   });
 
   it('previews against what the projector has read from the store', async () => {
@@ -111,5 +115,14 @@ describe('segments over HTTP: stored by the campaign service, versions, preview 
     const stored = await server.post('/v1/segments', { rules: { device: 'platform', op: 'eq', value: 'ios' } });
     expect((await server.post('/v1/segments/preview', { segmentId: stored.body.id })).body).toEqual({ count: 1, sample: ['ana'] });
     expect((await server.post('/v1/segments/preview', { segmentId: 'seg_nope' })).status).toBe(404);
+
+    // Estimated: two of the four partitions counted, their matches doubled; asked without it, exact.
+    const everyone = { trait: 'plan', op: 'exists' };
+    const estimated = await server.post('/v1/segments/preview', { rules: everyone, estimate: true });
+    expect(estimated.status).toBe(200);
+    expect(estimated.body.estimate).toEqual({ partitionsCounted: 2, partitions: 4, margin: expect.any(Number) });
+    expect(estimated.body.count % 2).toBe(0);
+    expect(estimated.body.count).toBeLessThanOrEqual(6);
+    expect((await server.post('/v1/segments/preview', { rules: everyone, estimate: false })).body).toEqual({ count: 3, sample: expect.any(Array) });
   });
 });

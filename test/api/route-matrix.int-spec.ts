@@ -71,6 +71,7 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/campaigns/{campaignId}/send', level: 'server', cross: 'none', body: () => ({}) },
   { method: 'GET', path: '/v1/campaigns/{campaignId}', level: 'server', cross: 'lookup' },
   { method: 'GET', path: '/v1/campaigns', level: 'server', cross: 'none' },
+  { method: 'POST', path: '/v1/campaigns/preview', level: 'server', cross: 'lookup', body: (i) => ({ content: { title: 'Hi {{user.traits.plan}}' }, userId: i.userId }) },
   { method: 'POST', path: '/v1/campaigns/{campaignId}/sends/{messageId}/cancel', level: 'server', cross: 'lookup', body: () => ({}) },
   // webhooks (owned by the delivery service, not run here: key checks only; their tenancy is in webhooks.int-spec)
   { method: 'POST', path: '/v1/webhooks', level: 'server', cross: 'none', body: () => ({ url: 'https://example.com/hook', events: ['*'] }) },

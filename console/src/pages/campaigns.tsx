@@ -44,9 +44,15 @@ const PAGE = 20;
 const FINISHED = ['sent', 'failed', 'cancelled'];
 const total = (skipped: Record<string, number> | number | undefined) => (typeof skipped === 'number' ? skipped : Object.values(skipped ?? {}).reduce((a, b) => a + b, 0));
 
-/** `{{user.traits.x}}` and `{{user.id}}` filled in with one user's data, as the sender does. */
-function render(text: string, user: { id: string; traits: Record<string, unknown> }): string {
-  return text.replace(/\{\{\s*user\.(id|traits\.([A-Za-z0-9_.-]+))\s*\}\}/g, (_, what: string, trait?: string) => (what === 'id' ? user.id : trait && user.traits[trait] !== undefined ? String(user.traits[trait]) : ''));
+interface Rendered {
+  locale: string | null;
+  title: string;
+  body: string;
+}
+interface RenderedPreview {
+  userId: string;
+  content: Rendered;
+  devices: (Rendered & { deviceId: string; platform: string })[];
 }
 
 function Compose({ session, onCreated }: PageProps & { onCreated: (c: Campaign) => void }) {
@@ -77,12 +83,10 @@ function Compose({ session, onCreated }: PageProps & { onCreated: (c: Campaign) 
     };
     return (await call<Campaign>(session, 'POST', '/v1/campaigns', body)).body;
   });
+  // Rendered by the API with the sender's own code: what the preview shows is what each device would get.
   const preview = useAction(async () => {
-    const { body: user } = await call<{ id: string; traits: Record<string, unknown> }>(session, 'GET', `/v1/users/${enc(previewUser)}`);
-    const { body: devices } = await call<{ locale: string | null }[]>(session, 'GET', `/v1/users/${enc(previewUser)}/devices`);
-    const locale = devices.map((d) => d.locale).find((l) => l && locales.some((x) => x.locale === l)) ?? null;
-    const chosen = locales.find((l) => l.locale === locale);
-    return { locale, title: render(chosen?.title || f.title, user), body: render(chosen?.body || f.body, user) };
+    const content = { title: f.title, ...(f.body ? { body: f.body } : {}), ...(locales.length ? { locales: Object.fromEntries(locales.filter((l) => l.locale).map((l) => [l.locale, { title: l.title, body: l.body }])) } : {}) };
+    return (await call<RenderedPreview>(session, 'POST', '/v1/campaigns/preview', { content, userId: previewUser })).body;
   });
   return (
     <section aria-label="Compose a campaign">
@@ -200,10 +204,16 @@ function Compose({ session, onCreated }: PageProps & { onCreated: (c: Campaign) 
         </div>
         <ErrorBox error={preview.error} />
         {preview.result ? (
-          <div class="notification" aria-label="Rendered preview">
-            <strong>{preview.result.title}</strong>
-            <p>{preview.result.body}</p>
-            <small>locale: {preview.result.locale ?? 'default'}</small>
+          <div aria-label="Rendered preview">
+            {(preview.result.devices.length ? preview.result.devices : [{ ...preview.result.content, deviceId: null, platform: null }]).map((r) => (
+              <div class="notification">
+                <strong>{r.title}</strong>
+                <p>{r.body}</p>
+                <small>
+                  {r.deviceId ? `${r.platform} device ${r.deviceId}, ` : 'no device, '}locale: {r.locale ?? 'default'}
+                </small>
+              </div>
+            ))}
           </div>
         ) : null}
         <ErrorBox error={create.error} />

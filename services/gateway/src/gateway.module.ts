@@ -6,6 +6,7 @@ import { CampaignsStore } from '@pushledger/messages';
 import { MONGO, PlatformModule } from '@pushledger/platform';
 import { ReadModels } from '@pushledger/read-models';
 import { FreshReads } from './application/fresh-reads';
+import { UserReads } from './application/user-reads';
 import { WritePositions } from './application/write-positions';
 import { AppsController } from './edge/apps.controller';
 import { AppKeyGuard } from './edge/auth/app-key.guard';
@@ -50,6 +51,7 @@ export function gatewayModule(config: PushledgerConfig): Type<unknown> {
       // User documents are keyed by a pseudonym only the owners can compute: the identity service names it (UserKeys).
       { provide: ReadModels, useFactory: (mongo: Mongo, keys: UserKeys) => new ReadModels(mongo.connection, { userKey: (appId, userId) => keys.of(appId, userId) }), inject: [MONGO, UserKeys] },
       FreshReads,
+      UserReads,
       { provide: APP_GUARD, useClass: AppKeyGuard },
       { provide: APP_INTERCEPTOR, useClass: WritePositionInterceptor },
     ],

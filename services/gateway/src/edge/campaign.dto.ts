@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import { IsBoolean, IsDefined, IsIn, IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
 import { NotificationExtrasDto, PushOptionsDto, topicProperty } from './push-content';
+import { ID, ID_MESSAGE } from './device.dto';
 import { PushToDto } from './push.dto';
 
 export class CampaignContentDto extends NotificationExtrasDto {
@@ -46,6 +47,11 @@ export class CreateCampaignDto {
   @IsOptional() @IsBoolean() transactional?: boolean;
   @IsOptional() @IsIn(DEVICE_POLICIES as DevicePolicy[]) devicePolicy?: DevicePolicy;
   @IsOptional() @IsString() @topicProperty() topic?: string;
+}
+
+export class PreviewCampaignDto {
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => CampaignContentDto) content!: CampaignContentDto;
+  @IsString() @Matches(ID, { message: ID_MESSAGE }) userId!: string;
 }
 
 export class SendCampaignDto {

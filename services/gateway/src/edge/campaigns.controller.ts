@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomBytes, randomUUID } from 'crypto';
 import { deterministicUuid, type CampaignDefinitionV1, type OutcomeCountersV1, type PushTarget } from '@pushledger/contracts';
@@ -7,8 +8,11 @@ import { OwnerClient, OwnerUnavailableError } from '../infrastructure/owner.clie
 import { Access, Caller, CurrentCaller } from './auth/access';
 import { ApiError } from './http/api-error';
 import { creationCursor, linkNext, pageLimit } from './http/paging';
-import { invalidPlaceholders } from '@pushledger/messages';
-import { CreateCampaignDto, SendCampaignDto } from './campaign.dto';
+import { invalidPlaceholders, render } from '@pushledger/messages';
+import type { Freshness } from '../application/fresh-reads';
+import { UserReads } from '../application/user-reads';
+import { CreateCampaignDto, PreviewCampaignDto, SendCampaignDto, type CampaignContentDto } from './campaign.dto';
+import { FRESHNESS_DESCRIPTION, ReadFreshness, served } from './read-freshness';
 import { pushContentOf, stringData } from './push-content';
 
 @Controller('v1/campaigns')
@@ -17,6 +21,7 @@ export class CampaignsController {
   constructor(
     private readonly owners: OwnerClient,
     private readonly campaigns: CampaignsStore,
+    private readonly reads: UserReads,
   ) {}
 
   @Post()
@@ -39,12 +44,7 @@ export class CampaignsController {
       { notification: c.dataOnly ? null : { title: c.title, body: c.body ?? '', imageUrl: c.imageUrl, sound: c.sound, badge: c.badge, link: c.link }, data: stringData(c.data, 'content.data'), options: c.options },
       { notification: 'content', data: 'content.data', options: 'content.options' },
     );
-    const texts = { 'content.title': dto.content.title ?? '', 'content.body': dto.content.body ?? '', ...Object.fromEntries(Object.entries(dto.content.locales ?? {}).flatMap(([l, c]) => [[`content.locales.${l}.title`, c?.title ?? ''], [`content.locales.${l}.body`, c?.body ?? '']])) };
-    for (const [field, text] of Object.entries(texts)) {
-      if (typeof text !== 'string') throw ApiError.validation(field, 'must be a string');
-      const bad = invalidPlaceholders(text);
-      if (bad.length) throw ApiError.validation(field, `unknown placeholder ${bad[0]}: use {{user.traits.x}}, {{user.id}}, {{event.properties.y}} or {{event.name}}`);
-    }
+    checkTexts(dto.content);
     const id = key ? `cmp_${deterministicUuid(`campaign:${caller.app.id}:${key}`).replace(/-/g, '').slice(0, 20)}` : `cmp_${randomBytes(10).toString('hex')}`;
     const campaign: CampaignDefinitionV1 = {
       id,
@@ -62,6 +62,28 @@ export class CampaignsController {
     };
     const created = await this.owners.campaign({ type: 'CreateCampaign', commandId: randomUUID(), appId: caller.app.id, issuedAt: new Date().toISOString(), campaign });
     return present(created as CampaignDefinitionV1);
+  }
+
+  /**
+   * The content as each of the user's devices would get it: the sender's own rendering (placeholders, the
+   * device's locale), so a preview cannot differ from the push.
+   */
+  @Post('preview')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Content rendered for one user, per device, as a send would render it (their traits in the placeholders, each device's locale)", description: FRESHNESS_DESCRIPTION })
+  async preview(@CurrentCaller() caller: Caller, @Body() dto: PreviewCampaignDto, @ReadFreshness() freshness: Freshness, @Res({ passthrough: true }) res: Response) {
+    checkTexts(dto.content);
+    const appId = caller.app.id;
+    const user = served(res, await this.reads.user(appId, dto.userId, freshness));
+    if (!user) throw ApiError.notFound('user');
+    const devices = (await this.reads.devices(appId, dto.userId, freshness)).value ?? [];
+    const content = { title: dto.content.title ?? '', body: dto.content.body ?? '', imageUrl: dto.content.imageUrl ?? null, locales: dto.content.locales ?? {} };
+    const scope = { user: { id: user.id, traits: user.traits } };
+    const shown = (locale: string | null) => {
+      const { title, body, imageUrl } = render(content, scope, locale);
+      return { locale, title, body, imageUrl };
+    };
+    return { userId: user.id, content: shown(null), devices: devices.map((d) => ({ deviceId: d.id, platform: d.platform, ...shown(d.locale ?? null) })) };
   }
 
   /** 202 once the send is recorded; a broadcast's progress and counts are in `GET /v1/campaigns/{id}` (Location). */
@@ -127,4 +149,14 @@ const DEFAULT_PAGE = 100;
 
 function finishedPairs(counters: OutcomeCountersV1 | null): number {
   return counters ? counters.sent + counters.bounced + counters.invalidated + counters.failed + counters.skipped : 0;
+}
+
+/** Every text of the content is a string whose placeholders the sender fills in, or a 400 naming it. */
+function checkTexts(content: CampaignContentDto): void {
+  const texts = { 'content.title': content.title ?? '', 'content.body': content.body ?? '', ...Object.fromEntries(Object.entries(content.locales ?? {}).flatMap(([l, c]) => [[`content.locales.${l}.title`, c?.title ?? ''], [`content.locales.${l}.body`, c?.body ?? '']])) };
+  for (const [field, text] of Object.entries(texts)) {
+    if (typeof text !== 'string') throw ApiError.validation(field, 'must be a string');
+    const bad = invalidPlaceholders(text);
+    if (bad.length) throw ApiError.validation(field, `unknown placeholder ${bad[0]}: use {{user.traits.x}}, {{user.id}}, {{event.properties.y}} or {{event.name}}`);
+  }
 }

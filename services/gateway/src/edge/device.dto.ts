@@ -1,8 +1,8 @@
 import { canonicalToken } from '@pushledger/contracts';
 import { IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 
-const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
-const ID_MESSAGE = '$property must be 1 to 256 characters of letters, digits and . _ : @ + -';
+export const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
+export const ID_MESSAGE = '$property must be 1 to 256 characters of letters, digits and . _ : @ + -';
 
 export class RegisterDeviceDto {
   @IsOptional()

@@ -1,9 +1,9 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDefined, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { DEVICE_POLICIES, DevicePolicy } from '@pushledger/contracts';
+import { ID } from './device.dto';
 import { NotificationExtrasDto, PushOptionsDto, topicProperty } from './push-content';
 
-const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
 
 export class PushToDto {
   @IsOptional() @IsString() @Matches(ID, { message: 'to.userId must be 1 to 256 characters of letters, digits and . _ : @ + -' }) userId?: string;

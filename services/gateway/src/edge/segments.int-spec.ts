@@ -125,4 +125,35 @@ describe('segments over HTTP: stored by the campaign service, versions, preview 
     expect(estimated.body.count).toBeLessThanOrEqual(6);
     expect((await server.post('/v1/segments/preview', { rules: everyone, estimate: false })).body).toEqual({ count: 3, sample: expect.any(Array) });
   });
+
+  it('renders a campaign for one user as each of their devices would get it', async () => {
+    const write = api(stack.url, app.writeKey);
+    const server = api(stack.url, app.serverKey);
+    for (const [id, locale] of [['dev-eve-fr', 'fr_CA'], ['dev-eve-es', 'es-ES'], ['dev-eve-en', null]] as const) {
+      const reg = await write.post('/v1/devices', { deviceId: id, token: `token-${id}-abcdefghijklmnopqrstuvwxyz`, provider: 'fcm', platform: 'android', ...(locale ? { locale } : {}), userId: 'eve' });
+      expect(reg.status).toBe(201);
+    }
+    expect((await server.patch('/v1/users/eve', { traits: { name: 'Eve' } })).status).toBe(200);
+    const content = {
+      title: 'Hi {{user.traits.name}}{{user.traits.nickname | default: "!"}}',
+      body: 'For {{user.id}}',
+      locales: { fr: { title: 'Salut {{user.traits.name}}' }, 'es-ES': { title: 'Hola {{user.traits.name}}', body: 'Para {{user.id}}' } },
+    };
+    // Read-your-writes: the traits just written are in the preview.
+    const res = await server.post('/v1/campaigns/preview', { content, userId: 'eve' });
+    expect(res.status).toBe(200);
+    expect(res.body.userId).toBe('eve');
+    expect(res.body.content).toEqual({ locale: null, title: 'Hi Eve!', body: 'For eve', imageUrl: null });
+    const byDevice = Object.fromEntries(res.body.devices.map((d: { deviceId: string; title: string; body: string }) => [d.deviceId, `${d.title} / ${d.body}`]));
+    expect(byDevice).toEqual({ 'dev-eve-fr': 'Salut Eve / For eve', 'dev-eve-es': 'Hola Eve / Para eve', 'dev-eve-en': 'Hi Eve! / For eve' });
+
+    expect((await server.post('/v1/campaigns/preview', { content, userId: 'nobody' })).status).toBe(404);
+    // Another app's user answers like a missing one.
+    expect((await api(stack.url, other.serverKey).post('/v1/campaigns/preview', { content, userId: 'eve' })).status).toBe(404);
+    const bad = await server.post('/v1/campaigns/preview', { content: { title: 'Hi {{secret}}' }, userId: 'eve' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0]).toMatchObject({ field: 'content.title' });
+    expect((await server.post('/v1/campaigns/preview', { content, userId: 'a b' })).body.error.details[0]).toMatchObject({ field: 'userId' });
+    expect((await write.post('/v1/campaigns/preview', { content, userId: 'eve' })).status).toBe(403);
+  });
 });

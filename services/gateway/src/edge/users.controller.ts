@@ -3,8 +3,8 @@ import { ApiHeader, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { IsBoolean, IsObject, IsOptional } from 'class-validator';
 import { MAX_TOPICS_PER_USER, TOPIC_NAME, type UserView } from '@pushledger/contracts';
-import { summaryView } from '@pushledger/read-models';
-import { FreshReads, type Freshness } from '../application/fresh-reads';
+import type { Freshness } from '../application/fresh-reads';
+import { UserReads } from '../application/user-reads';
 import { IdempotencyStore } from '../infrastructure/idempotency.store';
 import { OwnerClient } from '../infrastructure/owner.client';
 import { parseAsOf } from './as-of';
@@ -45,7 +45,7 @@ export class UsersController {
   constructor(
     private readonly owners: OwnerClient,
     private readonly idempotency: IdempotencyStore,
-    private readonly fresh: FreshReads,
+    private readonly reads: UserReads,
   ) {}
 
   @Get(':userId')
@@ -56,46 +56,23 @@ export class UsersController {
   async get(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @ReadFreshness() freshness: Freshness, @Res({ passthrough: true }) res: Response, @Query('asOf') asOf?: string) {
     const appId = caller.app.id;
     if (asOf === undefined) {
-      return presentUser(
-        served(
-          res,
-          await this.fresh.read(
-            appId,
-            freshness,
-            (models) => models.user(appId, userId),
-            () => this.user(appId, userId),
-          ),
-        ),
-      );
+      const view = served(res, await this.reads.user(appId, userId, freshness));
+      if (!view) throw ApiError.notFound('user');
+      return presentUser(view);
     }
     const then = await this.owners.findUser(appId, userId, parseAsOf(asOf));
     if (!then) throw ApiError.notFound('user');
     return presentUser(then);
   }
 
-  /** The devices that name the user as owner (the device streams are the truth about ownership). */
   @Get(':userId/devices')
   @ApiOperation({ summary: "The user's devices", description: FRESHNESS_DESCRIPTION })
   @ApiQuery({ name: 'minPosition', required: false, description: 'Read-your-writes: wait until the read models hold this store position (see X-Pushledger-Position)' })
   @ApiHeader({ name: MIN_POSITION_HEADER, required: false, description: 'Same as `minPosition`' })
   async listDevices(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @ReadFreshness() freshness: Freshness, @Res({ passthrough: true }) res: Response) {
     const appId = caller.app.id;
-    const views = served(
-      res,
-      await this.fresh.read(
-        appId,
-        freshness,
-        async (models) => {
-          const doc = await models.userDoc(appId, userId);
-          return doc && doc.revision > 0 ? doc.devices.map((d) => summaryView(appId, userId, d)) : null;
-        },
-        async () => {
-          const owned = await this.owners.userDevices(appId, userId);
-          if (!owned) throw ApiError.notFound('user');
-          return owned;
-        },
-      ),
-    );
+    const views = served(res, await this.reads.devices(appId, userId, freshness));
+    if (!views) throw ApiError.notFound('user');
     return views.map(presentDevice);
   }
 
@@ -129,11 +106,5 @@ export class UsersController {
     const found = await this.owners.exportUser(caller.app.id, userId);
     if (!found) throw ApiError.notFound('user');
     return presentExport(found);
-  }
-
-  private async user(appId: string, userId: string): Promise<UserView> {
-    const view = await this.owners.findUser(appId, userId);
-    if (!view) throw ApiError.notFound('user');
-    return view;
   }
 }

@@ -138,6 +138,8 @@ function main(): void {
   const segmentsSection = (s: J) => {
     line(`${n(s.scale?.devices)} devices, ${n(s.scale?.users)} users, ${s.scale?.partitions} partitions, measured ${String(s.generatedAt ?? '').slice(0, 16)}. Load ${n(s.load?.docsPerSecond)} docs/s (${n(s.load?.ms / 1000, 1)} s).`);
     line();
+    line('Every query runs in the bench process against the read models: the gateway and campaign service a user goes through are not in these times (they add one Kafka request and its reply).');
+    line();
     line('| query | result | time |');
     line('|---|---:|---:|');
     line(`| device by id (p50 / p99) | – | ${s.pointReads?.deviceByIdMs?.p50} / ${s.pointReads?.deviceByIdMs?.p99} ms |`);

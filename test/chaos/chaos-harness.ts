@@ -436,11 +436,13 @@ export class ChaosHarness {
       await waitFor(async () => (await reads.position()) >= head, { timeoutMs: opts.catchUpMs ?? CATCH_UP_MS, intervalMs: 250, what: `the projector to reach position ${head}` });
       projectorCatchUpSeconds = Math.round((Date.now() - catchUpFrom) / 100) / 10;
 
-      // Slim copies: the soak's store holds far more than its checks need to keep.
+      // Slim copies: the soak's store holds far more than its checks need to keep. One read serves every check.
       const facts: Fact[] = [];
+      const runStreams = new Map(this.devices.map((run) => [deviceStream(this.app.id, run.deviceId), [] as RunFact[]]));
       for await (const e of store.readAll({})) {
         storeEvents++;
         facts.push({ stream: e.stream, type: e.type, eventId: e.eventId, data: { deviceId: (e.data as { deviceId?: unknown } | null)?.deviceId }, metadata: { causationId: e.metadata?.causationId } });
+        runStreams.get(e.stream)?.push({ type: e.type, streamRevision: e.streamRevision, metadata: { correlationId: e.metadata?.correlationId } });
       }
       const repeated = repeatedFacts(facts);
       streamsByKind = repeated.streamsByKind;
@@ -455,7 +457,7 @@ export class ChaosHarness {
       problems.push(...userModelProblems(users));
 
       for (const run of this.devices) {
-        const events = await store.readStream(deviceStream(this.app.id, run.deviceId));
+        const events = runStreams.get(deviceStream(this.app.id, run.deviceId))!;
         deviceEvents += events.length;
         const writes = run.ops.filter((o) => o.kind !== 'push');
         const acked = writes.filter((o) => o.acked);
@@ -541,8 +543,10 @@ function summarize(json: any): unknown {
   return Object.fromEntries(pick.filter((k) => k in json).map((k) => [k, json[k]]));
 }
 
-const minRevision = (events: StoredEvent[]) => events.reduce((m, e) => (e.streamRevision < m ? e.streamRevision : m), events[0].streamRevision);
-const maxRevision = (events: StoredEvent[]) => events.reduce((m, e) => (e.streamRevision > m ? e.streamRevision : m), events[0].streamRevision);
+/** What the per-device checks read of a fact. */
+type RunFact = Pick<StoredEvent, 'type' | 'streamRevision'> & { metadata: { correlationId?: string | null } };
+const minRevision = (events: RunFact[]) => events.reduce((m, e) => (e.streamRevision < m ? e.streamRevision : m), events[0].streamRevision);
+const maxRevision = (events: RunFact[]) => events.reduce((m, e) => (e.streamRevision > m ? e.streamRevision : m), events[0].streamRevision);
 
 function expectedOwner(acked: Op[]): string | null {
   let owner: string | null = null;

@@ -95,7 +95,7 @@ export interface DeliveryRecipientV1 {
   content: PushContentV1 | null;
 }
 
-interface DeliveryTargetRouting {
+export interface DeliveryTargetRouting {
   deviceId: string;
   /** Which provider the token belongs to; it is sent through that one or not at all. Absent on requests made before providers were routed: fcm. */
   provider: Provider;
@@ -112,6 +112,11 @@ export type OutgoingTargetV1 = Omit<DeliveryTargetV1, 'token'> & { token: string
 /** A target on the topic: its `DeliveryRecipientV1` sealed with the device's key (libs/privacy `RecipientSeals`), which erasure destroys. */
 export interface SealedDeliveryTargetV1 extends DeliveryTargetRouting {
   recipient: { $enc: string };
+}
+
+/** The fields that stay readable on the topic, taken from a target however it is held. */
+export function routingOf(t: DeliveryTargetRouting): DeliveryTargetRouting {
+  return { deviceId: t.deviceId, provider: t.provider, ...(t.lastStatus !== undefined ? { lastStatus: t.lastStatus } : {}) };
 }
 
 export function isSealedTarget(t: SealedDeliveryTargetV1 | DeliveryTargetV1): t is SealedDeliveryTargetV1 {

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import type { DeliveryRequestV1, OutgoingTargetV1, SealedDeliveryTargetV1, TopicMap } from '@pushledger/contracts';
+import { routingOf, type DeliveryRequestV1, type OutgoingTargetV1, type SealedDeliveryTargetV1, type TopicMap } from '@pushledger/contracts';
 import type { RecipientSeals } from '@pushledger/privacy';
 
 /** A delivery request as the sender builds it, with its targets in clear, and its Kafka key. */
@@ -27,6 +27,6 @@ export class DeliveryRequests {
 
   private async sealed(appId: string, targets: OutgoingTargetV1[]): Promise<SealedDeliveryTargetV1[]> {
     const recipients = await this.seals.seal(appId, targets.map((t) => ({ deviceId: t.deviceId, value: { token: t.token, userId: t.userId, content: t.content } })));
-    return targets.map((t, i) => ({ deviceId: t.deviceId, provider: t.provider, ...(t.lastStatus !== undefined ? { lastStatus: t.lastStatus } : {}), recipient: recipients[i] }));
+    return targets.map((t, i) => ({ ...routingOf(t), recipient: recipients[i] }));
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { PushledgerConfig } from '@pushledger/config';
-import { isSealedTarget, type AppRecord, type DeliveryOutcomeKind, type DeliveryOutcomeV1, type DeliveryRecipientV1, type DeliveryRequestV1, type DeliveryTargetV1, type Provider, type RegistrationCommand, type TopicMap } from '@pushledger/contracts';
+import { isSealedTarget, routingOf, type AppRecord, type DeliveryOutcomeKind, type DeliveryOutcomeV1, type DeliveryRecipientV1, type DeliveryRequestV1, type DeliveryTargetV1, type Provider, type RegistrationCommand, type TopicMap } from '@pushledger/contracts';
 import { deterministicUuid } from '@pushledger/lifecycle';
 import { tokenHash, type JsonLogger } from '@pushledger/observability';
 import { commandSeals, DeferMessageError, type MessageSeal } from '@pushledger/kafka';
@@ -98,7 +98,7 @@ export class DeliveryHandler {
       }
       const r = recipients[next++] as Partial<DeliveryRecipientV1> | undefined;
       if (typeof r?.token !== 'string') erased.push({ deviceId: t.deviceId, reason: 'erased' });
-      else targets.push({ deviceId: t.deviceId, provider: t.provider, ...(t.lastStatus !== undefined ? { lastStatus: t.lastStatus } : {}), token: r.token, userId: r.userId ?? null, content: r.content ?? null });
+      else targets.push({ ...routingOf(t), token: r.token, userId: r.userId ?? null, content: r.content ?? null });
     }
     return { ...wire, targets, skipped: [...(wire.skipped ?? []), ...erased] };
   }

@@ -3,6 +3,7 @@ import type mongoose from 'mongoose';
 import type { mongo } from 'mongoose';
 import type { DeviceDoc, UserDoc } from './documents';
 import { partitionOf, positionOf, positionText } from './keys';
+import { OwnerlessCounters } from './ownerless-counters';
 
 /**
  * A generation is one complete set of read-model collections, filled from the event store from position
@@ -17,6 +18,8 @@ import { partitionOf, positionOf, positionText } from './keys';
 export interface Generation {
   id: string;
   partitions: number;
+  /** Its projector keeps ownerless-device counters (generations made before them have none: targeting reads the devices). */
+  ownerlessCounted?: boolean;
 }
 
 export interface GenerationRecord extends Generation {
@@ -31,6 +34,7 @@ interface ActivePointer {
   _id: 'active';
   generation: string;
   partitions: number;
+  ownerlessCounted?: boolean;
   activatedAt: string;
 }
 
@@ -63,6 +67,10 @@ export class Layout {
   }
   allUsers(): mongo.Collection<UserDoc>[] {
     return this.range().map((p) => this.db.collection<UserDoc>(this.userCollectionName(p)));
+  }
+  /** Null for a generation made before the counters. */
+  ownerless(): OwnerlessCounters | null {
+    return this.generation.ownerlessCounted ? new OwnerlessCounters(this.db, this.generation.id) : null;
   }
 
   private range(): number[] {
@@ -118,7 +126,7 @@ export class Generations {
 
   async active(): Promise<Generation | null> {
     const p = (await this.meta().findOne({ _id: 'active' })) as ActivePointer | null;
-    return p ? { id: p.generation, partitions: p.partitions } : null;
+    return p ? { id: p.generation, partitions: p.partitions, ownerlessCounted: p.ownerlessCounted === true } : null;
   }
 
   async record(id: string): Promise<GenerationRecord | null> {
@@ -133,7 +141,7 @@ export class Generations {
   /** New, empty collections with their indexes; not active until `activate`. */
   async create(partitions: number): Promise<Generation> {
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > 512) throw new Error(`partitions must be 1..512, got ${partitions}`);
-    const gen: Generation = { id: `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`, partitions };
+    const gen: Generation = { id: `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`, partitions, ownerlessCounted: true };
     const layout = new Layout(this.db, gen);
     const jobs: (() => Promise<unknown>)[] = [];
     for (let p = 0; p < partitions; p++) {
@@ -143,7 +151,7 @@ export class Generations {
     // One at a time: FerretDB 1.x serialises collection creation on a registry lock anyway, and concurrent
     // creates while other clients hold its PostgreSQL connections have been seen to wedge it.
     await runLimited(jobs, 1);
-    await this.meta().insertOne({ _id: `gen:${gen.id}`, id: gen.id, partitions, position: positionText(0n), createdAt: new Date().toISOString(), activatedAt: null });
+    await this.meta().insertOne({ _id: `gen:${gen.id}`, id: gen.id, partitions, ownerlessCounted: true, position: positionText(0n), createdAt: new Date().toISOString(), activatedAt: null });
     return gen;
   }
 
@@ -151,7 +159,7 @@ export class Generations {
   async activate(gen: Generation): Promise<void> {
     const now = new Date().toISOString();
     await this.meta().updateOne({ _id: `gen:${gen.id}` }, { $set: { activatedAt: now } });
-    const pointer: ActivePointer = { _id: 'active', generation: gen.id, partitions: gen.partitions, activatedAt: now };
+    const pointer: ActivePointer = { _id: 'active', generation: gen.id, partitions: gen.partitions, ownerlessCounted: gen.ownerlessCounted === true, activatedAt: now };
     await this.meta().replaceOne({ _id: 'active' }, pointer, { upsert: true });
   }
 
@@ -160,7 +168,7 @@ export class Generations {
     const current = await this.active();
     if (current) return current;
     const gen = await this.create(partitions ?? (await defaultPartitions(this.db)));
-    const pointer: ActivePointer = { _id: 'active', generation: gen.id, partitions: gen.partitions, activatedAt: new Date().toISOString() };
+    const pointer: ActivePointer = { _id: 'active', generation: gen.id, partitions: gen.partitions, ownerlessCounted: gen.ownerlessCounted === true, activatedAt: new Date().toISOString() };
     try {
       await this.meta().insertOne(pointer);
       await this.meta().updateOne({ _id: `gen:${gen.id}` }, { $set: { activatedAt: pointer.activatedAt } });

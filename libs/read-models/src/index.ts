@@ -11,3 +11,4 @@ export * from './segments/compile-rules';
 export * from './segments/segment-store';
 export * from './segments/count-estimate';
 export * from './bounded-bulk-write';
+export * from './ownerless-counters';

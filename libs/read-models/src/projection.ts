@@ -22,6 +22,7 @@ import {
 import { boundedBulkWrite } from './bounded-bulk-write';
 import { runLimited, type Layout } from './generations';
 import { deviceDocId, isShreddingStore, tokenSealerOf, userDocId, userKeysOf, type TokenSealer, type UserKeyResolver } from './keys';
+import { ownerlessChanges, type OwnerlessChange } from './ownerless-counters';
 
 /** Streams the read models follow. */
 export const PROJECTED_STREAM_PREFIXES = ['device-', 'user-'];
@@ -117,6 +118,8 @@ export class Projection {
   private readonly sealer: TokenSealer | null;
   /** The batch's tokens, sealed before it is folded: one key lookup per app and batch. */
   private sealedTokens = new Map<string, SealedTokenV1>();
+  /** Changes to the ownerless-device counters since the last flush, per app. */
+  private ownerless = new Map<string, OwnerlessChange[]>();
 
   private async keyOf(appId: string, userId: string): Promise<string> {
     const memo = `${appId}\u0000${userId}`;
@@ -214,10 +217,11 @@ export class Projection {
     return withSealedToken(d, sealed);
   }
 
-  /** Writes every changed document (users, then devices). */
+  /** Writes the counters, then every changed document (users, then devices). */
   async flush(): Promise<void> {
     const users = [...this.users.values()].filter((s) => s.dirty);
     const devices = [...this.devices.values()].filter((s) => s.dirty);
+    await this.writeOwnerless();
     await this.writeUsers(users);
     await this.writeDevices(devices);
     this.evict(this.devices);
@@ -225,6 +229,18 @@ export class Projection {
   }
 
   // ---------------------------------------------------------------- devices
+
+  private noteOwnerless(appId: string, before: DeviceDoc | null, after: DeviceDoc | null, position: bigint): void {
+    const changes = ownerlessChanges(before, after, position);
+    if (changes.length) this.ownerless.set(appId, [...(this.ownerless.get(appId) ?? []), ...changes]);
+  }
+
+  /** Before the documents: a batch replayed after a crash between the two then finds its changes counted (see OwnerlessCounters). */
+  private async writeOwnerless(): Promise<void> {
+    const counters = this.layout.ownerless();
+    if (counters) for (const [appId, changes] of this.ownerless) await counters.add(appId, changes);
+    this.ownerless = new Map();
+  }
 
   private async applyDeviceFact(e: StoredEvent): Promise<void> {
     this.stats.events++;
@@ -251,6 +267,7 @@ export class Projection {
     const folded = foldDeviceFact(slot.doc, { type: e.type, data: e.data } as DeviceEvent, Number(e.streamRevision) + 1, e.position);
     if (!folded || folded === slot.doc) return;
     const next = await this.withTokenSealed(folded);
+    this.noteOwnerless(slot.appId, slot.doc, next, e.position);
     slot.doc = next;
     slot.dirty = true;
     const after = deviceStateOf(next);
@@ -315,6 +332,7 @@ export class Projection {
       let next = listed.has(deviceId) ? forgetToken(device.doc, e.position) : device.doc;
       if (next.userId !== null && (await this.keyOf(appId, next.userId)) === id) next = forgetOwner(next, e.position);
       if (next === device.doc) continue;
+      this.noteOwnerless(appId, device.doc, next, e.position);
       device.doc = next;
       device.dirty = true;
       // A listed device that moved to someone else keeps its owner but loses its token there too.

@@ -6,7 +6,7 @@ import { Projection, PROJECTED_STREAM_PREFIXES } from './projection';
 import { ReadModels } from './read-models';
 import { segmentFilter } from './segments/compile-rules';
 import { validateRules } from './segments/segment-rules';
-import type { AudienceTarget, TargetOptions, TargetPair } from './targeting';
+import { targetStream, type AudienceTarget, type TargetOptions, type TargetPair } from './targeting';
 import { Driver } from './test/lifecycle-script';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
@@ -236,5 +236,34 @@ describe('segments and targeting on FerretDB', () => {
     }
     // The broadcast above counts two anonymous devices (x1 and e1): z1 and i1 are not among them.
     expect((await collect({ kind: 'everyone' })).stats.skipped.anonymous).toBe(2);
+  });
+
+  it('ownerless devices are counted by the projector as reading every device counts them, and a batch replayed after its documents were lost counts nothing twice', async () => {
+    const db = await dbOf(mongo.connection);
+    const layout = (await reader.layout())!;
+    const counted = await layout.ownerless()!.get(TGT);
+    expect(counted).toEqual({ no_token: 0, invalid: 0, anonymous: 2 });
+    const everyone = async (l: Layout) => {
+      const stream = targetStream(l, TGT, { kind: 'everyone' }, options(), async () => null);
+      for await (const _ of stream) void _;
+      return stream.stats.skipped;
+    };
+    // A generation made before the counters reads every device: the same answer.
+    const unCounted = new Layout(db, { id: layout.generation.id, partitions: layout.generation.partitions });
+    expect(unCounted.ownerless()).toBeNull();
+    const scanned = await everyone(unCounted);
+    expect(await everyone(layout)).toEqual(scanned);
+    expect(scanned).toMatchObject({ anonymous: 2 });
+
+    // The counters are written before the device documents: lose the documents, replay the batch.
+    for (const c of layout.allDevices()) await c.deleteMany({ appId: TGT });
+    const events: StoredEvent[] = [];
+    for await (const e of store.readAll({ filter: { streamPrefixes: PROJECTED_STREAM_PREFIXES } })) events.push(e);
+    const replay = new Projection(layout, store);
+    await replay.apply(events);
+    await replay.flush();
+    expect(await layout.ownerless()!.get(TGT)).toEqual(counted);
+    expect(await everyone(layout)).toEqual(scanned);
+    expect(await everyone(unCounted)).toEqual(scanned);
   });
 });

@@ -4,6 +4,7 @@ import { tokenHash } from '@pushledger/observability';
 import { deviceViewOf, summaryView, type DeviceDoc, type UserDoc } from './documents';
 import { runLimited, type Layout } from './generations';
 import { decodeTraits, deviceDocId } from './keys';
+import { OWNERLESS_REASONS } from './ownerless-counters';
 import { segmentFilter } from './segments/compile-rules';
 import type { SegmentRule } from './segments/segment-rules';
 
@@ -190,8 +191,17 @@ export function targetStream(layout: Layout | null, appId: string, target: Audie
     }
   }
 
-  /** A broadcast names users, so a device nobody owns is skipped: counted under the domain's first reason (an unregistered one not at all). */
+  /**
+   * A broadcast names users, so a device nobody owns is skipped: counted under the domain's first reason (an
+   * unregistered one not at all). The projector keeps these counts; a generation made before it did is read.
+   */
   async function countAnonymous(): Promise<void> {
+    const counters = layout!.ownerless();
+    if (counters) {
+      const counts = await counters.get(appId);
+      for (const reason of OWNERLESS_REASONS) skip(reason, counts[reason]);
+      return;
+    }
     const message: Message = { to: { userId: '' }, transactional: options.transactional, devicePolicy: null };
     const projection = { id: 1, userId: 1, token: 1, status: 1, lastStatus: 1, pushEnabled: 1, lastSeenAt: 1 };
     for (const coll of layout!.allDevices()) {

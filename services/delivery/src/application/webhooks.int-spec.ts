@@ -70,6 +70,27 @@ describe('webhook deliveries from PostgreSQL to a local receiver, by two deliver
     expect(receiver.at('/facts').find((r) => r.body.id === 'e-3')!.body.data).toEqual({ appId, pii: { userId: null, erased: true } });
   });
 
+  it('opens only the facts of types a webhook of their app takes: the rest cost no key lookup and are owed to nobody', async () => {
+    const appId = 'app_types';
+    await subscribe(appId, receiver.url('/typed'), ['TokenInvalidated']);
+    const opened: string[] = [];
+    // Counts what reaches the key store; the facts here are plain, so opening them changes nothing.
+    const counting = new (class extends SealedFacts {
+      override async open<E extends { data: unknown }>(events: E[], fallbackUserId: string | null = null): Promise<E[]> {
+        opened.push(...events.map((e) => (e as unknown as { type: string }).type));
+        return super.open(events, fallbackUserId);
+      }
+    })(keys);
+    const feed = new Webhooks(store, logger, config, counting);
+    const fact = (eventId: string, type: string, app = appId) => ({ eventId, type, stream: `device-${app}-dev-t`, data: { appId: app, deviceId: 'dev-t' }, metadata: { appId: app, occurredAt: new Date().toISOString() } });
+    await feed.onLifecycle([fact('t-1', 'TokenRegistered'), fact('t-2', 'PushSent'), fact('t-3', 'TokenInvalidated'), fact('t-4', 'TokenInvalidated', 'app_without_webhooks')]);
+    expect(opened).toEqual(['TokenInvalidated']);
+    await waitFor(async () => receiver.at('/typed').length === 1, { what: 'the invalidation' });
+    expect(receiver.at('/typed').map((r) => r.body.id)).toEqual(['t-3']);
+    await feed.onLifecycle([fact('t-5', 'TokenRegistered')]);
+    expect(opened).toEqual(['TokenInvalidated']);
+  });
+
   it('lists an app\'s live webhooks a page at a time, oldest first, each once (deleted ones left out)', async () => {
     const made: string[] = [];
     for (let i = 0; i < 5; i++) made.push((await subscribe('app_pages', receiver.url(`/pages-${i}`))).id);

@@ -89,9 +89,9 @@ export class Webhooks implements OnApplicationBootstrap, OnApplicationShutdown {
   async onLifecycle(envelopes: LifecycleEnvelope[]): Promise<void> {
     const events = envelopes.flatMap((e) => lifecycleEvent(e) ?? []);
     const subscribers = await this.subscribers();
-    const wanted = events.filter((e) => subscribers.some((w) => w.appId === e.appId));
+    const wanted = events.filter((e) => subscribers.some((w) => wants(w, e)));
     if (!wanted.length) return;
-    // Opened only for apps with webhooks: one key lookup per batch, none for the rest.
+    // Opened only where a webhook takes the fact's type: one key lookup per batch, none for the rest.
     const opened = await this.facts.open(wanted.map((e) => e.body));
     await this.enqueue(wanted.map((e, i) => ({ ...e, body: { ...opened[i], data: redact(opened[i].data) } })));
   }
@@ -107,7 +107,7 @@ export class Webhooks implements OnApplicationBootstrap, OnApplicationShutdown {
     const owed: NewDelivery[] = [];
     for (const e of events) {
       for (const w of subscribers) {
-        if (w.appId !== e.appId || !(w.events.includes(ALL_WEBHOOK_EVENTS) || w.events.includes(e.body.type))) continue;
+        if (!wants(w, e)) continue;
         owed.push({ appId: e.appId, webhookId: w.id, eventId: e.body.id, lane: e.lane, body: sealCredential(e.body, 'webhook.body', e.appId, this.config.secretKey) });
       }
     }
@@ -196,4 +196,9 @@ function outcomeEvent(o: DeliveryOutcomeV1): WebhookEvent {
       data: { messageId: o.messageId, campaignId: o.campaignId, deviceId: o.deviceId, outcome: o.outcome, reason: o.reason, attempts: o.attempts },
     },
   };
+}
+
+/** Whether the webhook takes this event: its app's, and a type it names (or every type). */
+function wants(w: Pick<WebhookRecord, 'appId' | 'events'>, e: { appId: string; body: { type: string } }): boolean {
+  return w.appId === e.appId && (w.events.includes(ALL_WEBHOOK_EVENTS) || w.events.includes(e.body.type));
 }

@@ -10,3 +10,4 @@ export * from './relay';
 export * from './keep-alive';
 export * from './leader-lock';
 export { createPgPool } from './pg-pool';
+export { TurnBatch } from './turn-batch';

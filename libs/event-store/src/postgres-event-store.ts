@@ -45,6 +45,7 @@ import type {
   Subscription,
 } from './event-store.port';
 import { startPollingSubscription, type PollingOptions } from './polling-subscription';
+import { TurnBatch } from './turn-batch';
 
 export interface PostgresEventStoreOptions {
   connectionString: string;
@@ -257,6 +258,21 @@ export class PostgresEventStore implements EventStore {
   private readonly appChannel: string;
   private readonly queue: PendingAppend[] = [];
   private flushing = false;
+  /** Whole-stream reads: concurrent commands load their device, token and user streams with one query. */
+  private readonly wholeStreams = new TurnBatch<string, StoredEvent[]>(
+    (stream) => stream,
+    async (streams) => {
+      const { rows } = await this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_revision`, [streams]);
+      const byStream = new Map<string, StoredEvent[]>();
+      for (const row of rows) {
+        const event = toEvent(row);
+        const list = byStream.get(event.stream);
+        if (list) list.push(event);
+        else byStream.set(event.stream, [event]);
+      }
+      return byStream;
+    },
+  );
 
   private constructor(
     private readonly pool: Pool,
@@ -360,6 +376,7 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     const backwards = options.direction === 'backwards';
+    if (!backwards && options.fromRevision === undefined && options.maxCount === undefined) return [...((await this.wholeStreams.get(stream)) ?? [])];
     const params: unknown[] = [stream];
     let where = 'stream_id = $1';
     if (options.fromRevision !== undefined) {

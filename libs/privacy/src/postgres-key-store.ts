@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import { Pool } from 'pg';
-import { createPgPool } from '@pushledger/event-store';
+import { createPgPool, TurnBatch } from '@pushledger/event-store';
 import type { DataKey, KeyRef, KeyStore } from './key-store.port';
 import { newDataKey } from './sealing';
 
@@ -87,13 +87,19 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   private async select(refs: KeyRef[]): Promise<Map<string, DataKey>> {
+    const keys = await Promise.all(refs.map((r) => this.selects.get(r)));
+    return new Map(refs.flatMap((r, i) => (keys[i] ? [[id(r), keys[i]] as const] : [])));
+  }
+
+  /** Concurrent commands (a batch of registrations) look their keys up with one query. */
+  private readonly selects = new TurnBatch<KeyRef, DataKey>(id, async (refs) => {
     const { rows } = await this.pool.query<{ app_id: string; kind: string; subject: string; kid: string; key: Buffer | null }>(
       `SELECT k.app_id, k.kind, k.subject, k.kid::text AS kid, k.key FROM privacy.keys k
        JOIN unnest($1::text[], $2::text[], $3::text[]) AS r(app_id, kind, subject) USING (app_id, kind, subject)`,
       [refs.map((r) => r.appId), refs.map((r) => r.kind), refs.map((r) => r.subject)],
     );
     return new Map(rows.map((r) => [id({ appId: r.app_id, kind: r.kind as KeyRef['kind'], subject: r.subject }), { kid: r.kid, key: r.key }]));
-  }
+  });
 
   async keysById(kids: string[]): Promise<Map<string, Buffer>> {
     const valid = [...new Set(kids)].filter((k) => UUID.test(k));
